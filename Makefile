@@ -1,0 +1,33 @@
+# The two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run test bench lint fmt compose-check ci
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: ## Run train, infer and monitor in one process on the embedded default (no setup)
+	cargo run --release -p platform
+
+# cargo-nextest when installed (one summary line at the end), else cargo test.
+TEST_RUNNER := $(shell cargo nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
+
+test: ## Run the whole test suite (starts PostgreSQL and Redis for it when needed)
+	eval "$$(scripts/test-services.sh)" && cargo $(TEST_RUNNER) --workspace
+
+bench: ## Benchmark predict against a bare axum baseline, then fits and the other scenarios (perf/README.md)
+	perf/bench.sh
+
+lint: ## Check formatting and clippy warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+compose-check: ## Validate docker-compose.yml (installs docker-compose when missing)
+	command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }
+	docker-compose -f docker-compose.yml config -q
+
+ci: lint compose-check test ## What CI runs

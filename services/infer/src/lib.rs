@@ -1,0 +1,102 @@
+//! The infer service: `POST /predict/{series_id}` answers from a process-local
+//! cache, backed by the shared cache, backed by the database. A background
+//! task keeps the local cache honest by listening to invalidations.
+
+mod invalidation;
+mod local_cache;
+mod lookup;
+mod openapi;
+mod predict;
+mod settings;
+mod wire;
+
+pub use local_cache::LocalCache;
+pub use lookup::ModelLookup;
+pub use openapi::openapi;
+pub use predict::predict;
+pub use settings::InferSettings;
+pub use wire::{PredictRequest, PredictResponse};
+
+use anomaly_http::extract::empty_series_id;
+use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
+use anomaly_store::{Backends, LatencyKind};
+use axum::Router;
+use axum::routing::post;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the infer handlers share (behind one `Arc`).
+pub struct InferState {
+    /// Models through the cache layers.
+    pub models: ModelLookup,
+    /// Latency of successful predictions.
+    pub recorder: Arc<LatencyRecorder>,
+    /// Storage, for the healthcheck.
+    pub backends: Backends,
+}
+
+impl InferState {
+    /// State over `backends`; starts the invalidation listener and the
+    /// latency flusher.
+    pub fn new(backends: Backends, settings: &InferSettings) -> Self {
+        let local = Arc::new(LocalCache::new(settings.local_cache_capacity));
+        invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local));
+        let recorder =
+            LatencyRecorder::start(LatencyKind::Inference, backends.latency.clone(), Duration::from_millis(200));
+        Self { models: ModelLookup::new(local, backends.clone()), recorder, backends }
+    }
+}
+
+/// All routes of the infer service.
+pub fn router(state: InferState) -> Router {
+    let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
+    let routes = Router::new()
+        .route("/predict/{series_id}", post(predict))
+        .route("/predict/", post(empty_series_id))
+        .with_state(Arc::new(state));
+    service_router("infer", routes, backends, vec![recorder], openapi())
+}
+
+/// Binds the infer service on `settings.infer_port` (0 picks a free port).
+pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
+    let state = InferState::new(backends, settings);
+    Server::bind(&http.host, settings.infer_port, router(state), http.max_body_bytes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::{ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries};
+    use anomaly_http::testing::post_json as call;
+    use anomaly_store::StorageConfig;
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn predicts_from_the_store_and_sees_the_next_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backends = Backends::connect(&StorageConfig::embedded(dir.path().join("t.db"))).await.expect("storage");
+        let app = router(InferState::new(backends.clone(), &InferSettings { infer_port: 0, local_cache_capacity: 10 }));
+        let body = r#"{"timestamp": "10", "value": 2.5}"#;
+        let (status, error) = call(app.clone(), "/predict/s", body).await;
+        assert_eq!((status, error["error"].as_str()), (StatusCode::NOT_FOUND, Some("series_not_found")));
+
+        let id = SeriesId::parse("s").expect("valid");
+        let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
+        for threshold in [3.0, 0.5] {
+            let model =
+                ThreeSigma::fit(&series, Threshold::new(threshold).expect("valid"), Default::default()).expect("fits");
+            let params = ModelParams::from_three_sigma(&model, series.len());
+            backends.store.insert_next_version(&id, &params, series.clone()).await.expect("stored");
+            backends.bus.publish(&id).await.expect("published");
+            tokio::task::yield_now().await;
+        }
+        let (status, verdict) = call(app.clone(), "/predict/s?version=1", body).await;
+        assert_eq!((status, verdict["anomaly"].as_bool()), (StatusCode::OK, Some(false)), "{verdict}");
+        let (_, verdict) = call(app, "/predict/s", body).await;
+        assert_eq!(
+            (verdict["model_version"].as_str(), verdict["anomaly"].as_bool()),
+            (Some("v2"), Some(true)),
+            "{verdict}"
+        );
+    }
+}

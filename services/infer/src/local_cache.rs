@@ -1,0 +1,158 @@
+//! The process-local model cache, first stop of every prediction.
+//!
+//! A stored version never changes, so `(series, vN)` entries are always
+//! valid. Only "latest of a series" can go stale; it is dropped when an
+//! invalidation arrives, and not used at all while the subscription is down.
+//! An epoch counter stops a slow lookup that started before an invalidation
+//! from putting back the version it read.
+
+use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A stored key: series and version (`None` = latest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    series_id: SeriesId,
+    version: Option<ModelVersion>,
+}
+
+/// The same key borrowed, so a lookup allocates nothing.
+struct KeyRef<'a> {
+    series_id: &'a str,
+    version: Option<ModelVersion>,
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        KeyRef { series_id: self.series_id.as_str(), version: self.version }.hash(state);
+    }
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.series_id.hash(state);
+        self.version.hash(state);
+    }
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.series_id == key.series_id.as_str() && self.version == key.version
+    }
+}
+
+/// Models by series and version (`None` = latest).
+pub struct LocalCache {
+    entries: Cache<Key, Arc<ModelRecord>>,
+    epoch: AtomicU64,
+    live: AtomicBool,
+}
+
+impl LocalCache {
+    /// A cache of at most `capacity` models; "latest" is not trusted until
+    /// the subscription reports it is live.
+    pub fn new(capacity: u64) -> Self {
+        Self { entries: Cache::new(capacity.max(1) as usize), epoch: AtomicU64::new(0), live: AtomicBool::new(false) }
+    }
+
+    /// The cached model, if any.
+    pub fn get(&self, series_id: &SeriesId, version: Option<ModelVersion>) -> Option<Arc<ModelRecord>> {
+        if version.is_none() && !self.live.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.entries.get(&KeyRef { series_id: series_id.as_str(), version })
+    }
+
+    /// The epoch to pass to [`LocalCache::insert`]; read it before looking
+    /// further down.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Caches `record` found for `(series_id, version)`. A "latest" entry is
+    /// kept only if no invalidation happened since `epoch_before`.
+    pub fn insert(
+        &self,
+        series_id: &SeriesId,
+        version: Option<ModelVersion>,
+        record: Arc<ModelRecord>,
+        epoch_before: u64,
+    ) {
+        let latest = version.is_none();
+        if latest && !self.live.load(Ordering::SeqCst) {
+            return;
+        }
+        self.entries.insert(Key { series_id: series_id.clone(), version }, record);
+        if latest && self.epoch() != epoch_before {
+            self.entries.remove(&KeyRef { series_id: series_id.as_str(), version });
+        }
+    }
+
+    /// A new version of `series_id` exists: forget its latest.
+    pub fn invalidate(&self, series_id: &SeriesId) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.remove(&KeyRef { series_id: series_id.as_str(), version: None });
+    }
+
+    /// The subscription went up (`true`) or down (`false`): forget
+    /// everything either way, since messages may have been missed.
+    pub fn set_live(&self, live: bool) {
+        self.live.store(live, Ordering::SeqCst);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::{Direction, ModelParams};
+
+    fn record(version: u32) -> Arc<ModelRecord> {
+        Arc::new(ModelRecord {
+            series_id: SeriesId::parse("s").expect("valid"),
+            version: ModelVersion::new(version).expect("valid"),
+            params: ModelParams { mean: 0.0, std: 1.0, threshold: 3.0, direction: Direction::TwoSided, points_used: 3 },
+            trained_at_ms: 0,
+        })
+    }
+
+    #[test]
+    fn latest_is_ignored_until_live() {
+        let cache = LocalCache::new(10);
+        let id = SeriesId::parse("s").expect("valid");
+        cache.insert(&id, None, record(1), cache.epoch());
+        assert!(cache.get(&id, None).is_none());
+        cache.set_live(true);
+        cache.insert(&id, None, record(1), cache.epoch());
+        assert_eq!(cache.get(&id, None).map(|r| r.version.number()), Some(1));
+    }
+
+    #[test]
+    fn a_lookup_older_than_an_invalidation_is_not_kept() {
+        let cache = LocalCache::new(10);
+        cache.set_live(true);
+        let id = SeriesId::parse("s").expect("valid");
+        let before = cache.epoch();
+        cache.invalidate(&id);
+        cache.insert(&id, None, record(1), before);
+        assert!(cache.get(&id, None).is_none());
+    }
+
+    #[test]
+    fn versions_survive_invalidation() {
+        let cache = LocalCache::new(10);
+        cache.set_live(true);
+        let id = SeriesId::parse("s").expect("valid");
+        let v1 = ModelVersion::new(1);
+        cache.insert(&id, v1, record(1), cache.epoch());
+        cache.invalidate(&id);
+        assert!(cache.get(&id, v1).is_some());
+        cache.set_live(false);
+        assert!(cache.get(&id, v1).is_none(), "a reset forgets everything");
+    }
+}

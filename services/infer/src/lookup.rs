@@ -1,0 +1,68 @@
+//! Finding a model: process-local cache, then the shared cache, then the
+//! database, filling the layers above on the way back. A failing shared
+//! cache is skipped (logged), so predictions go on from the database.
+
+use crate::LocalCache;
+use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
+use anomaly_store::{Backends, StoreError};
+use std::sync::Arc;
+
+/// The model lookup of one infer process.
+pub struct ModelLookup {
+    local: Arc<LocalCache>,
+    backends: Backends,
+}
+
+impl ModelLookup {
+    /// A lookup over `local` and the shared `backends`.
+    pub fn new(local: Arc<LocalCache>, backends: Backends) -> Self {
+        Self { local, backends }
+    }
+
+    /// The model for `(series_id, version)`, `None` for latest; `Ok(None)`
+    /// when the series or version does not exist.
+    pub async fn find(
+        &self,
+        series_id: &SeriesId,
+        version: Option<ModelVersion>,
+    ) -> Result<Option<Arc<ModelRecord>>, StoreError> {
+        if let Some(hit) = self.local.get(series_id, version) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.local.epoch();
+        // Debug, not warn: during an outage this runs on every predict, and
+        // the healthcheck and the bus already report the cache as down.
+        let (cached, cache_up) = match self.backends.cache.get(series_id, version).await {
+            Ok(found) => (found, true),
+            Err(error) => {
+                tracing::debug!(%error, "shared cache unavailable; reading the database");
+                (None, false)
+            }
+        };
+        let record = match cached {
+            Some(record) => record,
+            None => {
+                let Some(record) = self.backends.store.model(series_id, version).await? else { return Ok(None) };
+                if cache_up {
+                    let filled = match version {
+                        Some(_) => self.backends.cache.put_version(&record).await,
+                        None => self.backends.cache.put_latest(&record).await,
+                    };
+                    if let Err(error) = filled {
+                        tracing::debug!(%error, "could not fill the shared cache");
+                    }
+                }
+                record
+            }
+        };
+        let record = Arc::new(record);
+        self.local.insert(series_id, version, record.clone(), epoch);
+        Ok(Some(record))
+    }
+
+    /// Whether the series has any model (to tell a missing version from a
+    /// missing series).
+    pub async fn series_exists(&self, series_id: &SeriesId) -> Result<bool, StoreError> {
+        Ok(self.find(series_id, None).await?.is_some())
+    }
+}

@@ -1,0 +1,59 @@
+//! `POST /predict/{series_id}?version=`: judge one point.
+
+use crate::wire::VersionQuery;
+use crate::{InferState, PredictRequest, PredictResponse};
+use anomaly_core::{Detector, ModelVersion, SeriesId};
+use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, SeriesIdPath};
+use axum::Json;
+use axum::extract::State;
+use std::sync::Arc;
+
+/// Says whether the point is anomalous for the series' model.
+#[utoipa::path(
+    post,
+    path = "/predict/{series_id}",
+    tag = "infer",
+    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$"), VersionQuery),
+    request_body = PredictRequest,
+    responses(
+        (status = 200, description = "The verdict", body = PredictResponse),
+        (status = 404, description = "Unknown series or version", body = ErrorBody),
+        (status = 422, description = "Invalid series id, version or body", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+    )
+)]
+pub async fn predict(
+    State(state): State<Arc<InferState>>,
+    SeriesIdPath(series_id): SeriesIdPath,
+    ApiQuery(query): ApiQuery<VersionQuery>,
+    ApiJson(request): ApiJson<PredictRequest>,
+) -> Result<Json<PredictResponse>, ApiError> {
+    state.recorder.time(judge(&state, series_id, query, request)).await.map(Json)
+}
+
+async fn judge(
+    state: &InferState,
+    series_id: SeriesId,
+    query: VersionQuery,
+    request: PredictRequest,
+) -> Result<PredictResponse, ApiError> {
+    let version = query.version.as_deref().map(ModelVersion::parse).transpose()?;
+    let timestamp = request.unix_seconds()?;
+    let Some(record) = state.models.find(&series_id, version).await? else {
+        let series_exists = version.is_some() && state.models.series_exists(&series_id).await?;
+        return Err(ApiError::model_not_found(&series_id, version, series_exists));
+    };
+    let detector =
+        record.params.detector().map_err(|e| ApiError::Internal(format!("stored model of {series_id}: {e}")))?;
+    let decision = detector.evaluate(request.value);
+    Ok(PredictResponse {
+        anomaly: decision.anomaly,
+        model_version: record.version.to_string(),
+        series_id: series_id.into_string(),
+        timestamp: timestamp.to_string(),
+        value: request.value,
+        score: decision.score.is_finite().then_some(decision.score),
+        threshold: record.params.threshold,
+        direction: record.params.direction.as_str(),
+    })
+}

@@ -1,0 +1,43 @@
+//! The monitor service: `GET /plot` (the training data of a model version
+//! with its fitted band, drawn as SVG by plotters) and the model listings
+//! `GET /models` and `GET /models/{series_id}`.
+
+mod models_route;
+mod openapi;
+mod plot;
+mod plot_route;
+mod settings;
+
+pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};
+pub use openapi::openapi;
+pub use plot::{PlotInput, render_svg};
+pub use plot_route::plot;
+pub use settings::MonitorSettings;
+
+use anomaly_http::{HttpArgs, Server, service_router};
+use anomaly_store::Backends;
+use axum::Router;
+use axum::routing::get;
+
+/// What the monitor handlers share.
+#[derive(Clone)]
+pub struct MonitorState {
+    /// Storage.
+    pub backends: Backends,
+}
+
+/// All routes of the monitor service.
+pub fn router(state: MonitorState) -> Router {
+    let backends = state.backends.clone();
+    let routes = Router::new()
+        .route("/plot", get(plot))
+        .route("/models", get(list_models))
+        .route("/models/{series_id}", get(series_models))
+        .with_state(state);
+    service_router("monitor", routes, backends, Vec::new(), openapi())
+}
+
+/// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
+pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
+    Server::bind(&http.host, settings.monitor_port, router(MonitorState { backends }), http.max_body_bytes).await
+}

@@ -1,0 +1,21 @@
+//! The monitor service's OpenAPI document, generated from the handlers.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "monitor", description = "Plots, model listings and platform health."),
+    paths(
+        crate::plot_route::plot,
+        crate::models_route::list_models,
+        crate::models_route::series_models,
+        anomaly_http::health::healthcheck
+    ),
+    components(schemas(anomaly_http::ErrorBody))
+)]
+struct MonitorApi;
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    MonitorApi::openapi()
+}

@@ -1,0 +1,68 @@
+//! `POST /fit/{series_id}`: validate, fit, store, cache, announce.
+
+use crate::{FitRequest, FitResponse, TrainState};
+use anomaly_core::{Direction, ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries, ValidationError};
+use anomaly_http::extract::parse_json;
+use anomaly_http::{ApiBytes, ApiError, ErrorBody, SeriesIdPath};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use std::sync::Arc;
+
+/// Bodies at least this large (about 20,000 points) are parsed, validated
+/// and fitted off the async workers, so a big fit never stalls predictions.
+const BLOCKING_BODY_BYTES: usize = 512 * 1024;
+
+/// Fits a model and stores it as the next version of the series.
+#[utoipa::path(
+    post,
+    path = "/fit/{series_id}",
+    tag = "train",
+    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
+    request_body = FitRequest,
+    responses(
+        (status = 200, description = "Stored as the next version; durable, cached and announced", body = FitResponse),
+        (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
+        (status = 422, description = "Invalid series id, body or series; nothing stored", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip(state, body), fields(body_bytes = body.len()))]
+pub async fn fit(
+    State(state): State<Arc<TrainState>>,
+    SeriesIdPath(series_id): SeriesIdPath,
+    ApiBytes(body): ApiBytes,
+) -> Result<Json<FitResponse>, ApiError> {
+    state.recorder.time(fit_and_store(&state, series_id, body)).await.map(Json)
+}
+
+async fn fit_and_store(state: &TrainState, series_id: SeriesId, body: Bytes) -> Result<FitResponse, ApiError> {
+    let min_points = state.min_training_points;
+    let (series, params) = if body.len() >= BLOCKING_BODY_BYTES {
+        tokio::task::spawn_blocking(move || parse_and_fit(&body, min_points))
+            .await
+            .map_err(|e| ApiError::Internal(format!("fit task failed: {e}")))??
+    } else {
+        parse_and_fit(&body, min_points)?
+    };
+    let backends = &state.backends;
+    let record = backends.store.insert_next_version(&series_id, &params, series).await?;
+    backends.cache.put_latest(&record).await?;
+    backends.bus.publish(&series_id).await?;
+    tracing::debug!(version = %record.version, "model stored");
+    Ok(FitResponse::from(&record))
+}
+
+fn parse_and_fit(body: &[u8], min_points: usize) -> Result<(TrainingSeries, ModelParams), ApiError> {
+    let request: FitRequest = parse_json(body)?;
+    Ok(validate_and_fit(request, min_points)?)
+}
+
+fn validate_and_fit(request: FitRequest, min_points: usize) -> Result<(TrainingSeries, ModelParams), ValidationError> {
+    let threshold = Threshold::new(request.threshold.unwrap_or(Threshold::DEFAULT.get()))?;
+    let direction = request.direction.as_deref().map(Direction::parse).transpose()?.unwrap_or_default();
+    let series = TrainingSeries::new(request.timestamps, request.values, min_points)?;
+    let model = ThreeSigma::fit(&series, threshold, direction)?;
+    let params = ModelParams::from_three_sigma(&model, series.len());
+    Ok((series, params))
+}

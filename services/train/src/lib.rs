@@ -1,0 +1,89 @@
+//! The train service: `POST /fit/{series_id}` validates a series, fits the
+//! model, stores it as the next version, writes it to the shared cache and
+//! announces it to every infer replica, then answers.
+
+mod fit;
+mod openapi;
+mod settings;
+mod wire;
+
+pub use fit::fit;
+pub use openapi::openapi;
+pub use settings::TrainSettings;
+pub use wire::{FitRequest, FitResponse};
+
+use anomaly_http::extract::empty_series_id;
+use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
+use anomaly_store::{Backends, LatencyKind};
+use axum::Router;
+use axum::routing::post;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the train handlers share (behind one `Arc`).
+pub struct TrainState {
+    /// Storage.
+    pub backends: Backends,
+    /// Fewest points a fit accepts.
+    pub min_training_points: usize,
+    /// Latency of successful fits.
+    pub recorder: Arc<LatencyRecorder>,
+}
+
+impl TrainState {
+    /// State over `backends`; starts the latency flusher.
+    pub fn new(backends: Backends, settings: &TrainSettings) -> Self {
+        let recorder =
+            LatencyRecorder::start(LatencyKind::Training, backends.latency.clone(), Duration::from_millis(200));
+        Self { backends, min_training_points: settings.min_training_points as usize, recorder }
+    }
+}
+
+/// All routes of the train service.
+pub fn router(state: TrainState) -> Router {
+    let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
+    let routes = Router::new()
+        .route("/fit/{series_id}", post(fit))
+        .route("/fit/", post(empty_series_id))
+        .with_state(Arc::new(state));
+    service_router("train", routes, backends, vec![recorder], openapi())
+}
+
+/// Binds the train service on `settings.train_port` (0 picks a free port).
+pub async fn build(backends: Backends, settings: &TrainSettings, http: &HttpArgs) -> std::io::Result<Server> {
+    let state = TrainState::new(backends, settings);
+    Server::bind(&http.host, settings.train_port, router(state), http.max_body_bytes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_http::testing::post_json as call;
+    use anomaly_store::StorageConfig;
+    use axum::http::StatusCode;
+
+    async fn app(dir: &tempfile::TempDir) -> Router {
+        let backends = Backends::connect(&StorageConfig::embedded(dir.path().join("t.db"))).await.expect("storage");
+        router(TrainState::new(backends, &TrainSettings { train_port: 0, min_training_points: 3 }))
+    }
+
+    #[tokio::test]
+    async fn fits_store_successive_versions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = app(&dir).await;
+        let body = r#"{"timestamps": [1, 2, 3], "values": [1, 2, 3]}"#;
+        let (status, first) = call(app.clone(), "/fit/s", body).await;
+        assert_eq!((status, first["version"].as_str()), (StatusCode::OK, Some("v1")));
+        let (_, second) = call(app, "/fit/s", body).await;
+        assert_eq!(second["version"], "v2");
+        assert_eq!(second["mean"], 2.0);
+    }
+
+    #[tokio::test]
+    async fn a_bad_fit_names_the_defect() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (status, error) =
+            call(app(&dir).await, "/fit/s", r#"{"timestamps": [1, 2, 3], "values": [4, 4, 4]}"#).await;
+        assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("constant_series")));
+    }
+}

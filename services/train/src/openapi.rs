@@ -1,0 +1,16 @@
+//! The train service's OpenAPI document, generated from the handlers.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "train", description = "Fits per-series anomaly models and stores them as versions."),
+    paths(crate::fit::fit, anomaly_http::health::healthcheck),
+    components(schemas(anomaly_http::ErrorBody, anomaly_http::ModelDescription))
+)]
+struct TrainApi;
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    TrainApi::openapi()
+}

@@ -1,0 +1,23 @@
+//! Pure domain of the platform: validated inputs, the statistics and the
+//! detectors. No IO, no HTTP: every other crate builds on these types.
+
+pub mod detector;
+pub mod error;
+pub mod latency;
+pub mod model;
+pub mod series_id;
+pub mod stats;
+pub mod threshold;
+pub mod timestamp;
+pub mod training;
+pub mod version;
+
+pub use detector::{Decision, Detector, Direction, ThreeSigma};
+pub use error::ValidationError;
+pub use latency::LatencySummary;
+pub use model::{ModelParams, ModelRecord};
+pub use series_id::SeriesId;
+pub use threshold::Threshold;
+pub use timestamp::parse_timestamp;
+pub use training::TrainingSeries;
+pub use version::ModelVersion;

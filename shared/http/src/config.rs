@@ -1,0 +1,65 @@
+//! Settings every service reads from the environment (or flags): where to
+//! store, and how to serve HTTP. Each service flattens these into its own
+//! typed config; every variable is listed in `env.example`.
+
+use anomaly_store::StorageConfig;
+use std::path::PathBuf;
+
+/// Storage settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// PostgreSQL URL (`postgres://user@host:5432/db`). Unset: the embedded SQLite file.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The embedded SQLite file, used when DATABASE_URL is unset.
+    #[arg(long, env = "SQLITE_PATH", default_value = "data/anomaly.db")]
+    pub sqlite_path: PathBuf,
+    /// Most connections in the SQL pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// Redis URL (`redis://host:6379`). Unset: in-process cache and bus (one process only).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "anomaly:")]
+    pub redis_key_prefix: String,
+    /// Most connections in the Redis pool.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 32)]
+    pub redis_pool_size: usize,
+    /// Lifetime of cached models in Redis, seconds (PostgreSQL stays the truth).
+    #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 86_400)]
+    pub cache_ttl_seconds: u64,
+    /// Latency samples kept per call kind for /healthcheck.
+    #[arg(long, env = "LATENCY_WINDOW", default_value_t = 1000)]
+    pub latency_window: usize,
+}
+
+impl StorageArgs {
+    /// The storage configuration these settings describe.
+    pub fn storage_config(&self) -> StorageConfig {
+        StorageConfig {
+            database_url: self.database_url.clone().filter(|url| !url.is_empty()),
+            sqlite_path: self.sqlite_path.clone(),
+            database_max_connections: self.database_max_connections,
+            redis_url: self.redis_url.clone().filter(|url| !url.is_empty()),
+            redis_key_prefix: self.redis_key_prefix.clone(),
+            redis_pool_size: self.redis_pool_size,
+            cache_ttl_seconds: self.cache_ttl_seconds,
+            latency_window: self.latency_window,
+        }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Largest request body accepted, bytes (a 1M-point fit is about 30 MB of JSON).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}

@@ -1,0 +1,118 @@
+//! `ApiError`: every way a request can fail, mapped to a status and a stable
+//! machine code. 5xx details go to the log, never to the client.
+
+use anomaly_core::{ModelVersion, SeriesId, ValidationError};
+use anomaly_store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use utoipa::ToSchema;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `too_few_points`, `series_not_found`.
+    #[schema(example = "too_few_points")]
+    pub error: String,
+    /// What went wrong and what to fix, for people.
+    #[schema(example = "at least 3 points are needed to fit a model; got 2")]
+    pub message: String,
+}
+
+/// A failed request.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// The input broke a domain rule (422).
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The body or query could not be read as the expected shape (422).
+    #[error("{message}")]
+    BadRequest {
+        /// Machine code.
+        code: &'static str,
+        /// What to fix.
+        message: String,
+    },
+    /// The body is larger than the configured limit (413).
+    #[error("request body is larger than the configured limit (MAX_BODY_BYTES); send less or raise the limit")]
+    PayloadTooLarge,
+    /// No such series, version or route (404).
+    #[error("{message}")]
+    NotFound {
+        /// Machine code.
+        code: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// The path exists but not with this method (405).
+    #[error("{message}")]
+    MethodNotAllowed {
+        /// Which method, which path.
+        message: String,
+    },
+    /// A storage dependency failed (503); the cause is logged.
+    #[error("storage unavailable")]
+    Unavailable(#[from] StoreError),
+    /// A server fault that is not the client's doing (500); the cause is logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The 404 for a model that was asked for and not found: the version
+    /// is missing if one was named and the series exists, else the series.
+    pub fn model_not_found(series_id: &SeriesId, version: Option<ModelVersion>, series_exists: bool) -> Self {
+        match version {
+            Some(version) if series_exists => Self::NotFound {
+                code: "version_not_found",
+                message: format!("series {series_id} has no version {version}; omit ?version= for the latest"),
+            },
+            _ => Self::NotFound {
+                code: "series_not_found",
+                message: format!("no model has been fitted for series {series_id}"),
+            },
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            Self::BadRequest { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+            Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            Self::Unavailable(cause) => {
+                tracing::error!(%cause, "storage dependency failed");
+                "a storage dependency is unavailable; retry shortly (see /healthcheck)".to_owned()
+            }
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                "internal error; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(ErrorBody { error: code.to_owned(), message })).into_response()
+    }
+}
+
+/// The JSON 405 for a known path called with the wrong method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed { message: format!("{method} is not allowed on {}; see /docs", uri.path()) }
+}
+
+/// The JSON 404 for paths no route matches.
+pub async fn route_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound { code: "route_not_found", message: format!("no route for {}; see /docs", uri.path()) }
+}

@@ -1,0 +1,122 @@
+//! Extractors whose failures have the same JSON error shape as everything
+//! else: a body of any content type parsed as JSON, a query string, and a
+//! validated series id from the path.
+
+use crate::ApiError;
+use anomaly_core::{SeriesId, ValidationError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// The raw body, within the configured size limit (413 beyond it).
+#[derive(Debug)]
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
+            }
+        })?;
+        Ok(Self(bytes))
+    }
+}
+
+/// A JSON body. The content type is not checked, so `curl -d` works as is.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, naming what is wrong in a way a client can act on.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let text = error.to_string();
+        if text.starts_with("number out of range") {
+            return ValidationError::NonFiniteValue(format!("a number is outside the 64-bit float range ({text})"))
+                .into();
+        }
+        let code = match error.classify() {
+            serde_json::error::Category::Data if text.starts_with("missing field") => "missing_field",
+            serde_json::error::Category::Data => "invalid_field",
+            _ => "malformed_json",
+        };
+        ApiError::BadRequest { code, message: format!("request body: {text}") }
+    })
+}
+
+/// A query string parsed into `T`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest { code: "invalid_query", message: rejection.body_text() })?;
+        Ok(Self(value))
+    }
+}
+
+/// The `{series_id}` path segment, validated.
+#[derive(Debug)]
+pub struct SeriesIdPath(pub SeriesId);
+
+impl<S: Send + Sync> FromRequestParts<S> for SeriesIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = Path::<String>::from_request_parts(parts, state).await.map(|Path(raw)| raw).unwrap_or_default();
+        Ok(Self(SeriesId::try_from(raw)?))
+    }
+}
+
+/// Handler for `/fit/` and `/predict/`: the series id is empty.
+pub async fn empty_series_id() -> ApiError {
+    SeriesId::parse("").map_or_else(ApiError::from, |_| ApiError::Internal("empty id accepted".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        values: Vec<f64>,
+    }
+
+    fn code(json: &str) -> String {
+        let error = parse_json::<Body>(json.as_bytes()).expect_err("should fail");
+        match error {
+            ApiError::BadRequest { code, .. } => code.to_owned(),
+            ApiError::Validation(e) => e.code().to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_each_json_defect() {
+        assert_eq!(code("{"), "malformed_json");
+        assert_eq!(code("not json"), "malformed_json");
+        assert_eq!(code("{}"), "missing_field");
+        assert_eq!(code(r#"{"values": "x"}"#), "invalid_field");
+        assert_eq!(code(r#"{"values": [1e999]}"#), "non_finite_value");
+    }
+}

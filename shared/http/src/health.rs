@@ -1,0 +1,133 @@
+//! `GET /healthcheck`: the contract's figures (series trained, inference and
+//! training latency) read from the shared stores, so every service tells the
+//! same truth, plus the state of each dependency. 503 when one is down.
+
+use crate::LatencyRecorder;
+use anomaly_core::LatencySummary;
+use anomaly_store::{Backends, LatencyKind};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// What the healthcheck needs.
+#[derive(Clone)]
+pub struct HealthState {
+    /// `train`, `infer` or `monitor`.
+    pub service: &'static str,
+    /// The storage the service works with.
+    pub backends: Backends,
+    /// This process's recorders, flushed before reading so its own recent
+    /// calls are included.
+    pub recorders: Vec<Arc<LatencyRecorder>>,
+}
+
+/// The healthcheck body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthReport {
+    /// `ok` when every dependency answers, else `degraded`.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// The service answering.
+    #[schema(example = "infer")]
+    pub service: String,
+    /// Number of series with at least one model.
+    pub series_trained: u64,
+    /// Recent successful `POST /predict` latencies, platform-wide.
+    pub inference_latency_ms: LatencyFigures,
+    /// Recent successful `POST /fit` latencies, platform-wide.
+    pub training_latency_ms: LatencyFigures,
+    /// State of each storage dependency.
+    pub dependencies: Dependencies,
+}
+
+/// Mean and nearest-rank p95 of a recent window, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct LatencyFigures {
+    /// Mean; 0 when there are no samples yet.
+    pub avg: f64,
+    /// Nearest-rank 95th percentile; 0 when there are no samples yet.
+    pub p95: f64,
+    /// Number of samples in the window.
+    pub samples: usize,
+}
+
+impl From<LatencySummary> for LatencyFigures {
+    fn from(summary: LatencySummary) -> Self {
+        Self { avg: summary.avg, p95: summary.p95, samples: summary.samples }
+    }
+}
+
+/// The storage dependencies.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Dependencies {
+    /// The SQL model store.
+    pub database: DependencyState,
+    /// The shared cache, bus and latency window.
+    pub cache: DependencyState,
+}
+
+/// One dependency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DependencyState {
+    /// `postgres`, `sqlite`, `redis` or `memory`.
+    pub backend: String,
+    /// `up` or `down`.
+    pub status: String,
+}
+
+/// The `/healthcheck` route.
+pub fn health_router(state: HealthState) -> Router {
+    Router::new().route("/healthcheck", get(healthcheck)).with_state(state)
+}
+
+/// Health and platform-wide figures.
+#[utoipa::path(
+    get,
+    path = "/healthcheck",
+    tag = "health",
+    responses(
+        (status = 200, description = "All dependencies answer", body = HealthReport),
+        (status = 503, description = "A dependency is down; same body with `status: degraded`", body = HealthReport),
+    )
+)]
+pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<HealthReport>) {
+    for recorder in &state.recorders {
+        let _ = recorder.flush().await;
+    }
+    let Backends { store, cache, latency, .. } = &state.backends;
+    let limit = Duration::from_secs(2);
+    let (series, cache_up, inference, training) = tokio::join!(
+        tokio::time::timeout(limit, store.series_count()),
+        tokio::time::timeout(limit, cache.ping()),
+        tokio::time::timeout(limit, latency.summary(LatencyKind::Inference)),
+        tokio::time::timeout(limit, latency.summary(LatencyKind::Training)),
+    );
+    let series = series.ok().and_then(Result::ok);
+    let cache_up = matches!(cache_up, Ok(Ok(())));
+    let figures = |summary: Result<Result<LatencySummary, _>, _>| {
+        LatencyFigures::from(summary.ok().and_then(Result::ok).unwrap_or_default())
+    };
+    let state_of = |backend: &str, up: bool| DependencyState {
+        backend: backend.to_owned(),
+        status: if up { "up" } else { "down" }.to_owned(),
+    };
+    let healthy = series.is_some() && cache_up;
+    let report = HealthReport {
+        status: if healthy { "ok" } else { "degraded" }.to_owned(),
+        service: state.service.to_owned(),
+        series_trained: series.unwrap_or(0),
+        inference_latency_ms: figures(inference),
+        training_latency_ms: figures(training),
+        dependencies: Dependencies {
+            database: state_of(store.backend(), series.is_some()),
+            cache: state_of(cache.backend(), cache_up),
+        },
+    };
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(report))
+}

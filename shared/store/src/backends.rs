@@ -1,0 +1,90 @@
+//! Picks the storage adapters from configuration: PostgreSQL when a
+//! `DATABASE_URL` is given, else the embedded SQLite file; Redis when a
+//! `REDIS_URL` is given, else the in-process cache, bus and latency window.
+
+use crate::{
+    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, RedisBus,
+    RedisCache, RedisLatencyLog, SqlModelStore, StoreError, redis_pool,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where and how to store. Filled from the environment by each service.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// `postgres://…` (or `sqlite://…`); `None` means the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// The embedded SQLite file, used when `database_url` is `None`.
+    pub sqlite_path: PathBuf,
+    /// Most connections the SQL pool opens.
+    pub database_max_connections: u32,
+    /// `redis://…`; `None` means the in-process cache and bus.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel.
+    pub redis_key_prefix: String,
+    /// Most connections the Redis pool opens.
+    pub redis_pool_size: usize,
+    /// Lifetime of cached models in Redis, seconds.
+    pub cache_ttl_seconds: u64,
+    /// Latency samples kept per kind for the healthcheck.
+    pub latency_window: usize,
+}
+
+impl StorageConfig {
+    /// The embedded default on the SQLite file `sqlite_path`, with default
+    /// pool sizes and windows.
+    pub fn embedded(sqlite_path: PathBuf) -> Self {
+        Self {
+            database_url: None,
+            sqlite_path,
+            database_max_connections: 8,
+            redis_url: None,
+            redis_key_prefix: "anomaly:".into(),
+            redis_pool_size: 8,
+            cache_ttl_seconds: 86_400,
+            latency_window: 1000,
+        }
+    }
+}
+
+/// The storage adapters one service (or the embedded platform) works with.
+#[derive(Clone)]
+pub struct Backends {
+    /// The source of truth.
+    pub store: Arc<dyn ModelStore>,
+    /// The shared cache in front of it.
+    pub cache: Arc<dyn ModelCache>,
+    /// Invalidations from train to every infer replica.
+    pub bus: Arc<dyn InvalidationBus>,
+    /// Platform-wide recent latencies.
+    pub latency: Arc<dyn LatencyLog>,
+}
+
+impl Backends {
+    /// Connects what the configuration names and applies migrations.
+    pub async fn connect(config: &StorageConfig) -> Result<Self, StoreError> {
+        let store = match &config.database_url {
+            Some(url) => SqlModelStore::connect(url, config.database_max_connections).await?,
+            None => SqlModelStore::open_sqlite_file(&config.sqlite_path, config.database_max_connections).await?,
+        };
+        let store: Arc<dyn ModelStore> = Arc::new(store);
+        Ok(match &config.redis_url {
+            Some(url) => {
+                let pool = redis_pool(url, config.redis_pool_size)?;
+                let prefix = &config.redis_key_prefix;
+                Self {
+                    store,
+                    cache: Arc::new(RedisCache::new(pool.clone(), prefix, config.cache_ttl_seconds)),
+                    bus: Arc::new(RedisBus::new(url, pool.clone(), prefix)?),
+                    latency: Arc::new(RedisLatencyLog::new(pool, prefix, config.latency_window)),
+                }
+            }
+            None => Self {
+                store,
+                cache: Arc::new(MemoryCache::default()),
+                bus: Arc::new(MemoryBus::default()),
+                latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
+            },
+        })
+    }
+}

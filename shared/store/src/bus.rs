@@ -1,0 +1,63 @@
+//! The invalidation bus: train announces a new version, every infer replica
+//! drops its process-local entry for that series and acknowledges, and
+//! train answers the fit only once every live replica has done so. That is
+//! what makes a predict that starts after a fit has answered see the new
+//! version on every replica.
+
+use crate::StoreError;
+use anomaly_core::SeriesId;
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use std::fmt;
+use std::time::Duration;
+
+/// How long a publisher waits for the acknowledgements before it answers
+/// anyway (and logs which were missing). Only a stuck replica hits it.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What a subscriber hears.
+#[derive(Debug)]
+pub enum BusEvent {
+    /// The subscription is live (first time or after a reconnect): messages
+    /// may have been missed before, so local caches start from empty.
+    Connected,
+    /// The subscription broke: nothing heard until the next `Connected`, so
+    /// local caches must not be trusted for "latest".
+    Disconnected,
+    /// A new version of this series was stored; send the [`Ack`] once the
+    /// local cache no longer holds the old latest.
+    Invalidate(SeriesId, Ack),
+}
+
+/// Tells the publisher that an invalidation has been applied.
+pub struct Ack(Option<Box<dyn FnOnce() + Send>>);
+
+impl Ack {
+    pub(crate) fn new(send: impl FnOnce() + Send + 'static) -> Self {
+        Self(Some(Box::new(send)))
+    }
+
+    /// Sends the acknowledgement.
+    pub fn send(mut self) {
+        if let Some(send) = self.0.take() {
+            send();
+        }
+    }
+}
+
+impl fmt::Debug for Ack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ack")
+    }
+}
+
+/// Publishes and delivers invalidations.
+#[async_trait]
+pub trait InvalidationBus: Send + Sync {
+    /// Announces a new version of `series_id` and waits until every live
+    /// subscriber has acknowledged it (at most [`ACK_TIMEOUT`]).
+    async fn publish(&self, series_id: &SeriesId) -> Result<(), StoreError>;
+
+    /// An endless stream of events; reconnects by itself.
+    fn subscribe(&self) -> BoxStream<'static, BusEvent>;
+}

@@ -1,0 +1,24 @@
+//! Storage behind traits: the SQL model store (PostgreSQL, or an embedded
+//! SQLite file), the shared model cache (Redis or in-process), the
+//! invalidation bus (Redis pub/sub or in-process) and the platform-wide
+//! latency window. [`Backends::connect`] picks them from configuration.
+
+mod backends;
+mod bus;
+mod cache;
+mod error;
+mod latency_log;
+mod memory;
+mod model_json;
+mod redis;
+mod sql;
+mod training_codec;
+
+pub use backends::{Backends, StorageConfig};
+pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
+pub use cache::ModelCache;
+pub use error::StoreError;
+pub use latency_log::{LatencyKind, LatencyLog};
+pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
+pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};
+pub use sql::{ModelStore, SqlModelStore, TrainingPoints};

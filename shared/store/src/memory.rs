@@ -1,0 +1,190 @@
+//! In-process cache, bus and latency window: the embedded default, where all
+//! three services live in one process. Also the fakes for unit tests.
+
+use crate::bus::{ACK_TIMEOUT, Ack};
+use crate::{BusEvent, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
+use anomaly_core::{LatencySummary, ModelRecord, ModelVersion, SeriesId};
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError, RwLock};
+use tokio::sync::{mpsc, oneshot};
+
+/// A [`ModelCache`] in a map, shared by reference.
+#[derive(Debug, Default)]
+pub struct MemoryCache {
+    versions: RwLock<HashMap<(SeriesId, ModelVersion), ModelRecord>>,
+    latest: RwLock<HashMap<SeriesId, ModelRecord>>,
+}
+
+#[async_trait]
+impl ModelCache for MemoryCache {
+    async fn get(
+        &self,
+        series_id: &SeriesId,
+        version: Option<ModelVersion>,
+    ) -> Result<Option<ModelRecord>, StoreError> {
+        Ok(match version {
+            Some(v) => {
+                self.versions.read().unwrap_or_else(PoisonError::into_inner).get(&(series_id.clone(), v)).cloned()
+            }
+            None => self.latest.read().unwrap_or_else(PoisonError::into_inner).get(series_id).cloned(),
+        })
+    }
+
+    async fn put_version(&self, record: &ModelRecord) -> Result<(), StoreError> {
+        let key = (record.series_id.clone(), record.version);
+        self.versions.write().unwrap_or_else(PoisonError::into_inner).insert(key, record.clone());
+        Ok(())
+    }
+
+    async fn put_latest(&self, record: &ModelRecord) -> Result<(), StoreError> {
+        self.put_version(record).await?;
+        let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);
+        let newer = latest.get(&record.series_id).is_none_or(|cached| cached.version < record.version);
+        if newer {
+            latest.insert(record.series_id.clone(), record.clone());
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// One subscriber's inbox: the series, and where to acknowledge it.
+type Inbox = mpsc::UnboundedSender<(SeriesId, oneshot::Sender<()>)>;
+
+/// An [`InvalidationBus`] between the tasks of one process.
+#[derive(Debug, Default)]
+pub struct MemoryBus {
+    subscribers: Mutex<Vec<Inbox>>,
+}
+
+#[async_trait]
+impl InvalidationBus for MemoryBus {
+    async fn publish(&self, series_id: &SeriesId) -> Result<(), StoreError> {
+        let mut pending = Vec::new();
+        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).retain(|subscriber| {
+            let (ack, acked) = oneshot::channel();
+            let alive = subscriber.send((series_id.clone(), ack)).is_ok();
+            if alive {
+                pending.push(acked);
+            }
+            alive
+        });
+        let all_acked = futures::future::join_all(pending);
+        if tokio::time::timeout(ACK_TIMEOUT, all_acked).await.is_err() {
+            tracing::warn!(%series_id, "a subscriber did not acknowledge the invalidation in time");
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self) -> BoxStream<'static, BusEvent> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(sender);
+        let events = futures::stream::unfold(receiver, |mut receiver| async move {
+            let (series_id, ack) = receiver.recv().await?;
+            let ack = Ack::new(move || {
+                let _ = ack.send(());
+            });
+            Some((BusEvent::Invalidate(series_id, ack), receiver))
+        });
+        futures::stream::once(async { BusEvent::Connected }).chain(events).boxed()
+    }
+}
+
+/// A [`LatencyLog`] in process memory.
+#[derive(Debug)]
+pub struct MemoryLatencyLog {
+    window: usize,
+    samples: Mutex<HashMap<LatencyKind, VecDeque<f64>>>,
+}
+
+impl MemoryLatencyLog {
+    /// Keeps the `window` most recent samples per kind.
+    pub fn new(window: usize) -> Self {
+        Self { window: window.max(1), samples: Mutex::default() }
+    }
+}
+
+#[async_trait]
+impl LatencyLog for MemoryLatencyLog {
+    async fn append(&self, kind: LatencyKind, samples_ms: &[f64]) -> Result<(), StoreError> {
+        let mut all = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = all.entry(kind).or_default();
+        window.extend(samples_ms);
+        let excess = window.len().saturating_sub(self.window);
+        window.drain(..excess);
+        Ok(())
+    }
+
+    async fn summary(&self, kind: LatencyKind) -> Result<LatencySummary, StoreError> {
+        let all = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        let samples: Vec<f64> = all.get(&kind).map(|w| w.iter().copied().collect()).unwrap_or_default();
+        Ok(LatencySummary::of(&samples))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::{Direction, ModelParams};
+
+    fn record(version: u32) -> ModelRecord {
+        ModelRecord {
+            series_id: SeriesId::parse("s").expect("valid"),
+            version: ModelVersion::new(version).expect("valid"),
+            params: ModelParams { mean: 1.0, std: 1.0, threshold: 3.0, direction: Direction::TwoSided, points_used: 3 },
+            trained_at_ms: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn latest_never_goes_back() {
+        let cache = MemoryCache::default();
+        cache.put_latest(&record(2)).await.expect("put");
+        cache.put_latest(&record(1)).await.expect("put");
+        let latest = cache.get(&record(1).series_id, None).await.expect("get").expect("cached");
+        assert_eq!(latest.version.number(), 2);
+        assert!(cache.get(&record(1).series_id, ModelVersion::new(1)).await.expect("get").is_some());
+    }
+
+    #[tokio::test]
+    async fn caching_a_version_leaves_latest_alone() {
+        let cache = MemoryCache::default();
+        cache.put_version(&record(1)).await.expect("put");
+        assert!(cache.get(&record(1).series_id, None).await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn latency_window_is_bounded() {
+        let log = MemoryLatencyLog::new(3);
+        log.append(LatencyKind::Training, &[100.0, 1.0, 2.0, 3.0]).await.expect("append");
+        let summary = log.summary(LatencyKind::Training).await.expect("summary");
+        assert_eq!((summary.samples, summary.avg), (3, 2.0));
+    }
+
+    #[tokio::test]
+    async fn publish_returns_once_every_subscriber_acknowledged() {
+        let bus = std::sync::Arc::new(MemoryBus::default());
+        let mut events = bus.subscribe();
+        assert!(matches!(events.next().await, Some(BusEvent::Connected)));
+        let publisher = tokio::spawn({
+            let bus = bus.clone();
+            async move { bus.publish(&record(1).series_id).await }
+        });
+        let Some(BusEvent::Invalidate(series_id, ack)) = events.next().await else { panic!("an invalidation") };
+        assert_eq!(series_id, record(1).series_id);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!publisher.is_finished(), "publish waits for the acknowledgement");
+        ack.send();
+        publisher.await.expect("joined").expect("published");
+    }
+}

@@ -1,0 +1,286 @@
+//! The model store: the source of truth. One implementation over sqlx's
+//! `Any` driver serves both PostgreSQL and the embedded SQLite file; the
+//! queries are written in the SQL both understand.
+
+use crate::{StoreError, training_codec};
+use anomaly_core::{Direction, ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Training points of one stored version, in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingPoints {
+    /// Unix seconds, ascending.
+    pub timestamps: Vec<i64>,
+    /// The values.
+    pub values: Vec<f64>,
+}
+
+/// Durable storage of model versions.
+#[async_trait]
+pub trait ModelStore: Send + Sync {
+    /// Stores `params` and the training points as the next version of the
+    /// series, atomically. Versions are gapless and increasing per series
+    /// even under concurrent calls: the database serialises them.
+    async fn insert_next_version(
+        &self,
+        series_id: &SeriesId,
+        params: &ModelParams,
+        training: TrainingSeries,
+    ) -> Result<ModelRecord, StoreError>;
+
+    /// One version of a series, or its latest when `version` is `None`.
+    async fn model(
+        &self,
+        series_id: &SeriesId,
+        version: Option<ModelVersion>,
+    ) -> Result<Option<ModelRecord>, StoreError>;
+
+    /// The latest model of each series whose id contains `filter` (any
+    /// case), ordered by id, starting after `after`, at most `limit`.
+    async fn latest_models(
+        &self,
+        filter: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ModelRecord>, StoreError>;
+
+    /// Every version of a series, newest first (empty for an unknown series).
+    async fn versions(&self, series_id: &SeriesId) -> Result<Vec<ModelRecord>, StoreError>;
+
+    /// The training points of one stored version.
+    async fn training_points(
+        &self,
+        series_id: &SeriesId,
+        version: ModelVersion,
+    ) -> Result<Option<TrainingPoints>, StoreError>;
+
+    /// How many series have at least one model.
+    async fn series_count(&self) -> Result<u64, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// `postgres` or `sqlite`.
+    fn backend(&self) -> &'static str;
+}
+
+/// [`ModelStore`] on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct SqlModelStore {
+    pool: AnyPool,
+    backend: &'static str,
+}
+
+impl SqlModelStore {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the
+    /// migrations of that backend.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        if backend == "sqlite" {
+            // WAL lets readers go on while a fit writes; it persists in the file.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        } else {
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// The embedded default: a SQLite file at `path`, created when missing.
+    pub async fn open_sqlite_file(path: &std::path::Path, max_connections: u32) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        Self::connect(&format!("sqlite://{}?mode=rwc", path.display()), max_connections).await
+    }
+}
+
+/// Series at least this long are packed off the async workers.
+const BLOCKING_PACK_POINTS: usize = 50_000;
+
+/// The columns of `models` in the order the queries use, as a literal so
+/// the SQL stays a `&'static str` (sqlx refuses strings built at run time).
+macro_rules! model_columns {
+    () => {
+        "series_id, version, mean, std, threshold, direction, points_used, trained_at_ms"
+    };
+}
+
+#[async_trait]
+impl ModelStore for SqlModelStore {
+    #[tracing::instrument(skip(self, params, training), fields(points = training.len()))]
+    async fn insert_next_version(
+        &self,
+        series_id: &SeriesId,
+        params: &ModelParams,
+        training: TrainingSeries,
+    ) -> Result<ModelRecord, StoreError> {
+        let trained_at_ms = unix_millis();
+        let points = training.len();
+        let pack = move || training_codec::pack(training.timestamps(), training.values());
+        let blob = if points >= BLOCKING_PACK_POINTS { tokio::task::spawn_blocking(pack).await? } else { pack() };
+        let mut tx = self.pool.begin().await?;
+        let version: i64 = sqlx::query(
+            "INSERT INTO series (series_id, latest_version) VALUES ($1, 1) \
+             ON CONFLICT (series_id) DO UPDATE SET latest_version = series.latest_version + 1 \
+             RETURNING latest_version",
+        )
+        .bind(series_id.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        sqlx::query(concat!("INSERT INTO models (", model_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(series_id.as_str())
+            .bind(version)
+            .bind(params.mean)
+            .bind(params.std)
+            .bind(params.threshold)
+            .bind(params.direction.as_str())
+            .bind(params.points_used as i64)
+            .bind(trained_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO training_data (series_id, version, points) VALUES ($1, $2, $3)")
+            .bind(series_id.as_str())
+            .bind(version)
+            .bind(blob)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ModelRecord { series_id: series_id.clone(), version: to_version(version)?, params: *params, trained_at_ms })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn model(
+        &self,
+        series_id: &SeriesId,
+        version: Option<ModelVersion>,
+    ) -> Result<Option<ModelRecord>, StoreError> {
+        let row = match version {
+            Some(v) => {
+                sqlx::query(concat!("SELECT ", model_columns!(), " FROM models WHERE series_id = $1 AND version = $2"))
+                    .bind(series_id.as_str())
+                    .bind(i64::from(v.number()))
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    model_columns!(),
+                    " FROM models WHERE series_id = $1 ORDER BY version DESC LIMIT 1"
+                ))
+                .bind(series_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.map(|r| record_from_row(&r)).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn latest_models(
+        &self,
+        filter: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ModelRecord>, StoreError> {
+        // `_` is allowed in ids and is a LIKE wildcard: escape it (and `%`, `\`).
+        let pattern = filter.map(|f| format!("%{}%", f.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            model_columns!(),
+            " FROM models WHERE (series_id, version) IN (SELECT series_id, latest_version FROM series",
+            " WHERE series_id > $1 AND lower(series_id) LIKE lower($2) ESCAPE '\\' ORDER BY series_id LIMIT $3)"
+        ))
+        .bind(after.unwrap_or(""))
+        .bind(pattern.unwrap_or_else(|| "%".to_owned()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut records = rows.iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        // Byte order, as the page was chosen (the models table's own
+        // collation may differ in PostgreSQL).
+        records.sort_by(|a, b| a.series_id.as_str().cmp(b.series_id.as_str()));
+        Ok(records)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn versions(&self, series_id: &SeriesId) -> Result<Vec<ModelRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            model_columns!(),
+            " FROM models WHERE series_id = $1 ORDER BY version DESC"
+        ))
+        .bind(series_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn training_points(
+        &self,
+        series_id: &SeriesId,
+        version: ModelVersion,
+    ) -> Result<Option<TrainingPoints>, StoreError> {
+        let row = sqlx::query("SELECT points FROM training_data WHERE series_id = $1 AND version = $2")
+            .bind(series_id.as_str())
+            .bind(i64::from(version.number()))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let blob: Vec<u8> = row.try_get(0)?;
+        let (timestamps, values) = training_codec::unpack(&blob)?;
+        Ok(Some(TrainingPoints { timestamps, values }))
+    }
+
+    async fn series_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        self.backend
+    }
+}
+
+fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
+    let series_id: String = row.try_get("series_id")?;
+    let direction: String = row.try_get("direction")?;
+    let points_used: i64 = row.try_get("points_used")?;
+    Ok(ModelRecord {
+        series_id: SeriesId::parse(&series_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        version: to_version(row.try_get("version")?)?,
+        params: ModelParams {
+            mean: row.try_get("mean")?,
+            std: row.try_get("std")?,
+            threshold: row.try_get("threshold")?,
+            direction: Direction::parse(&direction).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            points_used: points_used.max(0) as u64,
+        },
+        trained_at_ms: row.try_get("trained_at_ms")?,
+    })
+}
+
+fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
+    u32::try_from(raw).ok().and_then(ModelVersion::new).ok_or_else(|| StoreError::Corrupt(format!("version {raw}")))
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

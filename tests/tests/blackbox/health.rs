@@ -1,0 +1,83 @@
+//! `/healthcheck` reports the contract's figures from real measurements,
+//! the same on every service, and 503 when a dependency is down.
+
+use blackbox_tests::*;
+use std::time::Duration;
+
+async fn every_service_reports_the_same_platform_figures(env: TestEnv) {
+    let train = start_train(env.process_backends().await).await;
+    let infer = start_infer(env.process_backends().await).await;
+    let monitor = start_monitor(env.process_backends().await).await;
+    fit(&train, "a", &series_body(5)).await;
+    fit(&train, "b", &series_body(5)).await;
+    for _ in 0..4 {
+        predict(&infer, "a", None, 10.0).await;
+    }
+    predict(&infer, "missing", None, 10.0).await; // a 404 is not a successful call
+
+    let expected = |health: &serde_json::Value| {
+        health["series_trained"] == 2
+            && health["training_latency_ms"]["samples"] == 2
+            && health["inference_latency_ms"]["samples"] == 4
+    };
+    // Each process flushes its samples every 200 ms; allow a few rounds.
+    for service in [&train, &infer, &monitor] {
+        let mut health = serde_json::Value::Null;
+        for _ in 0..50 {
+            let (status, body) = get_json(&format!("{}/healthcheck", service.url)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            health = body;
+            if expected(&health) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(expected(&health), "{}: {health}", service.url);
+        assert_eq!(health["status"], "ok");
+        for kind in ["inference_latency_ms", "training_latency_ms"] {
+            let (avg, p95) =
+                (health[kind]["avg"].as_f64().unwrap_or(-1.0), health[kind]["p95"].as_f64().unwrap_or(-1.0));
+            assert!(avg > 0.0 && p95 > 0.0, "{kind}: {health}");
+        }
+        let backend = match env.kind() {
+            Kind::Production => ("postgres", "redis"),
+            Kind::Embedded => ("sqlite", "memory"),
+        };
+        assert_eq!(health["dependencies"]["database"]["backend"], backend.0);
+        assert_eq!(health["dependencies"]["cache"]["backend"], backend.1);
+    }
+}
+
+on_both_backends!(every_service_reports_the_same_platform_figures);
+
+/// With Redis unreachable: health is 503 with the same body, a fit is refused
+/// with 503 (not 500), and predictions go on from PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_degrades_clearly() {
+    let mut env = TestEnv::new(Kind::Production).await;
+    let platform = Platform::start(&env).await;
+    fit(&platform.train, "s", &series_body(5)).await;
+
+    env.storage.redis_url = Some("redis://127.0.0.1:9".into()); // nothing listens on the discard port
+    let down = env.connect().await;
+    let train = start_train(down.clone()).await;
+    let infer = start_infer(down.clone()).await;
+    let monitor = start_monitor(down).await;
+
+    for service in [&train, &infer, &monitor] {
+        let (status, health) = get_json(&format!("{}/healthcheck", service.url)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+        assert_eq!(health["status"], "degraded");
+        assert_eq!(health["dependencies"]["cache"]["status"], "down");
+        assert_eq!(health["dependencies"]["database"]["status"], "up");
+        assert_eq!(health["series_trained"], 1);
+    }
+    let (status, error) = post_json(&format!("{}/fit/t", train.url), &series_body(5)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")),
+        "{error}"
+    );
+    let (status, verdict) = predict(&infer, "s", None, 10.0).await;
+    assert_eq!((status, verdict["model_version"].as_str()), (StatusCode::OK, Some("v1")), "{verdict}");
+}

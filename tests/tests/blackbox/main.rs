@@ -1,0 +1,14 @@
+//! Black-box tests in one binary (one link of the whole stack instead of one
+//! per file): each module starts real services and talks HTTP to them.
+
+mod bad_input;
+mod contract;
+mod health;
+mod invalidation;
+mod models_listing;
+mod no_input_breaks_a_service;
+mod openapi_drift;
+mod plot_and_docs;
+mod redis_recovery;
+mod restart;
+mod versions_under_concurrency;
