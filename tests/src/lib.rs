@@ -189,7 +189,12 @@ pub async fn start_train(backends: Backends) -> Running {
 
 /// Starts one infer replica.
 pub async fn start_infer(backends: Backends) -> Running {
-    let settings = infer::InferSettings { infer_port: 0, local_cache_capacity: 10_000 };
+    let settings = infer::InferSettings {
+        infer_port: 0,
+        local_cache_capacity: 10_000,
+        prediction_history_max_rows: 100_000,
+        prediction_history_queue: 10_000,
+    };
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))
 }
 

@@ -2,6 +2,7 @@
 //! cache, backed by the shared cache, backed by the database. A background
 //! task keeps the local cache honest by listening to invalidations.
 
+mod history;
 mod invalidation;
 mod local_cache;
 mod lookup;
@@ -10,6 +11,7 @@ mod predict;
 mod settings;
 mod wire;
 
+pub use history::HistoryRecorder;
 pub use local_cache::LocalCache;
 pub use lookup::ModelLookup;
 pub use openapi::openapi;
@@ -33,6 +35,8 @@ pub struct InferState {
     pub recorder: Arc<LatencyRecorder>,
     /// Storage, for the healthcheck.
     pub backends: Backends,
+    /// Where verdicts go for the dashboard.
+    pub history: HistoryRecorder,
 }
 
 impl InferState {
@@ -43,7 +47,12 @@ impl InferState {
         invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local));
         let recorder =
             LatencyRecorder::start(LatencyKind::Inference, backends.latency.clone(), Duration::from_millis(200));
-        Self { models: ModelLookup::new(local, backends.clone()), recorder, backends }
+        let history = HistoryRecorder::start(
+            backends.predictions.clone(),
+            settings.prediction_history_max_rows,
+            settings.prediction_history_queue,
+        );
+        Self { models: ModelLookup::new(local, backends.clone()), recorder, backends, history }
     }
 }
 
@@ -75,7 +84,15 @@ mod tests {
     async fn predicts_from_the_store_and_sees_the_next_version() {
         let dir = tempfile::tempdir().expect("tempdir");
         let backends = Backends::connect(&StorageConfig::embedded(dir.path().join("t.db"))).await.expect("storage");
-        let app = router(InferState::new(backends.clone(), &InferSettings { infer_port: 0, local_cache_capacity: 10 }));
+        let app = router(InferState::new(
+            backends.clone(),
+            &InferSettings {
+                infer_port: 0,
+                local_cache_capacity: 10,
+                prediction_history_max_rows: 100,
+                prediction_history_queue: 100,
+            },
+        ));
         let body = r#"{"timestamp": "10", "value": 2.5}"#;
         let (status, error) = call(app.clone(), "/predict/s", body).await;
         assert_eq!((status, error["error"].as_str()), (StatusCode::NOT_FOUND, Some("series_not_found")));

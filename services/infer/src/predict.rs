@@ -4,9 +4,11 @@ use crate::wire::VersionQuery;
 use crate::{InferState, PredictRequest, PredictResponse};
 use anomaly_core::{Detector, ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, SeriesIdPath};
+use anomaly_store::PredictionRecord;
 use axum::Json;
 use axum::extract::State;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Says whether the point is anomalous for the series' model.
 #[utoipa::path(
@@ -46,14 +48,28 @@ async fn judge(
     let detector =
         record.params.detector().map_err(|e| ApiError::Internal(format!("stored model of {series_id}: {e}")))?;
     let decision = detector.evaluate(request.value);
+    let score = decision.score.is_finite().then_some(decision.score);
+    state.history.record(PredictionRecord {
+        series_id: series_id.clone(),
+        version: record.version,
+        timestamp,
+        value: request.value,
+        score,
+        anomaly: decision.anomaly,
+        recorded_at_ms: unix_millis(),
+    });
     Ok(PredictResponse {
         anomaly: decision.anomaly,
         model_version: record.version.to_string(),
         series_id: series_id.into_string(),
         timestamp: timestamp.to_string(),
         value: request.value,
-        score: decision.score.is_finite().then_some(decision.score),
+        score,
         threshold: record.params.threshold,
         direction: record.params.direction.as_str(),
     })
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

@@ -9,4 +9,10 @@ pub struct InferSettings {
     /// Most models kept in the process-local cache.
     #[arg(long, env = "LOCAL_CACHE_CAPACITY", default_value_t = 100_000)]
     pub local_cache_capacity: u64,
+    /// Most predictions kept in the history (oldest pruned); 0 records none.
+    #[arg(long, env = "PREDICTION_HISTORY_MAX_ROWS", default_value_t = 1_000_000)]
+    pub prediction_history_max_rows: u64,
+    /// Verdicts queued for the history writer; beyond it they are dropped (and counted).
+    #[arg(long, env = "PREDICTION_HISTORY_QUEUE", default_value_t = 65_536)]
+    pub prediction_history_queue: usize,
 }

@@ -1,17 +1,20 @@
 //! The monitor service: `GET /plot` (the training data of a model version
-//! with its fitted band, drawn as SVG by plotters) and the model listings
-//! `GET /models` and `GET /models/{series_id}`.
+//! with its fitted band, drawn as SVG by plotters), the model listings
+//! `GET /models` and `GET /models/{series_id}`, and the prediction history
+//! `GET /series/{series_id}/predictions` and `GET /anomalies`.
 
 mod models_route;
 mod openapi;
 mod plot;
 mod plot_route;
+mod predictions_route;
 mod settings;
 
 pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};
 pub use openapi::openapi;
 pub use plot::{PlotInput, render_svg};
 pub use plot_route::plot;
+pub use predictions_route::{PredictionView, PredictionsPage, anomalies, series_predictions};
 pub use settings::MonitorSettings;
 
 use anomaly_http::{HttpArgs, Server, service_router};
@@ -33,6 +36,8 @@ pub fn router(state: MonitorState) -> Router {
         .route("/plot", get(plot))
         .route("/models", get(list_models))
         .route("/models/{series_id}", get(series_models))
+        .route("/series/{series_id}/predictions", get(series_predictions))
+        .route("/anomalies", get(anomalies))
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), openapi())
 }

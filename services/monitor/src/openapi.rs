@@ -9,6 +9,8 @@ use utoipa::OpenApi;
         crate::plot_route::plot,
         crate::models_route::list_models,
         crate::models_route::series_models,
+        crate::predictions_route::series_predictions,
+        crate::predictions_route::anomalies,
         anomaly_http::health::healthcheck
     ),
     components(schemas(anomaly_http::ErrorBody))

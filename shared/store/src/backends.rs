@@ -3,8 +3,8 @@
 //! `REDIS_URL` is given, else the in-process cache, bus and latency window.
 
 use crate::{
-    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, RedisBus,
-    RedisCache, RedisLatencyLog, SqlModelStore, StoreError, redis_pool,
+    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, PredictionHistory,
+    RedisBus, RedisCache, RedisLatencyLog, SqlModelStore, StoreError, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,6 +58,29 @@ pub struct Backends {
     pub bus: Arc<dyn InvalidationBus>,
     /// Platform-wide recent latencies.
     pub latency: Arc<dyn LatencyLog>,
+    /// Recent predictions and their counters.
+    pub predictions: Arc<dyn PredictionHistory>,
+    pools: Pools,
+}
+
+/// The connection pools behind the adapters, for their usage figures.
+#[derive(Clone)]
+struct Pools {
+    sql: sqlx::AnyPool,
+    redis: Option<deadpool_redis::Pool>,
+}
+
+/// How busy one connection pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// `database` or `redis`.
+    pub pool: &'static str,
+    /// Connections open.
+    pub open: u64,
+    /// Of which idle.
+    pub idle: u64,
+    /// Most connections the pool opens.
+    pub max: u64,
 }
 
 impl Backends {
@@ -67,24 +90,50 @@ impl Backends {
             Some(url) => SqlModelStore::connect(url, config.database_max_connections).await?,
             None => SqlModelStore::open_sqlite_file(&config.sqlite_path, config.database_max_connections).await?,
         };
-        let store: Arc<dyn ModelStore> = Arc::new(store);
+        let sql_pool = store.pool.clone();
+        let store = Arc::new(store);
         Ok(match &config.redis_url {
             Some(url) => {
                 let pool = redis_pool(url, config.redis_pool_size)?;
                 let prefix = &config.redis_key_prefix;
                 Self {
-                    store,
+                    store: store.clone(),
                     cache: Arc::new(RedisCache::new(pool.clone(), prefix, config.cache_ttl_seconds)),
                     bus: Arc::new(RedisBus::new(url, pool.clone(), prefix)?),
-                    latency: Arc::new(RedisLatencyLog::new(pool, prefix, config.latency_window)),
+                    latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
+                    predictions: store,
+                    pools: Pools { sql: sql_pool, redis: Some(pool) },
                 }
             }
             None => Self {
-                store,
+                store: store.clone(),
                 cache: Arc::new(MemoryCache::default()),
                 bus: Arc::new(MemoryBus::default()),
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
+                predictions: store,
+                pools: Pools { sql: sql_pool, redis: None },
             },
         })
+    }
+
+    /// Usage of the SQL pool and, when Redis is configured, the Redis pool.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        let sql = &self.pools.sql;
+        let mut usage = vec![PoolUsage {
+            pool: "database",
+            open: u64::from(sql.size()),
+            idle: sql.num_idle() as u64,
+            max: u64::from(sql.options().get_max_connections()),
+        }];
+        if let Some(redis) = &self.pools.redis {
+            let status = redis.status();
+            usage.push(PoolUsage {
+                pool: "redis",
+                open: status.size as u64,
+                idle: status.available as u64,
+                max: status.max_size as u64,
+            });
+        }
+        usage
     }
 }

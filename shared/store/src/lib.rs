@@ -1,7 +1,7 @@
 //! Storage behind traits: the SQL model store (PostgreSQL, or an embedded
 //! SQLite file), the shared model cache (Redis or in-process), the
 //! invalidation bus (Redis pub/sub or in-process) and the platform-wide
-//! latency window. [`Backends::connect`] picks them from configuration.
+//! latency window, and the prediction history. [`Backends::connect`] picks them from configuration.
 
 mod backends;
 mod bus;
@@ -10,15 +10,18 @@ mod error;
 mod latency_log;
 mod memory;
 mod model_json;
+mod prediction_history;
 mod redis;
 mod sql;
+mod sql_predictions;
 mod training_codec;
 
-pub use backends::{Backends, StorageConfig};
+pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
 pub use cache::ModelCache;
 pub use error::StoreError;
 pub use latency_log::{LatencyKind, LatencyLog};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
+pub use prediction_history::{MinuteActivity, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity};
 pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};
-pub use sql::{ModelStore, SqlModelStore, TrainingPoints};
+pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};

@@ -47,6 +47,19 @@ pub trait ModelStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ModelRecord>, StoreError>;
 
+    /// One page of series with their latest model, in the order `sort`
+    /// asks, skipping `offset`; with the number of series that match.
+    async fn series_page(
+        &self,
+        filter: Option<&str>,
+        sort: SeriesSort,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<ModelRecord>, u64), StoreError>;
+
+    /// How many model versions are stored, over all series.
+    async fn version_count(&self) -> Result<u64, StoreError>;
+
     /// Every version of a series, newest first (empty for an unknown series).
     async fn versions(&self, series_id: &SeriesId) -> Result<Vec<ModelRecord>, StoreError>;
 
@@ -70,7 +83,7 @@ pub trait ModelStore: Send + Sync {
 /// [`ModelStore`] on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
 pub struct SqlModelStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: &'static str,
 }
 
@@ -115,6 +128,65 @@ macro_rules! model_columns {
     };
 }
 
+/// The model columns qualified by the alias `m`, for joins.
+const MODEL_COLUMNS_OF_M: &str =
+    "m.series_id, m.version, m.mean, m.std, m.threshold, m.direction, m.points_used, m.trained_at_ms";
+
+/// What the series list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeriesSortKey {
+    /// The series id, in byte order.
+    #[default]
+    SeriesId,
+    /// The latest version number.
+    Version,
+    /// Points used by the latest fit.
+    PointsUsed,
+    /// When the latest version was trained.
+    TrainedAt,
+}
+
+impl SeriesSortKey {
+    /// Parses `series_id`, `version`, `points_used` or `trained_at`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "series_id" => Self::SeriesId,
+            "version" => Self::Version,
+            "points_used" => Self::PointsUsed,
+            "trained_at" => Self::TrainedAt,
+            _ => return None,
+        })
+    }
+
+    /// The name [`SeriesSortKey::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SeriesId => "series_id",
+            Self::Version => "version",
+            Self::PointsUsed => "points_used",
+            Self::TrainedAt => "trained_at",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::SeriesId => "series_id",
+            Self::Version => "latest_version",
+            Self::PointsUsed => "points_used",
+            Self::TrainedAt => "trained_at_ms",
+        }
+    }
+}
+
+/// An order of the series list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeriesSort {
+    /// The column.
+    pub key: SeriesSortKey,
+    /// Largest first.
+    pub descending: bool,
+}
+
 #[async_trait]
 impl ModelStore for SqlModelStore {
     #[tracing::instrument(skip(self, params, training), fields(points = training.len()))]
@@ -130,11 +202,14 @@ impl ModelStore for SqlModelStore {
         let blob = if points >= BLOCKING_PACK_POINTS { tokio::task::spawn_blocking(pack).await? } else { pack() };
         let mut tx = self.pool.begin().await?;
         let version: i64 = sqlx::query(
-            "INSERT INTO series (series_id, latest_version) VALUES ($1, 1) \
-             ON CONFLICT (series_id) DO UPDATE SET latest_version = series.latest_version + 1 \
+            "INSERT INTO series (series_id, latest_version, trained_at_ms, points_used) VALUES ($1, 1, $2, $3) \
+             ON CONFLICT (series_id) DO UPDATE SET latest_version = series.latest_version + 1, \
+             trained_at_ms = excluded.trained_at_ms, points_used = excluded.points_used \
              RETURNING latest_version",
         )
         .bind(series_id.as_str())
+        .bind(trained_at_ms)
+        .bind(params.points_used as i64)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -194,8 +269,7 @@ impl ModelStore for SqlModelStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ModelRecord>, StoreError> {
-        // `_` is allowed in ids and is a LIKE wildcard: escape it (and `%`, `\`).
-        let pattern = filter.map(|f| format!("%{}%", f.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = filter.map(like_pattern);
         let rows = sqlx::query(concat!(
             "SELECT ",
             model_columns!(),
@@ -212,6 +286,42 @@ impl ModelStore for SqlModelStore {
         // collation may differ in PostgreSQL).
         records.sort_by(|a, b| a.series_id.as_str().cmp(b.series_id.as_str()));
         Ok(records)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn series_page(
+        &self,
+        filter: Option<&str>,
+        sort: SeriesSort,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<ModelRecord>, u64), StoreError> {
+        let pattern = filter.filter(|f| !f.is_empty()).map(like_pattern);
+        let condition = if pattern.is_some() { "WHERE lower(s.series_id) LIKE lower($1) ESCAPE '\\'" } else { "" };
+        let (column, direction) = (sort.key.column(), if sort.descending { "DESC" } else { "ASC" });
+        let page_sql = format!(
+            "SELECT {} FROM series s JOIN models m ON m.series_id = s.series_id AND m.version = s.latest_version \
+             {condition} ORDER BY s.{column} {direction}, s.series_id {direction} LIMIT {limit} OFFSET {offset}",
+            MODEL_COLUMNS_OF_M
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM series s {condition}");
+        let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql));
+        let mut count = sqlx::query(sqlx::AssertSqlSafe(count_sql));
+        if let Some(pattern) = &pattern {
+            page = page.bind(pattern.clone());
+            count = count.bind(pattern.clone());
+        }
+        let rows = page.fetch_all(&self.pool).await?;
+        let total: i64 = count.fetch_one(&self.pool).await?.try_get(0)?;
+        let records = rows.iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((records, total.max(0) as u64))
+    }
+
+    async fn version_count(&self) -> Result<u64, StoreError> {
+        // Versions are gapless from 1, so the latest numbers add up to the count.
+        let count: Option<i64> =
+            sqlx::query("SELECT SUM(latest_version) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(count.unwrap_or(0).max(0) as u64)
     }
 
     #[tracing::instrument(skip(self))]
@@ -259,6 +369,12 @@ impl ModelStore for SqlModelStore {
     }
 }
 
+/// A LIKE pattern matching ids that contain `text`. `_` is allowed in ids
+/// and is a LIKE wildcard: escape it (and `%`, `\`).
+fn like_pattern(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
     let series_id: String = row.try_get("series_id")?;
     let direction: String = row.try_get("direction")?;
@@ -277,10 +393,10 @@ fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
     })
 }
 
-fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
+pub(crate) fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
     u32::try_from(raw).ok().and_then(ModelVersion::new).ok_or_else(|| StoreError::Corrupt(format!("version {raw}")))
 }
 
-fn unix_millis() -> i64 {
+pub(crate) fn unix_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

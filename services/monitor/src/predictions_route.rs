@@ -1,0 +1,165 @@
+//! The prediction history as an API: `GET /series/{series_id}/predictions`
+//! (one series, by point time) and `GET /anomalies` (anomalous verdicts
+//! across series). Both newest first, over an indexed time range.
+
+use crate::MonitorState;
+use anomaly_core::SeriesId;
+use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
+use anomaly_store::{PredictionQuery, PredictionRecord};
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, SecondsFormat};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Largest page either route answers.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// A time range of point timestamps and a page size.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// Points at or after this Unix second.
+    pub from: Option<i64>,
+    /// Points at or before this Unix second.
+    pub to: Option<i64>,
+    /// At most this many, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
+}
+
+/// [`RangeQuery`] plus an optional series.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnomaliesQuery {
+    /// Only this series.
+    #[param(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    pub series_id: Option<String>,
+    /// Points at or after this Unix second.
+    pub from: Option<i64>,
+    /// Points at or before this Unix second.
+    pub to: Option<i64>,
+    /// At most this many, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
+}
+
+/// One recorded verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PredictionView {
+    /// The series.
+    pub series_id: String,
+    /// The point's timestamp, Unix seconds.
+    pub timestamp: i64,
+    /// The point's value.
+    pub value: f64,
+    /// The verdict.
+    pub anomaly: bool,
+    /// The z score, when finite.
+    pub score: Option<f64>,
+    /// The version that judged it.
+    #[schema(example = "v3")]
+    pub model_version: String,
+    /// When infer judged it (RFC 3339, UTC).
+    pub recorded_at: String,
+}
+
+impl From<&PredictionRecord> for PredictionView {
+    fn from(record: &PredictionRecord) -> Self {
+        Self {
+            series_id: record.series_id.to_string(),
+            timestamp: record.timestamp,
+            value: record.value,
+            anomaly: record.anomaly,
+            score: record.score,
+            model_version: record.version.to_string(),
+            recorded_at: DateTime::from_timestamp_millis(record.recorded_at_ms)
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Recorded verdicts, newest (by point timestamp) first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PredictionsPage {
+    /// The verdicts.
+    pub predictions: Vec<PredictionView>,
+}
+
+/// The recorded predictions of one series in a time range, newest first.
+#[utoipa::path(
+    get,
+    path = "/series/{series_id}/predictions",
+    tag = "monitor",
+    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$"), RangeQuery),
+    responses(
+        (status = 200, description = "The predictions", body = PredictionsPage),
+        (status = 404, description = "Unknown series", body = ErrorBody),
+        (status = 422, description = "Invalid series id, range or limit", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+    )
+)]
+pub async fn series_predictions(
+    State(state): State<MonitorState>,
+    SeriesIdPath(series_id): SeriesIdPath,
+    ApiQuery(range): ApiQuery<RangeQuery>,
+) -> Result<Json<PredictionsPage>, ApiError> {
+    let query = prediction_query(Some(series_id.clone()), range.from, range.to, range.limit, false)?;
+    if state.backends.store.model(&series_id, None).await?.is_none() {
+        return Err(ApiError::model_not_found(&series_id, None, false));
+    }
+    page(&state, &query).await
+}
+
+/// Recent anomalous predictions across series (or of one), newest first.
+#[utoipa::path(
+    get,
+    path = "/anomalies",
+    tag = "monitor",
+    params(AnomaliesQuery),
+    responses(
+        (status = 200, description = "The anomalies", body = PredictionsPage),
+        (status = 422, description = "Invalid series id, range or limit", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+    )
+)]
+pub async fn anomalies(
+    State(state): State<MonitorState>,
+    ApiQuery(filter): ApiQuery<AnomaliesQuery>,
+) -> Result<Json<PredictionsPage>, ApiError> {
+    let series_id = filter.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
+    let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
+    page(&state, &query).await
+}
+
+/// Checks the range and limit of a history query.
+pub fn prediction_query(
+    series_id: Option<SeriesId>,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: Option<u32>,
+    anomalies_only: bool,
+) -> Result<PredictionQuery, ApiError> {
+    let limit = limit.unwrap_or(1000);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_limit",
+            message: format!("limit must be from 1 to {MAX_LIMIT}; got {limit}"),
+        });
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::BadRequest {
+            code: "invalid_range",
+            message: format!("from ({from}) must not be after to ({to})"),
+        });
+    }
+    Ok(PredictionQuery { series_id, from, to, anomalies_only, limit })
+}
+
+async fn page(state: &MonitorState, query: &PredictionQuery) -> Result<Json<PredictionsPage>, ApiError> {
+    let records = state.backends.predictions.predictions(query).await?;
+    Ok(Json(PredictionsPage { predictions: records.iter().map(PredictionView::from).collect() }))
+}

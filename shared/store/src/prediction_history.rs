@@ -1,0 +1,83 @@
+//! The history of predictions: what infer judged, kept for the dashboard
+//! and `GET /series/{series_id}/predictions`. Rows are bounded (the oldest
+//! are pruned); per-series and per-minute counters outlive them.
+
+use crate::StoreError;
+use anomaly_core::{ModelVersion, SeriesId};
+use async_trait::async_trait;
+
+/// One judged point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRecord {
+    /// The series.
+    pub series_id: SeriesId,
+    /// The model version that judged it.
+    pub version: ModelVersion,
+    /// The point's timestamp, Unix seconds.
+    pub timestamp: i64,
+    /// The point's value.
+    pub value: f64,
+    /// The z score, when finite.
+    pub score: Option<f64>,
+    /// The verdict.
+    pub anomaly: bool,
+    /// When infer judged it, Unix milliseconds.
+    pub recorded_at_ms: i64,
+}
+
+/// Which predictions to read: newest (by point timestamp) first.
+#[derive(Debug, Clone, Default)]
+pub struct PredictionQuery {
+    /// One series, or all.
+    pub series_id: Option<SeriesId>,
+    /// Points at or after this Unix second.
+    pub from: Option<i64>,
+    /// Points at or before this Unix second.
+    pub to: Option<i64>,
+    /// Anomalies only.
+    pub anomalies_only: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Prediction counters of one series since it was first predicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeriesActivity {
+    /// Predictions recorded.
+    pub predictions: u64,
+    /// Of which anomalous.
+    pub anomalies: u64,
+    /// When the last one was recorded, Unix milliseconds.
+    pub last_predicted_ms: i64,
+}
+
+/// Predictions recorded in one minute, platform-wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteActivity {
+    /// Unix minute (seconds / 60).
+    pub minute: i64,
+    /// Predictions recorded.
+    pub predictions: u64,
+    /// Of which anomalous.
+    pub anomalies: u64,
+}
+
+/// Durable, bounded prediction history.
+#[async_trait]
+pub trait PredictionHistory: Send + Sync {
+    /// Stores a batch and adds it to the counters, in one transaction.
+    async fn append(&self, batch: &[PredictionRecord]) -> Result<(), StoreError>;
+
+    /// Deletes the oldest rows beyond `keep`; returns how many went.
+    async fn prune(&self, keep: u64) -> Result<u64, StoreError>;
+
+    /// The predictions `query` selects, newest first.
+    async fn predictions(&self, query: &PredictionQuery) -> Result<Vec<PredictionRecord>, StoreError>;
+
+    /// The counters of each of `series` (zero for one never predicted), in order.
+    async fn series_activity(&self, series: &[SeriesId]) -> Result<Vec<SeriesActivity>, StoreError>;
+
+    /// Per-minute counters from `since_minute` on, oldest first; minutes
+    /// without predictions are absent.
+    async fn minutes(&self, since_minute: i64) -> Result<Vec<MinuteActivity>, StoreError>;
+}

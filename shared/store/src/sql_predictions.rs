@@ -1,0 +1,268 @@
+//! [`PredictionHistory`] on the SQL store: batched multi-row inserts, and
+//! counters upserted in key order (so concurrent writers never deadlock).
+
+use crate::sql::{to_version, unix_millis};
+use crate::{
+    MinuteActivity, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity, SqlModelStore, StoreError,
+};
+use anomaly_core::SeriesId;
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+/// Rows per INSERT statement: 7 parameters each stays far below the
+/// parameter limits of PostgreSQL (65,535) and SQLite (32,766).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Per-minute counters are kept this long.
+const MINUTES_KEPT: i64 = 24 * 60;
+
+#[async_trait]
+impl PredictionHistory for SqlModelStore {
+    #[tracing::instrument(skip_all, fields(rows = batch.len()))]
+    async fn append(&self, batch: &[PredictionRecord]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut per_series: BTreeMap<&str, SeriesActivity> = BTreeMap::new();
+        let mut per_minute: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        for record in batch {
+            let series = per_series.entry(record.series_id.as_str()).or_default();
+            series.predictions += 1;
+            series.anomalies += u64::from(record.anomaly);
+            series.last_predicted_ms = series.last_predicted_ms.max(record.recorded_at_ms);
+            let minute = per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
+            minute.0 += 1;
+            minute.1 += u64::from(record.anomaly);
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            let sql = multi_row_insert(
+                "INSERT INTO predictions (series_id, version, ts, value, score, anomaly, recorded_at_ms) VALUES ",
+                7,
+                chunk.len(),
+                "",
+            );
+            let mut insert = sqlx::query(AssertSqlSafe(sql));
+            for record in chunk {
+                insert = insert
+                    .bind(record.series_id.as_str())
+                    .bind(i64::from(record.version.number()))
+                    .bind(record.timestamp)
+                    .bind(record.value)
+                    .bind(record.score)
+                    .bind(record.anomaly)
+                    .bind(record.recorded_at_ms);
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        let per_series: Vec<_> = per_series.into_iter().collect();
+        for chunk in per_series.chunks(ROWS_PER_STATEMENT) {
+            let sql = multi_row_insert(
+                "INSERT INTO series_activity (series_id, predictions, anomalies, last_predicted_ms) VALUES ",
+                4,
+                chunk.len(),
+                " ON CONFLICT (series_id) DO UPDATE SET \
+                 predictions = series_activity.predictions + excluded.predictions, \
+                 anomalies = series_activity.anomalies + excluded.anomalies, \
+                 last_predicted_ms = CASE WHEN excluded.last_predicted_ms > series_activity.last_predicted_ms \
+                 THEN excluded.last_predicted_ms ELSE series_activity.last_predicted_ms END",
+            );
+            let mut upsert = sqlx::query(AssertSqlSafe(sql));
+            for (series_id, activity) in chunk {
+                upsert = upsert
+                    .bind(*series_id)
+                    .bind(activity.predictions as i64)
+                    .bind(activity.anomalies as i64)
+                    .bind(activity.last_predicted_ms);
+            }
+            upsert.execute(&mut *tx).await?;
+        }
+        let sql = multi_row_insert(
+            "INSERT INTO activity_minutes (minute, predictions, anomalies) VALUES ",
+            3,
+            per_minute.len(),
+            " ON CONFLICT (minute) DO UPDATE SET \
+             predictions = activity_minutes.predictions + excluded.predictions, \
+             anomalies = activity_minutes.anomalies + excluded.anomalies",
+        );
+        let mut upsert = sqlx::query(AssertSqlSafe(sql));
+        for (minute, (predictions, anomalies)) in &per_minute {
+            upsert = upsert.bind(*minute).bind(*predictions as i64).bind(*anomalies as i64);
+        }
+        upsert.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn prune(&self, keep: u64) -> Result<u64, StoreError> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let deleted = sqlx::query("DELETE FROM predictions WHERE id <= (SELECT MAX(id) FROM predictions) - $1")
+            .bind(keep)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let oldest_minute = unix_millis().div_euclid(60_000) - MINUTES_KEPT;
+        sqlx::query("DELETE FROM activity_minutes WHERE minute < $1").bind(oldest_minute).execute(&self.pool).await?;
+        Ok(deleted)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn predictions(&self, query: &PredictionQuery) -> Result<Vec<PredictionRecord>, StoreError> {
+        let mut sql = String::from(
+            "SELECT series_id, version, ts, value, score, recorded_at_ms, \
+             CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly FROM predictions WHERE 1 = 1",
+        );
+        let mut parameter = 0;
+        let mut condition = |sql: &mut String, text: &str| {
+            parameter += 1;
+            let _ = write!(sql, " AND {text} ${parameter}");
+        };
+        if query.series_id.is_some() {
+            condition(&mut sql, "series_id =");
+        }
+        if query.from.is_some() {
+            condition(&mut sql, "ts >=");
+        }
+        if query.to.is_some() {
+            condition(&mut sql, "ts <=");
+        }
+        if query.anomalies_only {
+            sql.push_str(" AND anomaly");
+        }
+        let _ = write!(sql, " ORDER BY ts DESC, id DESC LIMIT {}", query.limit);
+        let mut select = sqlx::query(AssertSqlSafe(sql));
+        if let Some(series_id) = &query.series_id {
+            select = select.bind(series_id.as_str());
+        }
+        for bound in [query.from, query.to].into_iter().flatten() {
+            select = select.bind(bound);
+        }
+        let rows = select.fetch_all(&self.pool).await?;
+        rows.iter().map(prediction_from_row).collect()
+    }
+
+    async fn series_activity(&self, series: &[SeriesId]) -> Result<Vec<SeriesActivity>, StoreError> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(
+            "SELECT series_id, predictions, anomalies, last_predicted_ms FROM series_activity WHERE series_id IN (",
+        );
+        for i in 1..=series.len() {
+            let _ = write!(sql, "{}${i}", if i > 1 { ", " } else { "" });
+        }
+        sql.push(')');
+        let mut select = sqlx::query(AssertSqlSafe(sql));
+        for series_id in series {
+            select = select.bind(series_id.as_str());
+        }
+        let mut found = HashMap::new();
+        for row in select.fetch_all(&self.pool).await? {
+            let series_id: String = row.try_get(0)?;
+            let (predictions, anomalies): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
+            let activity = SeriesActivity {
+                predictions: predictions.max(0) as u64,
+                anomalies: anomalies.max(0) as u64,
+                last_predicted_ms: row.try_get(3)?,
+            };
+            found.insert(series_id, activity);
+        }
+        Ok(series.iter().map(|id| found.get(id.as_str()).copied().unwrap_or_default()).collect())
+    }
+
+    async fn minutes(&self, since_minute: i64) -> Result<Vec<MinuteActivity>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT minute, predictions, anomalies FROM activity_minutes WHERE minute >= $1 ORDER BY minute",
+        )
+        .bind(since_minute)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let (predictions, anomalies): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
+                Ok(MinuteActivity {
+                    minute: row.try_get(0)?,
+                    predictions: predictions.max(0) as u64,
+                    anomalies: anomalies.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `head` followed by `rows` tuples of `columns` numbered parameters, then `tail`.
+fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+    sql.push_str(head);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            let _ = write!(sql, "{}${}", if column == 0 { "" } else { ", " }, row * columns + column + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
+    let series_id: String = row.try_get("series_id")?;
+    let version: i64 = row.try_get("version")?;
+    Ok(PredictionRecord {
+        series_id: SeriesId::parse(&series_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        version: to_version(version)?,
+        timestamp: row.try_get("ts")?,
+        value: row.try_get("value")?,
+        score: row.try_get("score")?,
+        // Read as an integer: sqlx's Any driver cannot decode SQLite booleans.
+        anomaly: row.try_get::<i64, _>("anomaly")? != 0,
+        recorded_at_ms: row.try_get("recorded_at_ms")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::ModelVersion;
+
+    fn verdict(series: &str, timestamp: i64, anomaly: bool) -> PredictionRecord {
+        PredictionRecord {
+            series_id: SeriesId::parse(series).expect("valid"),
+            version: ModelVersion::new(1).expect("valid"),
+            timestamp,
+            value: timestamp as f64,
+            score: anomaly.then_some(4.5),
+            anomaly,
+            recorded_at_ms: 120_000 + timestamp,
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_counts_and_prunes_on_sqlite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqlModelStore::open_sqlite_file(&dir.path().join("h.db"), 2).await.expect("opened");
+        let batch: Vec<_> = (1..=5).map(|t| verdict(if t % 2 == 0 { "b" } else { "a" }, t, t >= 4)).collect();
+        store.append(&batch).await.expect("appended");
+
+        let query = PredictionQuery { series_id: SeriesId::parse("a").ok(), limit: 10, ..Default::default() };
+        let of_a: Vec<_> = store.predictions(&query).await.expect("read").iter().map(|p| p.timestamp).collect();
+        assert_eq!(of_a, [5, 3, 1]);
+        let anomalies = PredictionQuery { anomalies_only: true, limit: 10, ..Default::default() };
+        assert_eq!(store.predictions(&anomalies).await.expect("read"), [verdict("a", 5, true), verdict("b", 4, true)]);
+
+        let ids = [SeriesId::parse("b").expect("valid"), SeriesId::parse("never").expect("valid")];
+        let activity = store.series_activity(&ids).await.expect("read");
+        assert_eq!(activity[0], SeriesActivity { predictions: 2, anomalies: 1, last_predicted_ms: 120_004 });
+        assert_eq!(activity[1], SeriesActivity::default());
+        let minutes = store.minutes(0).await.expect("read");
+        assert_eq!(minutes, [MinuteActivity { minute: 2, predictions: 5, anomalies: 2 }]);
+
+        assert_eq!(store.prune(2).await.expect("pruned"), 3);
+        let everything = PredictionQuery { limit: 10, ..Default::default() };
+        let left: Vec<_> = store.predictions(&everything).await.expect("read").iter().map(|p| p.timestamp).collect();
+        assert_eq!(left, [5, 4]);
+    }
+}
