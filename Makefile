@@ -10,11 +10,11 @@ help: ## List the targets
 run: ## Run train, infer and monitor in one process on the embedded default (no setup)
 	cargo run --release -p platform
 
-# cargo-nextest when installed (one summary line at the end), else cargo test.
-TEST_RUNNER := $(shell cargo nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
-
-test: ## Run the whole test suite (starts PostgreSQL and Redis for it when needed)
-	eval "$$(scripts/test-services.sh)" && cargo $(TEST_RUNNER) --workspace
+# The tests run under cargo-nextest: one process per test, so the metrics
+# test sees only its own requests in the process-wide registry.
+test: ## Run the whole test suite (starts PostgreSQL, Redis and Chromium for it when needed)
+	cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+	eval "$$(scripts/test-services.sh)" && cargo nextest run --workspace
 
 bench: ## Benchmark predict against a bare axum baseline, then fits and the other scenarios (perf/README.md)
 	perf/bench.sh

@@ -1,5 +1,6 @@
-//! Recording predictions for the dashboard without slowing predict: the
-//! handler hands each verdict to a bounded queue and never waits; one task
+//! Recording predictions without slowing predict: each verdict is counted
+//! in `anomaly_predictions_total{result}`, and the handler hands it to a
+//! bounded queue for the dashboard's history and never waits; one task
 //! writes whatever has queued as one batch (a few statements per batch,
 //! not one per request) and prunes the oldest rows. When the queue is full
 //! (the database cannot keep up), verdicts go unrecorded and are counted in
@@ -20,6 +21,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(10);
 /// The handler's end of the history queue.
 pub struct HistoryRecorder {
     queue: Option<mpsc::Sender<PredictionRecord>>,
+    normal: metrics::Counter,
+    anomalous: metrics::Counter,
     dropped: metrics::Counter,
 }
 
@@ -27,17 +30,23 @@ impl HistoryRecorder {
     /// Starts the writer keeping at most `max_rows` rows, with a queue of
     /// `queue_capacity` verdicts; `max_rows` 0 records nothing.
     pub fn start(history: Arc<dyn PredictionHistory>, max_rows: u64, queue_capacity: usize) -> Self {
-        let dropped = metrics::counter!("anomaly_prediction_history_dropped_total");
-        if max_rows == 0 {
-            return Self { queue: None, dropped };
+        anomaly_http::metrics::install();
+        let queue = (max_rows > 0).then(|| {
+            let (queue, receiver) = mpsc::channel(queue_capacity.max(1));
+            tokio::spawn(write_batches(receiver, history, max_rows));
+            queue
+        });
+        Self {
+            queue,
+            normal: metrics::counter!("anomaly_predictions_total", "result" => "normal"),
+            anomalous: metrics::counter!("anomaly_predictions_total", "result" => "anomaly"),
+            dropped: metrics::counter!("anomaly_prediction_history_dropped_total"),
         }
-        let (queue, receiver) = mpsc::channel(queue_capacity.max(1));
-        tokio::spawn(write_batches(receiver, history, max_rows));
-        Self { queue: Some(queue), dropped }
     }
 
-    /// Queues one verdict; never waits.
+    /// Counts one verdict and queues it; never waits.
     pub fn record(&self, record: PredictionRecord) {
+        if record.anomaly { &self.anomalous } else { &self.normal }.increment(1);
         if let Some(queue) = &self.queue
             && queue.try_send(record).is_err()
         {

@@ -5,18 +5,45 @@
 use crate::LocalCache;
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
 use anomaly_store::{Backends, StoreError};
+use metrics::Counter;
 use std::sync::Arc;
 
 /// The model lookup of one infer process.
 pub struct ModelLookup {
     local: Arc<LocalCache>,
     backends: Backends,
+    counts: LayerCounts,
+}
+
+/// `anomaly_model_lookups_total{layer, result}`: hits and misses per layer.
+struct LayerCounts {
+    local: [Counter; 2],
+    shared: [Counter; 2],
+    database: [Counter; 2],
+}
+
+impl LayerCounts {
+    fn new() -> Self {
+        anomaly_http::metrics::install();
+        let pair = |layer: &'static str| {
+            [
+                metrics::counter!("anomaly_model_lookups_total", "layer" => layer, "result" => "hit"),
+                metrics::counter!("anomaly_model_lookups_total", "layer" => layer, "result" => "miss"),
+            ]
+        };
+        Self { local: pair("local"), shared: pair("shared"), database: pair("database") }
+    }
+}
+
+/// Counts a hit (`found`) or a miss on one layer.
+fn count(layer: &[Counter; 2], found: bool) {
+    layer[usize::from(!found)].increment(1);
 }
 
 impl ModelLookup {
     /// A lookup over `local` and the shared `backends`.
     pub fn new(local: Arc<LocalCache>, backends: Backends) -> Self {
-        Self { local, backends }
+        Self { local, backends, counts: LayerCounts::new() }
     }
 
     /// The model for `(series_id, version)`, `None` for latest; `Ok(None)`
@@ -27,8 +54,10 @@ impl ModelLookup {
         version: Option<ModelVersion>,
     ) -> Result<Option<Arc<ModelRecord>>, StoreError> {
         if let Some(hit) = self.local.get(series_id, version) {
+            count(&self.counts.local, true);
             return Ok(Some(hit));
         }
+        count(&self.counts.local, false);
         let epoch = self.local.epoch();
         // Debug, not warn: during an outage this runs on every predict, and
         // the healthcheck and the bus already report the cache as down.
@@ -39,10 +68,15 @@ impl ModelLookup {
                 (None, false)
             }
         };
+        if cache_up {
+            count(&self.counts.shared, cached.is_some());
+        }
         let record = match cached {
             Some(record) => record,
             None => {
-                let Some(record) = self.backends.store.model(series_id, version).await? else { return Ok(None) };
+                let stored = self.backends.store.model(series_id, version).await?;
+                count(&self.counts.database, stored.is_some());
+                let Some(record) = stored else { return Ok(None) };
                 if cache_up {
                     let filled = match version {
                         Some(_) => self.backends.cache.put_version(&record).await,

@@ -50,6 +50,8 @@ async fn fit_and_store(state: &TrainState, series_id: SeriesId, body: Bytes) -> 
     backends.cache.put_latest(&record).await?;
     backends.bus.publish(&series_id).await?;
     tracing::debug!(version = %record.version, "model stored");
+    state.fits.increment(1);
+    state.fit_points.increment(record.params.points_used);
     Ok(FitResponse::from(&record))
 }
 

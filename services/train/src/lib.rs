@@ -28,14 +28,25 @@ pub struct TrainState {
     pub min_training_points: usize,
     /// Latency of successful fits.
     pub recorder: Arc<LatencyRecorder>,
+    /// `anomaly_fits_total`: models stored.
+    pub fits: metrics::Counter,
+    /// `anomaly_fit_points_total`: training points of the stored models.
+    pub fit_points: metrics::Counter,
 }
 
 impl TrainState {
     /// State over `backends`; starts the latency flusher.
     pub fn new(backends: Backends, settings: &TrainSettings) -> Self {
+        anomaly_http::metrics::install();
         let recorder =
             LatencyRecorder::start(LatencyKind::Training, backends.latency.clone(), Duration::from_millis(200));
-        Self { backends, min_training_points: settings.min_training_points as usize, recorder }
+        Self {
+            backends,
+            min_training_points: settings.min_training_points as usize,
+            recorder,
+            fits: metrics::counter!("anomaly_fits_total"),
+            fit_points: metrics::counter!("anomaly_fit_points_total"),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! What every service shares at the HTTP edge: the error type and its JSON
 //! body, extractors that turn bad input into clear 422s, the latency
-//! recorder, the healthcheck, configuration, tracing, API docs, and a server
+//! recorder, metrics, the healthcheck, configuration, tracing, API docs, and a server
 //! that binds first and serves later (so tests start it on port 0).
 
 pub mod config;
@@ -9,7 +9,9 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod latency;
+pub mod metrics;
 pub mod model_description;
+pub mod request_metrics;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;
@@ -28,7 +30,8 @@ use anomaly_store::Backends;
 use std::sync::Arc;
 
 /// A service's full router: its own `routes` plus `/healthcheck` (reporting
-/// as `service`, flushing `recorders` first), `/docs` and `/openapi.json`.
+/// as `service`, flushing `recorders` first), `/metrics`, `/docs` and
+/// `/openapi.json`, every route counted and timed in the metrics.
 pub fn service_router(
     service: &'static str,
     routes: axum::Router,
@@ -36,5 +39,9 @@ pub fn service_router(
     recorders: Vec<Arc<LatencyRecorder>>,
     spec: utoipa::openapi::OpenApi,
 ) -> axum::Router {
-    routes.merge(health_router(HealthState { service, backends, recorders })).merge(docs::docs_router(spec))
+    routes
+        .merge(health_router(HealthState { service, backends: backends.clone(), recorders }))
+        .merge(metrics::metrics_router(backends))
+        .merge(docs::docs_router(spec))
+        .layer(request_metrics::RequestMetricsLayer::new(service))
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod contract;
 mod health;
 mod invalidation;
+mod metrics;
 mod models_listing;
 mod no_input_breaks_a_service;
 mod openapi_drift;
