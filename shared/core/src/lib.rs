@@ -4,6 +4,7 @@
 pub mod detector;
 pub mod error;
 pub mod latency;
+pub mod latency_histogram;
 pub mod model;
 pub mod series_id;
 pub mod stats;
@@ -15,6 +16,7 @@ pub mod version;
 pub use detector::{Decision, Detector, Direction, ThreeSigma};
 pub use error::ValidationError;
 pub use latency::LatencySummary;
+pub use latency_histogram::LatencyHistogram;
 pub use model::{ModelParams, ModelRecord};
 pub use series_id::SeriesId;
 pub use threshold::Threshold;

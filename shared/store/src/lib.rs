@@ -20,7 +20,7 @@ pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
 pub use cache::ModelCache;
 pub use error::StoreError;
-pub use latency_log::{LatencyKind, LatencyLog};
+pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{MinuteActivity, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity};
 pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};

@@ -2,12 +2,13 @@
 //! three services live in one process. Also the fakes for unit tests.
 
 use crate::bus::{ACK_TIMEOUT, Ack};
+use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute, histogram_of};
 use crate::{BusEvent, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
-use anomaly_core::{LatencySummary, ModelRecord, ModelVersion, SeriesId};
+use anomaly_core::{LatencyHistogram, LatencySummary, ModelRecord, ModelVersion, SeriesId};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -105,12 +106,13 @@ impl InvalidationBus for MemoryBus {
 pub struct MemoryLatencyLog {
     window: usize,
     samples: Mutex<HashMap<LatencyKind, VecDeque<f64>>>,
+    minutes: Mutex<BTreeMap<(LatencyKind, i64), LatencyHistogram>>,
 }
 
 impl MemoryLatencyLog {
     /// Keeps the `window` most recent samples per kind.
     pub fn new(window: usize) -> Self {
-        Self { window: window.max(1), samples: Mutex::default() }
+        Self { window: window.max(1), samples: Mutex::default(), minutes: Mutex::default() }
     }
 }
 
@@ -122,7 +124,26 @@ impl LatencyLog for MemoryLatencyLog {
         window.extend(samples_ms);
         let excess = window.len().saturating_sub(self.window);
         window.drain(..excess);
+        drop(all);
+        if samples_ms.is_empty() {
+            return Ok(());
+        }
+        let minute = current_minute();
+        let mut minutes = self.minutes.lock().unwrap_or_else(PoisonError::into_inner);
+        let histogram = minutes.entry((kind, minute)).or_default();
+        for (index, count) in histogram_of(samples_ms).buckets() {
+            histogram.add(index, count);
+        }
+        minutes.retain(|(_, m), _| *m > minute - MINUTES_KEPT);
         Ok(())
+    }
+
+    async fn minutes(&self, kind: LatencyKind, since_minute: i64) -> Result<Vec<MinuteLatency>, StoreError> {
+        let minutes = self.minutes.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(minutes
+            .range((kind, since_minute)..=(kind, i64::MAX))
+            .map(|((_, minute), histogram)| MinuteLatency { minute: *minute, histogram: histogram.clone() })
+            .collect())
     }
 
     async fn summary(&self, kind: LatencyKind) -> Result<LatencySummary, StoreError> {
@@ -169,6 +190,10 @@ mod tests {
         log.append(LatencyKind::Training, &[100.0, 1.0, 2.0, 3.0]).await.expect("append");
         let summary = log.summary(LatencyKind::Training).await.expect("summary");
         assert_eq!((summary.samples, summary.avg), (3, 2.0));
+        let minutes = log.minutes(LatencyKind::Training, 0).await.expect("minutes");
+        assert_eq!(minutes.len(), 1);
+        assert_eq!(minutes[0].histogram.count(), 4, "the minute keeps every sample, not just the window");
+        assert!(log.minutes(LatencyKind::Inference, 0).await.expect("minutes").is_empty());
     }
 
     #[tokio::test]
