@@ -1,5 +1,6 @@
 //! Drawing a model version as SVG: the training points over time, the mean,
-//! the `±k·std` band and the points the model flags. Long series are
+//! the `±k·std` band and the points the model flags, and optionally recent
+//! predictions over the same band. Long series are
 //! reduced to a min/max envelope per pixel column before drawing, so the SVG
 //! stays small whatever the series length.
 
@@ -22,6 +23,8 @@ pub struct PlotInput<'a> {
     pub timestamps: &'a [i64],
     /// Training values.
     pub values: &'a [f64],
+    /// Recent predictions to draw over the band: (Unix seconds, value, anomaly).
+    pub predictions: &'a [(i64, f64, bool)],
 }
 
 /// Renders the plot as an SVG document.
@@ -36,8 +39,10 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
     let detector = params.detector()?;
     let band = params.threshold * params.std;
     let (lower, upper) = (params.mean - band, params.mean + band);
-    let (x0, x1) = x_range(input.timestamps);
-    let (y0, y1) = y_range(input.values, lower, upper);
+    let predicted_times = input.predictions.iter().map(|p| p.0);
+    let (x0, x1) = x_range(input.timestamps.iter().copied().chain(predicted_times));
+    let predicted_values = input.predictions.iter().map(|p| p.1);
+    let (y0, y1) = y_range(input.values.iter().copied().chain(predicted_values), lower, upper);
 
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -46,14 +51,15 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .caption(title, ("sans-serif", 20))
         .margin(16)
         .x_label_area_size(44)
-        .y_label_area_size(80)
+        .y_label_area_size(100)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    let span = x1 - x0;
+    let (span, value_span) = (x1 - x0, y1 - y0);
     chart
         .configure_mesh()
         .x_labels(6)
         .y_labels(8)
         .x_label_formatter(&|t| time_label(*t, span))
+        .y_label_formatter(&|v| value_label(*v, value_span))
         .x_desc("time (UTC)")
         .y_desc("value")
         .light_line_style(WHITE.mix(0.0))
@@ -87,6 +93,9 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .draw_series(flagged.iter().step_by(step).map(|p| Circle::new(*p, 4, RED.filled())))?
         .label(format!("outside the band ({})", flagged.len()))
         .legend(|(x, y)| Circle::new((x + 8, y), 4, RED.filled()));
+    if !input.predictions.is_empty() {
+        draw_predictions(&mut chart, input.predictions)?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -97,17 +106,46 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
-fn x_range(timestamps: &[i64]) -> (i64, i64) {
-    match (timestamps.first(), timestamps.last()) {
-        (Some(&first), Some(&last)) if last > first => (first, last),
-        (Some(&only), _) => (only.saturating_sub(60), only.saturating_add(60)),
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordi64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Recent predictions: small dots, anomalous ones as larger red-ringed marks.
+fn draw_predictions(
+    chart: &mut Chart<'_, '_>,
+    predictions: &[(i64, f64, bool)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let normal_color = RGBColor(30, 140, 80);
+    let step = predictions.len().div_ceil(MAX_MARKERS).max(1);
+    let normal = predictions.iter().filter(|p| !p.2).step_by(step);
+    chart
+        .draw_series(normal.map(|p| Circle::new((p.0, p.1), 3, normal_color.filled())))?
+        .label("prediction")
+        .legend(move |(x, y)| Circle::new((x + 8, y), 3, normal_color.filled()));
+    let anomalous: Vec<_> = predictions.iter().filter(|p| p.2).collect();
+    let anomaly_color = RGBColor(200, 0, 0);
+    chart
+        .draw_series(
+            anomalous.iter().step_by(step).map(|p| TriangleMarker::new((p.0, p.1), 7, anomaly_color.filled())),
+        )?
+        .label(format!("anomalous prediction ({})", anomalous.len()))
+        .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, anomaly_color.filled()));
+    Ok(())
+}
+
+fn x_range(timestamps: impl Iterator<Item = i64>) -> (i64, i64) {
+    let (first, last) = timestamps.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    match (first, last) {
+        (first, last) if last > first => (first, last),
+        (only, _) if only != i64::MAX => (only.saturating_sub(60), only.saturating_add(60)),
         _ => (0, 60),
     }
 }
 
-fn y_range(values: &[f64], lower: f64, upper: f64) -> (f64, f64) {
-    let lo = values.iter().copied().fold(lower, f64::min);
-    let hi = values.iter().copied().fold(upper, f64::max);
+fn y_range(values: impl Iterator<Item = f64>, lower: f64, upper: f64) -> (f64, f64) {
+    let (lo, hi) = values.fold((lower, upper), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = ((hi - lo) * 0.05).max(f64::EPSILON * hi.abs().max(1.0));
     (lo - pad, hi + pad)
 }
@@ -138,6 +176,17 @@ fn line_points(timestamps: &[i64], values: &[f64]) -> Vec<(i64, f64)> {
         }
     }
     points
+}
+
+/// A value label with as many decimals as the plotted span needs; large
+/// magnitudes in scientific notation when that still tells ticks apart.
+fn value_label(value: f64, span: f64) -> String {
+    let step = (span / 8.0).abs().max(f64::MIN_POSITIVE);
+    if value.abs() >= 1e7 && step >= value.abs() * 1e-3 {
+        return format!("{value:.2e}");
+    }
+    let decimals = (-step.log10()).ceil().clamp(0.0, 9.0) as usize;
+    format!("{value:.decimals$}")
 }
 
 /// A time label with as much detail as the plotted span needs.
@@ -171,7 +220,8 @@ mod tests {
         values[7] = 100.0;
         let record = record(10.0, 1.0);
         let svg =
-            render_svg(&PlotInput { record: &record, timestamps: &timestamps, values: &values }).expect("renders");
+            render_svg(&PlotInput { record: &record, timestamps: &timestamps, values: &values, predictions: &[] })
+                .expect("renders");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.contains("cpu v2 (20 points)"));
         assert!(svg.contains("outside the band (1)"));
@@ -183,8 +233,49 @@ mod tests {
         let timestamps: Vec<i64> = (0..1_000_000).collect();
         let values: Vec<f64> = (0..1_000_000).map(|i| (i as f64 / 1000.0).sin() * 1e9).collect();
         let record = record(0.0, 0.7e9);
+        let predictions: Vec<_> = (0..100_000).map(|i| (i * 10, 1e9, i % 100 == 0)).collect();
+        let svg = render_svg(&PlotInput {
+            record: &record,
+            timestamps: &timestamps,
+            values: &values,
+            predictions: &predictions,
+        })
+        .expect("renders");
+        assert!(svg.len() < 400_000, "svg is {} bytes", svg.len());
+        assert!(svg.matches("<circle").count() <= MAX_MARKERS + 10);
+    }
+
+    #[test]
+    fn one_and_three_points_and_predictions_render() {
+        let record = record(10.0, 1.0);
+        for n in [1, 3] {
+            let timestamps: Vec<i64> = (0..n).map(|i| 1_609_459_200 + 60 * i).collect();
+            let values: Vec<f64> = (0..n).map(|i| 9.0 + i as f64).collect();
+            let predictions = [(1_609_459_500, 10.2, false), (1_609_459_560, 30.0, true)];
+            let svg = render_svg(&PlotInput {
+                record: &record,
+                timestamps: &timestamps,
+                values: &values,
+                predictions: &predictions,
+            })
+            .expect("renders");
+            assert!(svg.contains(&format!("({n} points)")), "{n}");
+            assert!(svg.contains("anomalous prediction (1)"), "{n}");
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{n}");
+        }
+    }
+
+    #[test]
+    fn huge_values_with_a_small_spread_get_distinct_labels() {
+        assert_eq!(value_label(1_000_000_001.5, 0.8), "1000000001.5");
+        assert_eq!(value_label(3.2e12, 4e12), "3.20e12");
+        assert_eq!(value_label(0.000_012, 0.000_008), "0.000012");
+        let record = record(1e9, 0.5);
+        let timestamps = [0, 60, 120];
+        let values = [1e9 - 0.5, 1e9, 1e9 + 0.5];
         let svg =
-            render_svg(&PlotInput { record: &record, timestamps: &timestamps, values: &values }).expect("renders");
-        assert!(svg.len() < 200_000, "svg is {} bytes", svg.len());
+            render_svg(&PlotInput { record: &record, timestamps: &timestamps, values: &values, predictions: &[] })
+                .expect("renders");
+        assert!(svg.contains("1000000000.0"), "ticks keep their decimals");
     }
 }

@@ -51,7 +51,12 @@ pub async fn plot(
         .await?
         .ok_or_else(|| ApiError::Internal(format!("{series_id} {} has no training data", record.version)))?;
     let svg = tokio::task::spawn_blocking(move || {
-        render_svg(&PlotInput { record: &record, timestamps: &points.timestamps, values: &points.values })
+        render_svg(&PlotInput {
+            record: &record,
+            timestamps: &points.timestamps,
+            values: &points.values,
+            predictions: &[],
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(format!("plot task failed: {e}")))?

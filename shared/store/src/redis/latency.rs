@@ -6,9 +6,9 @@
 use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute, histogram_of};
 use crate::{LatencyKind, LatencyLog, StoreError};
 use anomaly_core::{LatencyHistogram, LatencySummary};
-use std::collections::HashMap;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
+use std::collections::HashMap;
 
 /// Latency window shared by all services through Redis.
 #[derive(Clone)]
