@@ -198,10 +198,16 @@ pub async fn start_infer(backends: Backends) -> Running {
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))
 }
 
-/// Starts monitor.
-pub async fn start_monitor(backends: Backends) -> Running {
-    let settings = monitor::MonitorSettings { monitor_port: 0 };
+/// Starts monitor, its dashboard watching train and infer at these URLs.
+pub async fn start_monitor_watching(backends: Backends, train_url: &str, infer_url: &str) -> Running {
+    let settings =
+        monitor::MonitorSettings { monitor_port: 0, train_url: train_url.to_owned(), infer_url: infer_url.to_owned() };
     run(monitor::build(backends, &settings, &http_args()).await.expect("monitor binds"))
+}
+
+/// Starts monitor alone (its dashboard shows train and infer as down).
+pub async fn start_monitor(backends: Backends) -> Running {
+    start_monitor_watching(backends, "http://127.0.0.1:9", "http://127.0.0.1:9").await
 }
 
 /// The three services over one set of adapters.
@@ -219,11 +225,10 @@ impl Platform {
     /// process does in the embedded default).
     pub async fn start(env: &TestEnv) -> Self {
         let backends = env.connect().await;
-        Self {
-            train: start_train(backends.clone()).await,
-            infer: start_infer(backends.clone()).await,
-            monitor: start_monitor(backends).await,
-        }
+        let train = start_train(backends.clone()).await;
+        let infer = start_infer(backends.clone()).await;
+        let monitor = start_monitor_watching(backends, &train.url, &infer.url).await;
+        Self { train, infer, monitor }
     }
 }
 

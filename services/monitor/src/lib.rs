@@ -1,8 +1,10 @@
 //! The monitor service: `GET /plot` (the training data of a model version
 //! with its fitted band, drawn as SVG by plotters), the model listings
 //! `GET /models` and `GET /models/{series_id}`, and the prediction history
-//! `GET /series/{series_id}/predictions` and `GET /anomalies`.
+//! `GET /series/{series_id}/predictions` and `GET /anomalies`, and the
+//! dashboard in the browser (`/dashboard`).
 
+mod dashboard;
 mod models_route;
 mod openapi;
 mod plot;
@@ -27,6 +29,24 @@ use axum::routing::get;
 pub struct MonitorState {
     /// Storage.
     pub backends: Backends,
+    /// The train service, whose health the dashboard shows.
+    pub train_url: String,
+    /// The infer service, whose health the dashboard shows.
+    pub infer_url: String,
+    /// Client for those health checks.
+    pub http: reqwest::Client,
+}
+
+impl MonitorState {
+    /// State over `backends`, checking the services `settings` names.
+    pub fn new(backends: Backends, settings: &MonitorSettings) -> Self {
+        Self {
+            backends,
+            train_url: settings.train_url.clone(),
+            infer_url: settings.infer_url.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
 }
 
 /// All routes of the monitor service.
@@ -38,11 +58,13 @@ pub fn router(state: MonitorState) -> Router {
         .route("/models/{series_id}", get(series_models))
         .route("/series/{series_id}/predictions", get(series_predictions))
         .route("/anomalies", get(anomalies))
+        .merge(dashboard::routes())
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), openapi())
 }
 
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    Server::bind(&http.host, settings.monitor_port, router(MonitorState { backends }), http.max_body_bytes).await
+    Server::bind(&http.host, settings.monitor_port, router(MonitorState::new(backends, settings)), http.max_body_bytes)
+        .await
 }

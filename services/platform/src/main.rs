@@ -25,14 +25,18 @@ struct Config {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let mut config = Config::parse();
     init_tracing(&config.http.log_format);
     let storage = config.storage.storage_config();
     let backends = Backends::connect(&storage).await?;
     tracing::info!(database = backends.store.backend(), cache = backends.cache.backend(), "storage ready");
+    let train = train::build(backends.clone(), &config.train, &config.http).await?;
+    let infer = infer::build(backends.clone(), &config.infer, &config.http).await?;
+    // The dashboard checks the train and infer of this process.
+    (config.monitor.train_url, config.monitor.infer_url) = (train.url()?, infer.url()?);
     let servers = [
-        ("train", train::build(backends.clone(), &config.train, &config.http).await?),
-        ("infer", infer::build(backends.clone(), &config.infer, &config.http).await?),
+        ("train", train),
+        ("infer", infer),
         ("monitor", monitor::build(backends, &config.monitor, &config.http).await?),
     ];
     let (stop, stopped) = watch::channel(false);

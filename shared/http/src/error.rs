@@ -89,10 +89,12 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status, machine code and client-facing message of the error;
+    /// storage and internal failures are logged here and not shown.
+    pub fn public_parts(&self) -> (StatusCode, &'static str, String) {
         let (status, code) = self.status_and_code();
-        let message = match &self {
+        let message = match self {
             Self::Unavailable(cause) => {
                 tracing::error!(%cause, "storage dependency failed");
                 "a storage dependency is unavailable; retry shortly (see /healthcheck)".to_owned()
@@ -103,6 +105,13 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        (status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.public_parts();
         (status, Json(ErrorBody { error: code.to_owned(), message })).into_response()
     }
 }

@@ -1,0 +1,133 @@
+//! `/dashboard`: what the platform knows and how it is doing, at a glance.
+//! Tiles (series, versions, fits and predictions per minute, anomaly rate),
+//! the state of each dependency and service, and per-minute charts of the
+//! last hour: traffic, anomalies, and p50/p95/p99 latency of predict and fit.
+
+use super::charts::{Line, minute_chart};
+use super::{PageResult, Section, grouped, layout};
+use crate::MonitorState;
+use anomaly_store::{LatencyKind, MinuteLatency};
+use axum::extract::State;
+use maud::{Markup, PreEscaped, html};
+use plotters::style::RGBColor;
+use std::time::Duration;
+
+/// The window the overview covers, in minutes.
+const WINDOW_MINUTES: i64 = 60;
+const BLUE: RGBColor = RGBColor(40, 90, 200);
+const ORANGE: RGBColor = RGBColor(230, 140, 20);
+const RED: RGBColor = RGBColor(200, 30, 40);
+const GREEN: RGBColor = RGBColor(30, 140, 80);
+
+/// The overview page.
+pub async fn page(State(state): State<MonitorState>) -> PageResult {
+    let backends = &state.backends;
+    let now = chrono::Utc::now().timestamp().div_euclid(60);
+    let since = now - WINDOW_MINUTES + 1;
+    let (series, versions, predict, fit, activity, database_up, cache_up, train_up, infer_up) = tokio::join!(
+        backends.store.series_count(),
+        backends.store.version_count(),
+        backends.latency.minutes(LatencyKind::Inference, since),
+        backends.latency.minutes(LatencyKind::Training, since),
+        backends.predictions.minutes(since),
+        backends.store.ping(),
+        backends.cache.ping(),
+        service_up(&state, &state.train_url),
+        service_up(&state, &state.infer_url),
+    );
+    let (predict, fit, activity) = (predict.unwrap_or_default(), fit.unwrap_or_default(), activity?);
+    let count = |minutes: &[MinuteLatency]| minutes.iter().map(|m| m.histogram.count()).sum::<u64>();
+    let (predictions_recorded, anomalies) =
+        activity.iter().fold((0, 0), |(p, a), m| (p + m.predictions, a + m.anomalies));
+    let anomaly_rate = (predictions_recorded > 0).then(|| anomalies as f64 / predictions_recorded as f64);
+
+    let traffic = minute_chart(
+        "Calls per minute",
+        "calls",
+        since,
+        now,
+        &[
+            Line { name: "predictions", color: BLUE, points: counts(&predict) },
+            Line { name: "fits", color: GREEN, points: counts(&fit) },
+        ],
+    );
+    let anomaly_chart = minute_chart(
+        "Anomalies per minute",
+        "anomalies",
+        since,
+        now,
+        &[Line {
+            name: "anomalous predictions",
+            color: RED,
+            points: activity.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
+        }],
+    );
+    let predict_chart = minute_chart("Predict latency", "ms", since, now, &quantile_lines(&predict));
+    let fit_chart = minute_chart("Fit latency", "ms", since, now, &quantile_lines(&fit));
+    let charts = [traffic, anomaly_chart, predict_chart, fit_chart]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anomaly_http::ApiError::Internal)?;
+
+    let content = html! {
+        div.tiles {
+            (tile("Series trained", grouped(series?)))
+            (tile("Model versions", grouped(versions?)))
+            (tile("Fits / min (1 h)", per_minute(count(&fit))))
+            (tile("Predictions / min (1 h)", per_minute(count(&predict))))
+            (tile("Anomaly rate (1 h)", anomaly_rate.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0))))
+        }
+        h2 { "Dependencies and services" }
+        div.tiles {
+            (state_tile(&format!("Database ({})", backends.store.backend()), database_up.is_ok()))
+            (state_tile(&format!("Cache and bus ({})", backends.cache.backend()), cache_up.is_ok()))
+            (state_tile("train", train_up))
+            (state_tile("infer", infer_up))
+            (state_tile("monitor", true))
+        }
+        h2 { "Last hour, per minute (UTC)" }
+        div.charts {
+            @for svg in &charts {
+                div.chart { (PreEscaped(svg)) }
+            }
+        }
+        p.muted {
+            "Latency percentiles are bucketed (within 19 %). The anomaly rate counts the predictions recorded in the history. "
+            "Prometheus metrics: " a href="/metrics" { "/metrics" } " on every service."
+        }
+    };
+    Ok(layout("Overview", Section::Overview, content))
+}
+
+fn tile(label: &str, value: String) -> Markup {
+    html! { div.tile { div.label { (label) } div.value { (value) } } }
+}
+
+fn state_tile(name: &str, up: bool) -> Markup {
+    let (class, text) = if up { ("state up", "up") } else { ("state down", "down") };
+    html! { div.tile { div.label { (name) } div.value { span class=(class) { (text) } } } }
+}
+
+fn per_minute(total: u64) -> String {
+    let rate = total as f64 / WINDOW_MINUTES as f64;
+    if rate >= 10.0 { grouped(rate.round() as u64) } else { format!("{rate:.1}") }
+}
+
+fn counts(minutes: &[MinuteLatency]) -> Vec<(i64, f64)> {
+    minutes.iter().map(|m| (m.minute, m.histogram.count() as f64)).collect()
+}
+
+fn quantile_lines(minutes: &[MinuteLatency]) -> [Line; 3] {
+    let line = |name, color, quantile| Line {
+        name,
+        color,
+        points: minutes.iter().map(|m| (m.minute, m.histogram.quantile_ms(quantile))).collect(),
+    };
+    [line("p50", BLUE, 0.5), line("p95", ORANGE, 0.95), line("p99", RED, 0.99)]
+}
+
+/// Whether the service at `base_url` answers its healthcheck with 200.
+async fn service_up(state: &MonitorState, base_url: &str) -> bool {
+    let request = state.http.get(format!("{}/healthcheck", base_url.trim_end_matches('/')));
+    matches!(request.timeout(Duration::from_secs(1)).send().await, Ok(r) if r.status().is_success())
+}

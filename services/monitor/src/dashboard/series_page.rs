@@ -1,0 +1,137 @@
+//! `/dashboard/series/{series_id}?version=`: one series. The training data
+//! of the chosen version with its mean and band, the recent predictions
+//! drawn over it (anomalies marked), the versions with their parameters,
+//! and the latest predictions as a table.
+
+use super::{PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
+use crate::{MonitorState, PlotInput, render_svg};
+use anomaly_core::ModelVersion;
+use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
+use anomaly_store::PredictionQuery;
+use axum::extract::State;
+use maud::{PreEscaped, html};
+use serde::Deserialize;
+
+/// Predictions drawn over the band.
+const PLOTTED_PREDICTIONS: u32 = 2000;
+/// Predictions listed in the table.
+const LISTED_PREDICTIONS: usize = 50;
+
+/// The version picker.
+#[derive(Debug, Default, Deserialize)]
+pub struct VersionQuery {
+    /// `v3`, `V3` or `3`; omitted or empty means the latest.
+    pub version: Option<String>,
+}
+
+/// The series page.
+pub async fn page(
+    State(state): State<MonitorState>,
+    SeriesIdPath(series_id): SeriesIdPath,
+    ApiQuery(query): ApiQuery<VersionQuery>,
+) -> PageResult {
+    let store = &state.backends.store;
+    let wanted = query.version.as_deref().filter(|v| !v.is_empty()).map(ModelVersion::parse).transpose()?;
+    let versions = store.versions(&series_id).await?;
+    let Some(latest) = versions.first() else {
+        return Err(ApiError::model_not_found(&series_id, None, false).into());
+    };
+    let chosen = match wanted {
+        None => latest.clone(),
+        Some(version) => versions
+            .iter()
+            .find(|r| r.version == version)
+            .cloned()
+            .ok_or_else(|| ApiError::model_not_found(&series_id, Some(version), true))?,
+    };
+    let recent =
+        PredictionQuery { series_id: Some(series_id.clone()), limit: PLOTTED_PREDICTIONS, ..Default::default() };
+    let (points, predictions) = tokio::join!(
+        store.training_points(&series_id, chosen.version),
+        state.backends.predictions.predictions(&recent)
+    );
+    let points =
+        points?.ok_or_else(|| ApiError::Internal(format!("{series_id} {} has no training data", chosen.version)))?;
+    let predictions = predictions?;
+    let overlay: Vec<(i64, f64, bool)> = predictions.iter().map(|p| (p.timestamp, p.value, p.anomaly)).collect();
+    let record = chosen.clone();
+    let svg = tokio::task::spawn_blocking(move || {
+        render_svg(&PlotInput {
+            record: &record,
+            timestamps: &points.timestamps,
+            values: &points.values,
+            predictions: &overlay,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("plot task failed: {e}")))?
+    .map_err(ApiError::Internal)?;
+
+    let anomalies = predictions.iter().filter(|p| p.anomaly).count();
+    let content = html! {
+        form.filters method="get" {
+            label { "Version"
+                select name="version" onchange="this.form.submit()" {
+                    @for record in &versions {
+                        option value=(record.version) selected[record.version == chosen.version] {
+                            (record.version) " · " (format_millis(record.trained_at_ms))
+                        }
+                    }
+                }
+            }
+            button type="submit" { "Show" }
+            a href={ "/plot?series_id=" (series_id) "&version=" (chosen.version) } { "SVG of this version" }
+            a href={ "/series/" (series_id) "/predictions" } { "Predictions as JSON" }
+        }
+        p.muted {
+            (chosen.version) ": mean " (format_value(chosen.params.mean)) ", std " (format_value(chosen.params.std))
+            ", threshold k = " (format_value(chosen.params.threshold)) " (" (chosen.params.direction.as_str()) "), "
+            (grouped(chosen.params.points_used)) " training points. "
+            (predictions.len()) " recent predictions drawn, " (anomalies) " anomalous."
+        }
+        div.plot { (PreEscaped(svg)) }
+        h2 { "Versions" }
+        table {
+            thead { tr {
+                th { "Version" } th { "Trained (UTC)" } th.num { "Points" } th.num { "Mean" } th.num { "Std" }
+                th.num { "k" } th { "Direction" }
+            } }
+            tbody {
+                @for record in &versions {
+                    tr {
+                        td { a href={ "?version=" (record.version) } { (record.version) } }
+                        td { (format_millis(record.trained_at_ms)) }
+                        td.num { (grouped(record.params.points_used)) }
+                        td.num { (format_value(record.params.mean)) }
+                        td.num { (format_value(record.params.std)) }
+                        td.num { (format_value(record.params.threshold)) }
+                        td { (record.params.direction.as_str()) }
+                    }
+                }
+            }
+        }
+        h2 { "Latest predictions" }
+        table {
+            thead { tr {
+                th { "Point time (UTC)" } th.num { "Value" } th.num { "Score (z)" } th { "Verdict" } th { "Version" }
+                th { "Judged at (UTC)" }
+            } }
+            tbody {
+                @for p in predictions.iter().take(LISTED_PREDICTIONS) {
+                    tr class=[p.anomaly.then_some("anomaly")] {
+                        td { (format_seconds(p.timestamp)) }
+                        td.num { (format_value(p.value)) }
+                        td.num { (p.score.map(format_value).unwrap_or_default()) }
+                        td { @if p.anomaly { span.badge { "anomaly" } } @else { "normal" } }
+                        td { (p.version) }
+                        td { (format_millis(p.recorded_at_ms)) }
+                    }
+                }
+                @if predictions.is_empty() {
+                    tr { td colspan="6" .muted { "No predictions recorded yet: POST /predict/" (series_id) " on the infer service." } }
+                }
+            }
+        }
+    };
+    Ok(layout(series_id.as_str(), Section::Series, content))
+}
