@@ -7,7 +7,8 @@
 #   throwaway cluster on port 55432 under target/test-services/.
 # - Redis: TEST_REDIS_URL, else redis://127.0.0.1:6379, if it answers;
 #   otherwise a throwaway redis-server on port 56379.
-# Missing Debian packages (postgresql, redis-server) are installed; one test
+# - Chromium: the browser test drives /usr/bin/chromium (or $CHROMIUM).
+# Missing Debian packages (postgresql, redis-server, chromium) are installed; one test
 # runs a redis-server of its own, so that binary is always needed. Anything
 # that cannot be provided is an error: the tests never skip silently.
 set -euo pipefail
@@ -70,6 +71,9 @@ else
   [ "$(redis-cli -u "$redis_url" ping 2>/dev/null)" = "PONG" ] || { say "Redis did not start"; exit 1; }
   say "Redis answers at $redis_url"
 fi
+
+# --- Chromium (the dashboard's browser test) ----------------------------------
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || install_packages chromium
 
 echo "export TEST_DATABASE_URL='$pg_url'"
 echo "export TEST_REDIS_URL='$redis_url'"

@@ -12,6 +12,8 @@ const WIDTH: u32 = 960;
 const HEIGHT: u32 = 480;
 /// Above this many points, the line is drawn from per-column min/max.
 const MAX_LINE_POINTS: usize = 2 * WIDTH as usize;
+/// Empty space above the data, as a share of its range, where the legend sits.
+const LEGEND_HEADROOM: f64 = 0.45;
 /// At most this many flagged points are marked.
 const MAX_MARKERS: usize = 2000;
 
@@ -147,7 +149,8 @@ fn x_range(timestamps: impl Iterator<Item = i64>) -> (i64, i64) {
 fn y_range(values: impl Iterator<Item = f64>, lower: f64, upper: f64) -> (f64, f64) {
     let (lo, hi) = values.fold((lower, upper), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = ((hi - lo) * 0.05).max(f64::EPSILON * hi.abs().max(1.0));
-    (lo - pad, hi + pad)
+    // Headroom above the data for the legend, so it never covers a point.
+    (lo - pad, hi + pad + (hi - lo) * LEGEND_HEADROOM)
 }
 
 /// The line to draw: every point when few, else the min and max of each

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod contract;
+mod dashboard_in_a_browser;
 mod health;
 mod invalidation;
 mod metrics;

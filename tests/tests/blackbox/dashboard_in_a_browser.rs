@@ -1,0 +1,152 @@
+//! The dashboard in a real browser: headless Chromium opens every page of a
+//! platform that has fitted the sample datasets and judged points (some
+//! anomalous), and checks that each page loads without console errors or
+//! failed requests, is styled, and that each chart is a non-empty SVG.
+//! Screenshots go to `tests/screenshots/` (ignored by git).
+
+use blackbox_tests::*;
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::log::{self, EventEntryAdded, LogEntryLevel};
+use chromiumoxide::cdp::js_protocol::runtime::{ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown};
+use chromiumoxide::page::ScreenshotParams;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DATASETS: [&str; 3] = ["art_daily_jumpsup", "ec2_cpu_utilization_825cc2", "nyc_taxi"];
+
+/// What a page reports about itself once loaded.
+const INSPECT: &str = r#"(() => ({
+    title: document.title,
+    background: getComputedStyle(document.body).backgroundColor,
+    rows: document.querySelectorAll('tbody tr').length,
+    svgs: [...document.querySelectorAll('svg')].map(svg => ({
+        width: svg.getBoundingClientRect().width,
+        height: svg.getBoundingClientRect().height,
+        shapes: svg.querySelectorAll('circle, polyline, path, rect, line, polygon').length,
+    })),
+}))()"#;
+
+fn chromium() -> PathBuf {
+    let path = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    assert!(path.exists(), "{path:?} is missing: `make test` installs the Debian package chromium");
+    path
+}
+
+async fn fit_datasets_and_predict(platform: &Platform) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dataset");
+    for name in DATASETS {
+        let body: Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(format!("{name}.fit.json"))).expect("dataset"))
+                .expect("JSON");
+        let model = fit(&platform.train, name, &body).await;
+        let (mean, std) = (model["mean"].as_f64().expect("mean"), model["std"].as_f64().expect("std"));
+        let last = body["timestamps"].as_array().and_then(|t| t.last()).and_then(Value::as_i64).expect("timestamps");
+        for i in 0..30 {
+            let value = if i % 10 == 9 { mean + 8.0 * std } else { mean + std * ((i % 5) as f64 - 2.0) / 2.0 };
+            let point = json!({ "timestamp": last + 300 * (i + 1), "value": value });
+            let (status, verdict) = post_json(&format!("{}/predict/{name}", platform.infer.url), &point).await;
+            assert_eq!(status, StatusCode::OK, "{verdict}");
+        }
+    }
+    // The history is written in the background: wait until all anomalies are in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, page) = get_json(&format!("{}/anomalies", platform.monitor.url)).await;
+        let seen = page["predictions"].as_array().map_or(0, Vec::len);
+        if seen >= 9 || Instant::now() > deadline {
+            assert_eq!(seen, 9, "{page}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_page_renders_in_chromium() {
+    let env = TestEnv::new(Kind::Embedded).await;
+    let platform = Platform::start(&env).await;
+    fit_datasets_and_predict(&platform).await;
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium())
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(1280, 1000)
+        .args([
+            "disable-gpu",
+            "disable-quic",
+            "no-first-run",
+            "disable-background-networking",
+            "disable-component-update",
+            "disable-sync",
+        ])
+        .build()
+        .expect("browser config");
+    let (mut browser, mut handler) = Browser::launch(config).await.expect("chromium starts");
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+
+    let page = browser.new_page("about:blank").await.expect("page");
+    page.execute(log::EnableParams::default()).await.expect("log domain");
+    let problems = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut console = page.event_listener::<EventConsoleApiCalled>().await.expect("console events");
+    let mut exceptions = page.event_listener::<EventExceptionThrown>().await.expect("exception events");
+    let mut entries = page.event_listener::<EventEntryAdded>().await.expect("log events");
+    let collector = tokio::spawn({
+        let problems = problems.clone();
+        async move {
+            loop {
+                let problem = tokio::select! {
+                    Some(event) = console.next() => matches!(event.r#type, ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert)
+                        .then(|| format!("console.{:?}: {:?}", event.r#type, event.args.iter().map(|a| a.value.clone()).collect::<Vec<_>>())),
+                    Some(event) = exceptions.next() => Some(format!("exception: {}", event.exception_details.text)),
+                    Some(event) = entries.next() => (event.entry.level == LogEntryLevel::Error)
+                        .then(|| format!("log: {} {}", event.entry.text, event.entry.url.clone().unwrap_or_default())),
+                    else => break,
+                };
+                if let Some(problem) = problem {
+                    problems.lock().expect("lock").push(problem);
+                }
+            }
+        }
+    });
+
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    std::fs::create_dir_all(&screenshots).expect("screenshot dir");
+    let monitor = &platform.monitor.url;
+    // (name, path, charts expected at least, table rows expected at least)
+    let pages = [
+        ("overview", "/".to_owned(), 4, 0),
+        ("series-list", "/dashboard/series?sort=points_used&order=desc".to_owned(), 0, 3),
+        ("series", "/dashboard/series/nyc_taxi".to_owned(), 1, 30),
+        ("series-v1", "/dashboard/series/art_daily_jumpsup?version=v1".to_owned(), 1, 30),
+        ("anomalies", "/dashboard/anomalies".to_owned(), 0, 9),
+    ];
+    for (name, path, charts, rows) in pages {
+        let url = format!("{monitor}{path}");
+        page.goto(url.as_str()).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        page.wait_for_navigation().await.expect("loaded");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let report: Value = page.evaluate(INSPECT).await.expect("evaluated").into_value().expect("report");
+        assert!(report["title"].as_str().is_some_and(|t| t.ends_with("anomaly monitor")), "{url}: {report}");
+        assert_eq!(report["background"], "rgb(246, 247, 249)", "{url}: the stylesheet applies");
+        let svgs = report["svgs"].as_array().cloned().unwrap_or_default();
+        assert!(svgs.len() >= charts, "{url}: {} charts, expected {charts}: {report}", svgs.len());
+        for svg in &svgs {
+            let drawn = svg["width"].as_f64() > Some(100.0) && svg["height"].as_f64() > Some(100.0);
+            assert!(drawn && svg["shapes"].as_u64() > Some(10), "{url}: an empty chart: {svg}");
+        }
+        assert!(report["rows"].as_u64() >= Some(rows), "{url}: {report}");
+        let shot = ScreenshotParams::builder().full_page(true).build();
+        page.save_screenshot(shot, screenshots.join(format!("{name}.png"))).await.expect("screenshot");
+        let seen = std::mem::take(&mut *problems.lock().expect("lock"));
+        assert!(seen.is_empty(), "{url}: {seen:#?}");
+    }
+    browser.close().await.expect("closed");
+    browser.wait().await.expect("exited");
+    collector.abort();
+    driver.abort();
+}
