@@ -299,10 +299,13 @@ impl ModelStore for SqlModelStore {
         let pattern = filter.filter(|f| !f.is_empty()).map(like_pattern);
         let condition = if pattern.is_some() { "WHERE lower(s.series_id) LIKE lower($1) ESCAPE '\\'" } else { "" };
         let (column, direction) = (sort.key.column(), if sort.descending { "DESC" } else { "ASC" });
+        // The page is chosen on the series table alone (an index scan on the
+        // sort column), then joined to the 50 or so models it names.
         let page_sql = format!(
-            "SELECT {} FROM series s JOIN models m ON m.series_id = s.series_id AND m.version = s.latest_version \
-             {condition} ORDER BY s.{column} {direction}, s.series_id {direction} LIMIT {limit} OFFSET {offset}",
-            MODEL_COLUMNS_OF_M
+            "SELECT {MODEL_COLUMNS_OF_M} FROM (SELECT s.series_id AS id, s.latest_version AS v, s.{column} AS k \
+             FROM series s {condition} ORDER BY s.{column} {direction}, s.series_id {direction} \
+             LIMIT {limit} OFFSET {offset}) p JOIN models m ON m.series_id = p.id AND m.version = p.v \
+             ORDER BY p.k {direction}, p.id {direction}"
         );
         let count_sql = format!("SELECT COUNT(*) FROM series s {condition}");
         let mut page = sqlx::query(sqlx::AssertSqlSafe(page_sql));
@@ -320,7 +323,8 @@ impl ModelStore for SqlModelStore {
     async fn version_count(&self) -> Result<u64, StoreError> {
         // Versions are gapless from 1, so the latest numbers add up to the count.
         let count: Option<i64> =
-            sqlx::query("SELECT SUM(latest_version) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
+            // (SUM of a BIGINT is NUMERIC in PostgreSQL, which sqlx's Any driver cannot read.)
+            sqlx::query("SELECT CAST(SUM(latest_version) AS BIGINT) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
         Ok(count.unwrap_or(0).max(0) as u64)
     }
 

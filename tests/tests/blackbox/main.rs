@@ -4,6 +4,7 @@
 mod bad_input;
 mod contract;
 mod dashboard_in_a_browser;
+mod dashboard_pages;
 mod health;
 mod invalidation;
 mod metrics;

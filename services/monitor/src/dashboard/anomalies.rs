@@ -1,7 +1,7 @@
 //! `/dashboard/anomalies`: recent anomalous predictions across series,
 //! newest first, filtered by series and by a UTC time range of the points.
 
-use super::{PageResult, Section, format_millis, format_seconds, format_value, layout};
+use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, layout};
 use crate::MonitorState;
 use crate::predictions_route::prediction_query;
 use anomaly_core::SeriesId;
@@ -26,7 +26,10 @@ pub struct AnomalyFilters {
 }
 
 /// The anomalies page.
-pub async fn page(State(state): State<MonitorState>, ApiQuery(filters): ApiQuery<AnomalyFilters>) -> PageResult {
+pub async fn page(
+    State(state): State<MonitorState>,
+    OnPage(ApiQuery(filters)): OnPage<ApiQuery<AnomalyFilters>>,
+) -> PageResult {
     let series = filters.series_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let series_id = series.map(SeriesId::parse).transpose()?;
     let (from_text, to_text) = (filters.from.unwrap_or_default(), filters.to.unwrap_or_default());

@@ -14,6 +14,8 @@ mod series_page;
 use crate::MonitorState;
 use anomaly_http::ApiError;
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -99,6 +101,17 @@ impl IntoResponse for PageError {
             p { a href="/dashboard" { "Back to the overview" } }
         };
         (status, layout(title, Section::Overview, body)).into_response()
+    }
+}
+
+/// An extractor whose rejection is shown as a page instead of JSON.
+pub struct OnPage<E>(pub E);
+
+impl<S: Send + Sync, E: FromRequestParts<S, Rejection = ApiError>> FromRequestParts<S> for OnPage<E> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        E::from_request_parts(parts, state).await.map(OnPage).map_err(PageError)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/dashboard/series`: every series with its latest model and prediction
 //! counts; filtered by name, sorted by an indexed column, 50 per page.
 
-use super::{PageResult, Section, format_millis, grouped, layout};
+use super::{OnPage, PageResult, Section, format_millis, grouped, layout};
 use crate::MonitorState;
 use anomaly_http::{ApiError, ApiQuery};
 use anomaly_store::{SeriesSort, SeriesSortKey};
@@ -26,7 +26,10 @@ pub struct ListQuery {
 }
 
 /// The series list page.
-pub async fn page(State(state): State<MonitorState>, ApiQuery(query): ApiQuery<ListQuery>) -> PageResult {
+pub async fn page(
+    State(state): State<MonitorState>,
+    OnPage(ApiQuery(query)): OnPage<ApiQuery<ListQuery>>,
+) -> PageResult {
     let key = match query.sort.as_deref().filter(|s| !s.is_empty()) {
         None => SeriesSortKey::SeriesId,
         Some(text) => SeriesSortKey::parse(text).ok_or_else(|| ApiError::BadRequest {

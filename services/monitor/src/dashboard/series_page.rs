@@ -3,7 +3,7 @@
 //! drawn over it (anomalies marked), the versions with their parameters,
 //! and the latest predictions as a table.
 
-use super::{PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
+use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
 use crate::{MonitorState, PlotInput, render_svg};
 use anomaly_core::ModelVersion;
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
@@ -27,8 +27,8 @@ pub struct VersionQuery {
 /// The series page.
 pub async fn page(
     State(state): State<MonitorState>,
-    SeriesIdPath(series_id): SeriesIdPath,
-    ApiQuery(query): ApiQuery<VersionQuery>,
+    OnPage(SeriesIdPath(series_id)): OnPage<SeriesIdPath>,
+    OnPage(ApiQuery(query)): OnPage<ApiQuery<VersionQuery>>,
 ) -> PageResult {
     let store = &state.backends.store;
     let wanted = query.version.as_deref().filter(|v| !v.is_empty()).map(ModelVersion::parse).transpose()?;

@@ -7,6 +7,10 @@ UPDATE series SET
     points_used = m.points_used
 FROM models m
 WHERE m.series_id = series.series_id AND m.version = series.latest_version;
+-- The model tables in byte order too: a join of series to models can then
+-- use the models' primary key (mixed collations cannot).
+ALTER TABLE models ALTER COLUMN series_id TYPE TEXT COLLATE "C";
+ALTER TABLE training_data ALTER COLUMN series_id TYPE TEXT COLLATE "C";
 CREATE INDEX series_by_trained_at ON series (trained_at_ms, series_id);
 CREATE INDEX series_by_points ON series (points_used, series_id);
 CREATE INDEX series_by_version ON series (latest_version, series_id);
