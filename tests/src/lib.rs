@@ -193,6 +193,7 @@ pub async fn start_infer(backends: Backends) -> Running {
         infer_port: 0,
         local_cache_capacity: 10_000,
         prediction_history_max_rows: 100_000,
+        prediction_history_max_rate: 2000,
         prediction_history_queue: 10_000,
     };
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))

@@ -1,22 +1,36 @@
-//! Recording predictions without slowing predict: each verdict is counted
-//! in `anomaly_predictions_total{result}`, and the handler hands it to a
-//! bounded queue for the dashboard's history and never waits; one task
-//! writes whatever has queued as one batch (a few statements per batch,
-//! not one per request) and prunes the oldest rows. When the queue is full
-//! (the database cannot keep up), verdicts go unrecorded and are counted in
-//! `anomaly_prediction_history_dropped_total`.
+//! Recording predictions without slowing predict. Each verdict is counted
+//! in `anomaly_predictions_total{result}` and handed to a bounded queue; the
+//! handler never waits. One task drains the queue every 200 ms and writes
+//! one batch: the per-series and per-minute counters of every verdict, and
+//! the verdicts themselves as rows up to `PREDICTION_HISTORY_MAX_RATE` per
+//! second (anomalies first, then the newest normal ones), so the history's
+//! cost stays bounded at any request rate. The oldest rows beyond
+//! `PREDICTION_HISTORY_MAX_ROWS` are pruned.
+//!
+//! Verdicts that find the queue full are counted in
+//! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
+//! `anomaly_prediction_history_sampled_out_total`.
 
-use anomaly_store::{PredictionHistory, PredictionRecord};
+use anomaly_store::{PredictionBatch, PredictionHistory, PredictionRecord};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Most rows written in one batch.
-const MAX_BATCH: usize = 5000;
-/// How long the writer lets a batch fill after its first row.
-const LINGER: Duration = Duration::from_millis(200);
+/// How often the writer drains the queue and writes a batch.
+const CYCLE: Duration = Duration::from_millis(200);
 /// How often the oldest rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(10);
+
+/// How the history is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryLimits {
+    /// Rows kept; 0 records nothing.
+    pub max_rows: u64,
+    /// Rows written per second at most.
+    pub max_rows_per_second: u32,
+    /// Verdicts queued between two writes.
+    pub queue: usize,
+}
 
 /// The handler's end of the history queue.
 pub struct HistoryRecorder {
@@ -27,13 +41,12 @@ pub struct HistoryRecorder {
 }
 
 impl HistoryRecorder {
-    /// Starts the writer keeping at most `max_rows` rows, with a queue of
-    /// `queue_capacity` verdicts; `max_rows` 0 records nothing.
-    pub fn start(history: Arc<dyn PredictionHistory>, max_rows: u64, queue_capacity: usize) -> Self {
+    /// Starts the writer (unless `limits.max_rows` is 0).
+    pub fn start(history: Arc<dyn PredictionHistory>, limits: HistoryLimits) -> Self {
         anomaly_http::metrics::install();
-        let queue = (max_rows > 0).then(|| {
-            let (queue, receiver) = mpsc::channel(queue_capacity.max(1));
-            tokio::spawn(write_batches(receiver, history, max_rows));
+        let queue = (limits.max_rows > 0).then(|| {
+            let (queue, receiver) = mpsc::channel(limits.queue.max(1));
+            tokio::spawn(write_batches(receiver, history, limits));
             queue
         });
         Self {
@@ -58,31 +71,81 @@ impl HistoryRecorder {
 async fn write_batches(
     mut queue: mpsc::Receiver<PredictionRecord>,
     history: Arc<dyn PredictionHistory>,
-    max_rows: u64,
+    limits: HistoryLimits,
 ) {
     let written = metrics::counter!("anomaly_prediction_history_written_total");
+    let sampled_out = metrics::counter!("anomaly_prediction_history_sampled_out_total");
     let lost = metrics::counter!("anomaly_prediction_history_lost_total");
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let rows_per_cycle = (f64::from(limits.max_rows_per_second) * CYCLE.as_secs_f64()).ceil().max(1.0) as usize;
+    let mut drained = Vec::new();
     let mut last_prune = Instant::now();
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        tokio::time::sleep(LINGER).await;
-        while batch.len() < MAX_BATCH {
-            let Ok(record) = queue.try_recv() else { break };
-            batch.push(record);
+    while queue.recv_many(&mut drained, limits.queue.max(1)).await > 0 {
+        tokio::time::sleep(CYCLE).await;
+        while let Ok(record) = queue.try_recv() {
+            drained.push(record);
         }
+        let batch = keep_within(std::mem::take(&mut drained), rows_per_cycle);
+        let total: u64 = batch.per_series.values().map(|s| s.predictions).sum();
+        sampled_out.increment(total - batch.rows.len() as u64);
         match history.append(&batch).await {
-            Ok(()) => written.increment(batch.len() as u64),
+            Ok(()) => written.increment(batch.rows.len() as u64),
             Err(error) => {
-                lost.increment(batch.len() as u64);
-                tracing::warn!(%error, rows = batch.len(), "prediction history batch not stored");
+                lost.increment(batch.rows.len() as u64);
+                tracing::warn!(%error, rows = batch.rows.len(), "prediction history batch not stored");
             }
         }
-        batch.clear();
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            if let Err(error) = history.prune(max_rows).await {
+            if let Err(error) = history.prune(limits.max_rows).await {
                 tracing::warn!(%error, "could not prune the prediction history");
             }
         }
+    }
+}
+
+/// Counts every verdict, and keeps at most `max_rows` of them as rows:
+/// anomalies first, then the newest normal verdicts.
+fn keep_within(verdicts: Vec<PredictionRecord>, max_rows: usize) -> PredictionBatch {
+    let mut batch = PredictionBatch::default();
+    let mut normal = Vec::new();
+    for verdict in verdicts {
+        batch.count(&verdict);
+        if !verdict.anomaly {
+            normal.push(verdict);
+        } else if batch.rows.len() < max_rows {
+            batch.rows.push(verdict);
+        }
+    }
+    let room = max_rows - batch.rows.len();
+    batch.rows.extend(normal.drain(normal.len().saturating_sub(room)..));
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::{ModelVersion, SeriesId};
+
+    fn verdict(timestamp: i64, anomaly: bool) -> PredictionRecord {
+        PredictionRecord {
+            series_id: SeriesId::parse("s").expect("valid"),
+            version: ModelVersion::new(1).expect("valid"),
+            timestamp,
+            value: 1.0,
+            score: None,
+            anomaly,
+            recorded_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn keeps_anomalies_then_the_newest_normal_verdicts_and_counts_all() {
+        let verdicts = (0..10).map(|t| verdict(t, t == 2 || t == 5)).collect();
+        let batch = keep_within(verdicts, 4);
+        let kept: Vec<_> = batch.rows.iter().map(|r| r.timestamp).collect();
+        assert_eq!(kept, [2, 5, 8, 9]);
+        let counted = batch.per_series.values().next().expect("one series");
+        assert_eq!((counted.predictions, counted.anomalies), (10, 2));
+        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10).rows.len(), 3);
     }
 }

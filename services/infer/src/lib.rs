@@ -11,7 +11,7 @@ mod predict;
 mod settings;
 mod wire;
 
-pub use history::HistoryRecorder;
+pub use history::{HistoryLimits, HistoryRecorder};
 pub use local_cache::LocalCache;
 pub use lookup::ModelLookup;
 pub use openapi::openapi;
@@ -47,11 +47,12 @@ impl InferState {
         invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local));
         let recorder =
             LatencyRecorder::start(LatencyKind::Inference, backends.latency.clone(), Duration::from_millis(200));
-        let history = HistoryRecorder::start(
-            backends.predictions.clone(),
-            settings.prediction_history_max_rows,
-            settings.prediction_history_queue,
-        );
+        let limits = HistoryLimits {
+            max_rows: settings.prediction_history_max_rows,
+            max_rows_per_second: settings.prediction_history_max_rate,
+            queue: settings.prediction_history_queue,
+        };
+        let history = HistoryRecorder::start(backends.predictions.clone(), limits);
         Self { models: ModelLookup::new(local, backends.clone()), recorder, backends, history }
     }
 }
@@ -90,6 +91,7 @@ mod tests {
                 infer_port: 0,
                 local_cache_capacity: 10,
                 prediction_history_max_rows: 100,
+                prediction_history_max_rate: 100,
                 prediction_history_queue: 100,
             },
         ));

@@ -12,7 +12,12 @@ pub struct InferSettings {
     /// Most predictions kept in the history (oldest pruned); 0 records none.
     #[arg(long, env = "PREDICTION_HISTORY_MAX_ROWS", default_value_t = 1_000_000)]
     pub prediction_history_max_rows: u64,
-    /// Verdicts queued for the history writer; beyond it they are dropped (and counted).
+    /// Rows written to the history per second at most (anomalies first); every
+    /// verdict is still counted per series and per minute.
+    #[arg(long, env = "PREDICTION_HISTORY_MAX_RATE", default_value_t = 2000)]
+    pub prediction_history_max_rate: u32,
+    /// Verdicts queued between two history writes (200 ms); beyond it they are
+    /// neither counted nor kept (counted in /metrics instead).
     #[arg(long, env = "PREDICTION_HISTORY_QUEUE", default_value_t = 65_536)]
     pub prediction_history_queue: usize,
 }

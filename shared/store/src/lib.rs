@@ -22,6 +22,8 @@ pub use cache::ModelCache;
 pub use error::StoreError;
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
-pub use prediction_history::{MinuteActivity, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity};
+pub use prediction_history::{
+    MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
+};
 pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};
 pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};

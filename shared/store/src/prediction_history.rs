@@ -5,6 +5,7 @@
 use crate::StoreError;
 use anomaly_core::{ModelVersion, SeriesId};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 
 /// One judged point.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,11 +63,55 @@ pub struct MinuteActivity {
     pub anomalies: u64,
 }
 
+/// What one write adds: the rows to keep, and the counters of every verdict
+/// the batch stands for (kept as a row or not).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PredictionBatch {
+    /// Rows to store.
+    pub rows: Vec<PredictionRecord>,
+    /// Verdicts by series (key order keeps concurrent writers from deadlocking).
+    pub per_series: BTreeMap<SeriesId, SeriesActivity>,
+    /// Verdicts by Unix minute: (predictions, anomalies).
+    pub per_minute: BTreeMap<i64, (u64, u64)>,
+}
+
+impl PredictionBatch {
+    /// Adds `record` to the counters (not to the rows).
+    pub fn count(&mut self, record: &PredictionRecord) {
+        // Look up before inserting: most verdicts are of a series already counted.
+        let series = match self.per_series.get_mut(&record.series_id) {
+            Some(series) => series,
+            None => self.per_series.entry(record.series_id.clone()).or_default(),
+        };
+        series.predictions += 1;
+        series.anomalies += u64::from(record.anomaly);
+        series.last_predicted_ms = series.last_predicted_ms.max(record.recorded_at_ms);
+        let minute = self.per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
+        minute.0 += 1;
+        minute.1 += u64::from(record.anomaly);
+    }
+
+    /// A batch that counts and keeps every one of `records`.
+    pub fn of(records: Vec<PredictionRecord>) -> Self {
+        let mut batch = Self::default();
+        for record in &records {
+            batch.count(record);
+        }
+        batch.rows = records;
+        batch
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.per_series.is_empty()
+    }
+}
+
 /// Durable, bounded prediction history.
 #[async_trait]
 pub trait PredictionHistory: Send + Sync {
-    /// Stores a batch and adds it to the counters, in one transaction.
-    async fn append(&self, batch: &[PredictionRecord]) -> Result<(), StoreError>;
+    /// Stores the batch's rows and adds its counters, in one transaction.
+    async fn append(&self, batch: &PredictionBatch) -> Result<(), StoreError>;
 
     /// Deletes the oldest rows beyond `keep`; returns how many went.
     async fn prune(&self, keep: u64) -> Result<u64, StoreError>;

@@ -84,7 +84,7 @@ pub trait ModelStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct SqlModelStore {
     pub(crate) pool: AnyPool,
-    backend: &'static str,
+    pub(crate) backend: &'static str,
 }
 
 impl SqlModelStore {

@@ -1,15 +1,18 @@
 //! [`PredictionHistory`] on the SQL store: batched multi-row inserts, and
 //! counters upserted in key order (so concurrent writers never deadlock).
+//! SQLite gets anonymous `?` placeholders in the long statements: sqlx looks
+//! each numbered `$N` up by name, which is quadratic in their number.
 
 use crate::sql::{to_version, unix_millis};
 use crate::{
-    MinuteActivity, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity, SqlModelStore, StoreError,
+    MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
+    SqlModelStore, StoreError,
 };
 use anomaly_core::SeriesId;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Rows per INSERT statement: 7 parameters each stays far below the
@@ -21,25 +24,14 @@ const MINUTES_KEPT: i64 = 24 * 60;
 
 #[async_trait]
 impl PredictionHistory for SqlModelStore {
-    #[tracing::instrument(skip_all, fields(rows = batch.len()))]
-    async fn append(&self, batch: &[PredictionRecord]) -> Result<(), StoreError> {
+    #[tracing::instrument(skip_all, fields(rows = batch.rows.len()))]
+    async fn append(&self, batch: &PredictionBatch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut per_series: BTreeMap<&str, SeriesActivity> = BTreeMap::new();
-        let mut per_minute: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-        for record in batch {
-            let series = per_series.entry(record.series_id.as_str()).or_default();
-            series.predictions += 1;
-            series.anomalies += u64::from(record.anomaly);
-            series.last_predicted_ms = series.last_predicted_ms.max(record.recorded_at_ms);
-            let minute = per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
-            minute.0 += 1;
-            minute.1 += u64::from(record.anomaly);
-        }
         let mut tx = self.pool.begin().await?;
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let sql = multi_row_insert(
+        for chunk in batch.rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.multi_row_insert(
                 "INSERT INTO predictions (series_id, version, ts, value, score, anomaly, recorded_at_ms) VALUES ",
                 7,
                 chunk.len(),
@@ -58,9 +50,9 @@ impl PredictionHistory for SqlModelStore {
             }
             insert.execute(&mut *tx).await?;
         }
-        let per_series: Vec<_> = per_series.into_iter().collect();
+        let per_series: Vec<_> = batch.per_series.iter().collect();
         for chunk in per_series.chunks(ROWS_PER_STATEMENT) {
-            let sql = multi_row_insert(
+            let sql = self.multi_row_insert(
                 "INSERT INTO series_activity (series_id, predictions, anomalies, last_predicted_ms) VALUES ",
                 4,
                 chunk.len(),
@@ -73,23 +65,23 @@ impl PredictionHistory for SqlModelStore {
             let mut upsert = sqlx::query(AssertSqlSafe(sql));
             for (series_id, activity) in chunk {
                 upsert = upsert
-                    .bind(*series_id)
+                    .bind(series_id.as_str())
                     .bind(activity.predictions as i64)
                     .bind(activity.anomalies as i64)
                     .bind(activity.last_predicted_ms);
             }
             upsert.execute(&mut *tx).await?;
         }
-        let sql = multi_row_insert(
+        let sql = self.multi_row_insert(
             "INSERT INTO activity_minutes (minute, predictions, anomalies) VALUES ",
             3,
-            per_minute.len(),
+            batch.per_minute.len(),
             " ON CONFLICT (minute) DO UPDATE SET \
              predictions = activity_minutes.predictions + excluded.predictions, \
              anomalies = activity_minutes.anomalies + excluded.anomalies",
         );
         let mut upsert = sqlx::query(AssertSqlSafe(sql));
-        for (minute, (predictions, anomalies)) in &per_minute {
+        for (minute, (predictions, anomalies)) in &batch.per_minute {
             upsert = upsert.bind(*minute).bind(*predictions as i64).bind(*anomalies as i64);
         }
         upsert.execute(&mut *tx).await?;
@@ -152,7 +144,8 @@ impl PredictionHistory for SqlModelStore {
             "SELECT series_id, predictions, anomalies, last_predicted_ms FROM series_activity WHERE series_id IN (",
         );
         for i in 1..=series.len() {
-            let _ = write!(sql, "{}${i}", if i > 1 { ", " } else { "" });
+            sql.push_str(if i > 1 { ", " } else { "" });
+            self.push_placeholder(&mut sql, i);
         }
         sql.push(')');
         let mut select = sqlx::query(AssertSqlSafe(sql));
@@ -193,19 +186,31 @@ impl PredictionHistory for SqlModelStore {
     }
 }
 
-/// `head` followed by `rows` tuples of `columns` numbered parameters, then `tail`.
-fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
-    sql.push_str(head);
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            let _ = write!(sql, "{}${}", if column == 0 { "" } else { ", " }, row * columns + column + 1);
+impl SqlModelStore {
+    /// `head` followed by `rows` tuples of `columns` parameters, then `tail`.
+    fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
+        let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+        sql.push_str(head);
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..columns {
+                sql.push_str(if column == 0 { "" } else { ", " });
+                self.push_placeholder(&mut sql, row * columns + column + 1);
+            }
+            sql.push(')');
         }
-        sql.push(')');
+        sql.push_str(tail);
+        sql
     }
-    sql.push_str(tail);
-    sql
+
+    /// Appends parameter `number` (1-based): `$N`, or `?` on SQLite.
+    fn push_placeholder(&self, sql: &mut String, number: usize) {
+        if self.backend == "sqlite" {
+            sql.push('?');
+        } else {
+            let _ = write!(sql, "${number}");
+        }
+    }
 }
 
 fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
@@ -245,7 +250,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqlModelStore::open_sqlite_file(&dir.path().join("h.db"), 2).await.expect("opened");
         let batch: Vec<_> = (1..=5).map(|t| verdict(if t % 2 == 0 { "b" } else { "a" }, t, t >= 4)).collect();
-        store.append(&batch).await.expect("appended");
+        store.append(&PredictionBatch::of(batch)).await.expect("appended");
 
         let query = PredictionQuery { series_id: SeriesId::parse("a").ok(), limit: 10, ..Default::default() };
         let of_a: Vec<_> = store.predictions(&query).await.expect("read").iter().map(|p| p.timestamp).collect();
@@ -259,6 +264,12 @@ mod tests {
         assert_eq!(activity[1], SeriesActivity::default());
         let minutes = store.minutes(0).await.expect("read");
         assert_eq!(minutes, [MinuteActivity { minute: 2, predictions: 5, anomalies: 2 }]);
+
+        let mut counted_only = PredictionBatch::default();
+        counted_only.count(&verdict("b", 9, true));
+        store.append(&counted_only).await.expect("appended");
+        let activity = store.series_activity(&ids[..1]).await.expect("read");
+        assert_eq!((activity[0].predictions, activity[0].anomalies), (3, 2), "counted without a row");
 
         assert_eq!(store.prune(2).await.expect("pruned"), 3);
         let everything = PredictionQuery { limit: 10, ..Default::default() };

@@ -92,7 +92,7 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
             }
         }
         p.muted {
-            "Latency percentiles are bucketed (within 19 %). The anomaly rate counts the predictions recorded in the history. "
+            "Latency percentiles are bucketed (within 19 %). The anomaly rate counts every verdict that reached the history writer. "
             "Prometheus metrics: " a href="/metrics" { "/metrics" } " on every service."
         }
     };
