@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CPU time the platform spends per predict under wrk: steadier than
+# requests/s on a shared 2-core box, so it shows the cost of one feature.
+# Usage: perf/cpu_per_predict.sh [VAR=value ...]   (settings for the platform)
+# e.g.   perf/cpu_per_predict.sh PREDICTION_HISTORY_MAX_ROWS=0   (history off)
+# Prints requests/s and CPU µs per request for three 6-second wrk runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
+cargo build --release -q -p platform -p perf
+out=target/bench-cpu && rm -rf "$out" && mkdir -p "$out"
+env "$@" SQLITE_PATH="$out/cpu.db" TRAIN_PORT=18000 INFER_PORT=18001 MONITOR_PORT=18002 RUST_LOG=warn \
+  target/release/platform >"$out/platform.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18001/healthcheck && break; sleep 0.1; done
+target/release/loadtest --scenario predict_hot --seed-only --host http://127.0.0.1:18001 \
+  --fit-host http://127.0.0.1:18000 --series 1000 >/dev/null 2>&1
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+for _ in 1 2 3; do
+  before=$(ticks)
+  rps=$(SERIES=1000 wrk -t2 -c64 -d6s -s perf/wrk/predict.lua http://127.0.0.1:18001 | awk '$1=="Requests/sec:" {print $2}')
+  sleep 0.5
+  after=$(ticks)
+  awk -v rps="$rps" -v t=$((after - before)) -v hz="$hz" \
+    'BEGIN {printf "requests/s %.0f  cpu µs/request %.2f\n", rps, t / hz * 1e6 / (rps * 6)}'
+done
