@@ -299,6 +299,8 @@ impl ModelStore for SqlModelStore {
         let pattern = filter.filter(|f| !f.is_empty()).map(like_pattern);
         let condition = if pattern.is_some() { "WHERE lower(s.series_id) LIKE lower($1) ESCAPE '\\'" } else { "" };
         let (column, direction) = (sort.key.column(), if sort.descending { "DESC" } else { "ASC" });
+        // Both databases take a signed 64-bit OFFSET; anything past it is past the end anyway.
+        let offset = offset.min(i64::MAX as u64);
         // The page is chosen on the series table alone (an index scan on the
         // sort column), then joined to the 50 or so models it names.
         let page_sql = format!(

@@ -83,4 +83,16 @@ async fn pages_show_the_platform(env: TestEnv) {
     }
 }
 
-on_both_backends!(pages_show_the_platform);
+
+async fn a_page_far_past_the_end_is_empty(env: TestEnv) {
+    let platform = Platform::start(&env).await;
+    fit(&platform.train, "s", &series_body(5)).await;
+    for page_number in ["2", "9223372036854775807", "18446744073709551615"] {
+        let url = format!("{}/dashboard/series?page={page_number}", platform.monitor.url);
+        let (status, html) = page(&url).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {html}");
+        assert!(listed(&html).is_empty() && html.contains("of 1"), "{url}: {html}");
+    }
+}
+
+on_both_backends!(pages_show_the_platform, a_page_far_past_the_end_is_empty);

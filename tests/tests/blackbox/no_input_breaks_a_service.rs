@@ -1,7 +1,8 @@
 //! No input makes a service panic or answer 5xx: valid bodies with random
 //! byte flips, truncations and insertions, plus random bytes, sent to fit
-//! and predict with odd series ids and versions. Every answer must be a
-//! 2xx or a 4xx with the JSON error shape.
+//! and predict with odd series ids and versions; random query strings sent
+//! to the monitor's listings, history and dashboard pages. Every answer
+//! must be a 2xx or a 4xx (with the JSON error shape on the API).
 
 use blackbox_tests::*;
 
@@ -76,4 +77,54 @@ async fn random_input_never_gets_a_5xx(env: TestEnv) {
     }
 }
 
-on_both_backends!(random_input_never_gets_a_5xx);
+async fn random_queries_never_get_a_5xx(env: TestEnv) {
+    let platform = Platform::start(&env).await;
+    fit(&platform.train, "s", &series_body(5)).await;
+    predict(&platform.infer, "s", None, 99.0).await;
+    let paths = [
+        "/series/s/predictions",
+        "/series/%FF/predictions",
+        "/anomalies",
+        "/models",
+        "/plot",
+        "/dashboard",
+        "/dashboard/series",
+        "/dashboard/series/s",
+        "/dashboard/series/%00",
+        "/dashboard/anomalies",
+    ];
+    let keys = ["from", "to", "limit", "series_id", "version", "filter", "after", "sort", "order", "page"];
+    let values = [
+        "",
+        "-1",
+        "0",
+        "1",
+        "v1",
+        "x",
+        "%FF",
+        "%00",
+        "1e3",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "99999999999999999999",
+        "2021-01-01T00:00",
+        "2021-13-40T99:99",
+        "series_id",
+        "desc",
+        "_%25\\",
+    ];
+    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    for _ in 0..300 {
+        let path = paths[noise.below(paths.len())];
+        let query: Vec<String> = (0..noise.below(4))
+            .map(|_| format!("{}={}", keys[noise.below(keys.len())], values[noise.below(values.len())]))
+            .collect();
+        let url = format!("{}{path}?{}", platform.monitor.url, query.join("&"));
+        let response = client().get(&url).send().await.expect("the service answers");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert!(status.as_u16() < 500, "{url} answered {status}: {body}");
+    }
+}
+
+on_both_backends!(random_input_never_gets_a_5xx, random_queries_never_get_a_5xx);
