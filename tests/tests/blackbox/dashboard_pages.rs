@@ -83,7 +83,6 @@ async fn pages_show_the_platform(env: TestEnv) {
     }
 }
 
-
 async fn a_page_far_past_the_end_is_empty(env: TestEnv) {
     let platform = Platform::start(&env).await;
     fit(&platform.train, "s", &series_body(5)).await;
