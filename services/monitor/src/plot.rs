@@ -183,7 +183,7 @@ fn line_points(timestamps: &[i64], values: &[f64]) -> Vec<(i64, f64)> {
 
 /// A value label with as many decimals as the plotted span needs; large
 /// magnitudes in scientific notation when that still tells ticks apart.
-fn value_label(value: f64, span: f64) -> String {
+pub(crate) fn value_label(value: f64, span: f64) -> String {
     let step = (span / 8.0).abs().max(f64::MIN_POSITIVE);
     if value.abs() >= 1e7 && step >= value.abs() * 1e-3 {
         return format!("{value:.2e}");

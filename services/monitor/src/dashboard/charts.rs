@@ -2,6 +2,7 @@
 //! as SVG: one or more lines over the last hour, a time axis in UTC, a
 //! legend, and a note when there is nothing to draw yet.
 
+use crate::plot::value_label;
 use chrono::DateTime;
 use plotters::prelude::*;
 
@@ -50,7 +51,7 @@ fn draw(
         .x_label_formatter(&|minute| {
             DateTime::from_timestamp(minute * 60, 0).map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
         })
-        .y_label_formatter(&|v| short_number(*v))
+        .y_label_formatter(&|v| value_label(*v, top))
         .y_desc(unit)
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
@@ -79,18 +80,6 @@ fn draw(
     Ok(())
 }
 
-/// 1234 as `1.2k`, 0.25 as `0.25`: short enough for a narrow axis.
-fn short_number(value: f64) -> String {
-    match value.abs() {
-        v if v >= 1e6 => format!("{:.1}M", value / 1e6),
-        v if v >= 1e4 => format!("{:.0}k", value / 1e3),
-        v if v >= 1e3 => format!("{:.1}k", value / 1e3),
-        v if v >= 10.0 || v == 0.0 => format!("{value:.0}"),
-        v if v >= 1.0 => format!("{value:.1}"),
-        _ => format!("{value:.2}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,9 +91,10 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("p95") && svg.contains("Predict latency"));
         let empty = minute_chart("Fits", "per minute", 90, 101, &[]).expect("renders");
         assert!(empty.contains("no data yet"));
-        assert_eq!(
-            (short_number(1500.0), short_number(25_000.0), short_number(0.25)),
-            ("1.5k".into(), "25k".into(), "0.25".into())
-        );
+        let line = Line { name: "p50", color: RGBColor(0, 0, 0), points: vec![(100, 0.02)] };
+        let small = minute_chart("Predict latency", "ms", 90, 101, &[line]).expect("renders");
+        for tick in ["0.015", "0.010", "0.005"] {
+            assert!(small.contains(tick), "distinct small ticks: {tick}: {small}");
+        }
     }
 }

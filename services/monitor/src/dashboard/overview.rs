@@ -110,7 +110,11 @@ fn state_tile(name: &str, up: bool) -> Markup {
 
 fn per_minute(total: u64) -> String {
     let rate = total as f64 / WINDOW_MINUTES as f64;
-    if rate >= 10.0 { grouped(rate.round() as u64) } else { format!("{rate:.1}") }
+    match rate {
+        r if r >= 10.0 => grouped(r.round() as u64),
+        r if r >= 1.0 => format!("{r:.1}"),
+        r => format!("{r:.2}"),
+    }
 }
 
 fn counts(minutes: &[MinuteLatency]) -> Vec<(i64, f64)> {
