@@ -1,7 +1,7 @@
 //! `GET /plot?series_id=..&version=..`: the SVG of one model version.
 
 use crate::{MonitorState, PlotInput, render_svg};
-use anomaly_core::{ModelVersion, SeriesId};
+use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
 use axum::extract::State;
 use axum::http::header;
@@ -46,20 +46,31 @@ pub async fn plot(
         let series_exists = version.is_some() && store.model(&series_id, None).await?.is_some();
         return Err(ApiError::model_not_found(&series_id, version, series_exists));
     };
-    let points = store
-        .training_points(&series_id, record.version)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("{series_id} {} has no training data", record.version)))?;
-    let svg = tokio::task::spawn_blocking(move || {
+    let svg = draw_version(&state, record, Vec::new()).await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// The SVG of a stored version with `predictions` (time, value, anomaly)
+/// drawn over its band; the training points are read here and the drawing
+/// runs off the async workers.
+pub(crate) async fn draw_version(
+    state: &MonitorState,
+    record: ModelRecord,
+    predictions: Vec<(i64, f64, bool)>,
+) -> Result<String, ApiError> {
+    let points =
+        state.backends.store.training_points(&record.series_id, record.version).await?.ok_or_else(|| {
+            ApiError::Internal(format!("{} {} has no training data", record.series_id, record.version))
+        })?;
+    tokio::task::spawn_blocking(move || {
         render_svg(&PlotInput {
             record: &record,
             timestamps: &points.timestamps,
             values: &points.values,
-            predictions: &[],
+            predictions: &predictions,
         })
     })
     .await
     .map_err(|e| ApiError::Internal(format!("plot task failed: {e}")))?
-    .map_err(ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    .map_err(ApiError::Internal)
 }

@@ -4,11 +4,11 @@
 
 use crate::MonitorState;
 use anomaly_core::SeriesId;
+use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
 use anomaly_store::{PredictionQuery, PredictionRecord};
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -73,9 +73,7 @@ impl From<&PredictionRecord> for PredictionView {
             anomaly: record.anomaly,
             score: record.score,
             model_version: record.version.to_string(),
-            recorded_at: DateTime::from_timestamp_millis(record.recorded_at_ms)
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-                .unwrap_or_default(),
+            recorded_at: rfc3339_millis(record.recorded_at_ms),
         }
     }
 }

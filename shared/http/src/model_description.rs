@@ -35,9 +35,7 @@ pub struct ModelDescription {
 
 impl From<&ModelRecord> for ModelDescription {
     fn from(record: &ModelRecord) -> Self {
-        let trained_at = DateTime::from_timestamp_millis(record.trained_at_ms)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .unwrap_or_default();
+        let trained_at = rfc3339_millis(record.trained_at_ms);
         Self {
             series_id: record.series_id.to_string(),
             version: record.version.to_string(),
@@ -50,4 +48,9 @@ impl From<&ModelRecord> for ModelDescription {
             trained_at,
         }
     }
+}
+
+/// Unix milliseconds as RFC 3339 in UTC with milliseconds (`2026-11-22T10:00:00.000Z`).
+pub fn rfc3339_millis(millis: i64) -> String {
+    DateTime::from_timestamp_millis(millis).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 //! three services live in one process. Also the fakes for unit tests.
 
 use crate::bus::{ACK_TIMEOUT, Ack};
-use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute, histogram_of};
+use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute};
 use crate::{BusEvent, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
 use anomaly_core::{LatencyHistogram, LatencySummary, ModelRecord, ModelVersion, SeriesId};
 use async_trait::async_trait;
@@ -131,8 +131,8 @@ impl LatencyLog for MemoryLatencyLog {
         let minute = current_minute();
         let mut minutes = self.minutes.lock().unwrap_or_else(PoisonError::into_inner);
         let histogram = minutes.entry((kind, minute)).or_default();
-        for (index, count) in histogram_of(samples_ms).buckets() {
-            histogram.add(index, count);
+        for sample in samples_ms {
+            histogram.record(*sample);
         }
         minutes.retain(|(_, m), _| *m > minute - MINUTES_KEPT);
         Ok(())

@@ -128,10 +128,6 @@ macro_rules! model_columns {
     };
 }
 
-/// The model columns qualified by the alias `m`, for joins.
-const MODEL_COLUMNS_OF_M: &str =
-    "m.series_id, m.version, m.mean, m.std, m.threshold, m.direction, m.points_used, m.trained_at_ms";
-
 /// What the series list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SeriesSortKey {
@@ -303,8 +299,11 @@ impl ModelStore for SqlModelStore {
         let offset = offset.min(i64::MAX as u64);
         // The page is chosen on the series table alone (an index scan on the
         // sort column), then joined to the 50 or so models it names.
+        // The subquery's columns are named apart (id, v, k), so the model
+        // columns need no table prefix.
+        let columns = model_columns!();
         let page_sql = format!(
-            "SELECT {MODEL_COLUMNS_OF_M} FROM (SELECT s.series_id AS id, s.latest_version AS v, s.{column} AS k \
+            "SELECT {columns} FROM (SELECT s.series_id AS id, s.latest_version AS v, s.{column} AS k \
              FROM series s {condition} ORDER BY s.{column} {direction}, s.series_id {direction} \
              LIMIT {limit} OFFSET {offset}) p JOIN models m ON m.series_id = p.id AND m.version = p.v \
              ORDER BY p.k {direction}, p.id {direction}"

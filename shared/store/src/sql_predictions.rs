@@ -3,7 +3,8 @@
 //! SQLite gets anonymous `?` placeholders in the long statements: sqlx looks
 //! each numbered `$N` up by name, which is quadratic in their number.
 
-use crate::sql::{to_version, unix_millis};
+use crate::latency_log::current_minute;
+use crate::sql::to_version;
 use crate::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
     SqlModelStore, StoreError,
@@ -19,8 +20,8 @@ use std::fmt::Write;
 /// parameter limits of PostgreSQL (65,535) and SQLite (32,766).
 const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Per-minute counters are kept this long.
-const MINUTES_KEPT: i64 = 24 * 60;
+/// Per-minute prediction counters are kept this many minutes.
+const ACTIVITY_MINUTES_KEPT: i64 = 24 * 60;
 
 #[async_trait]
 impl PredictionHistory for SqlModelStore {
@@ -96,7 +97,7 @@ impl PredictionHistory for SqlModelStore {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        let oldest_minute = unix_millis().div_euclid(60_000) - MINUTES_KEPT;
+        let oldest_minute = current_minute() - ACTIVITY_MINUTES_KEPT;
         sqlx::query("DELETE FROM activity_minutes WHERE minute < $1").bind(oldest_minute).execute(&self.pool).await?;
         Ok(deleted)
     }

@@ -4,7 +4,8 @@
 //! and the latest predictions as a table.
 
 use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
-use crate::{MonitorState, PlotInput, render_svg};
+use crate::MonitorState;
+use crate::plot_route::draw_version;
 use anomaly_core::ModelVersion;
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
 use anomaly_store::PredictionQuery;
@@ -46,26 +47,9 @@ pub async fn page(
     };
     let recent =
         PredictionQuery { series_id: Some(series_id.clone()), limit: PLOTTED_PREDICTIONS, ..Default::default() };
-    let (points, predictions) = tokio::join!(
-        store.training_points(&series_id, chosen.version),
-        state.backends.predictions.predictions(&recent)
-    );
-    let points =
-        points?.ok_or_else(|| ApiError::Internal(format!("{series_id} {} has no training data", chosen.version)))?;
-    let predictions = predictions?;
-    let overlay: Vec<(i64, f64, bool)> = predictions.iter().map(|p| (p.timestamp, p.value, p.anomaly)).collect();
-    let record = chosen.clone();
-    let svg = tokio::task::spawn_blocking(move || {
-        render_svg(&PlotInput {
-            record: &record,
-            timestamps: &points.timestamps,
-            values: &points.values,
-            predictions: &overlay,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("plot task failed: {e}")))?
-    .map_err(ApiError::Internal)?;
+    let predictions = state.backends.predictions.predictions(&recent).await?;
+    let overlay = predictions.iter().map(|p| (p.timestamp, p.value, p.anomaly)).collect();
+    let svg = draw_version(&state, chosen.clone(), overlay).await?;
 
     let anomalies = predictions.iter().filter(|p| p.anomaly).count();
     let content = html! {
