@@ -10,6 +10,7 @@ mod openapi;
 mod plot;
 mod plot_route;
 mod predictions_route;
+mod render;
 mod settings;
 
 pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};

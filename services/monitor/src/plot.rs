@@ -16,6 +16,15 @@ const MAX_LINE_POINTS: usize = 2 * WIDTH as usize;
 const LEGEND_HEADROOM: f64 = 0.45;
 /// At most this many flagged points are marked.
 const MAX_MARKERS: usize = 2000;
+/// The largest magnitude the value axis reaches. Any finite value is
+/// accepted and stored, but a range whose width, padding or headroom
+/// overflows f64 sends plotters' tick search into an endless loop, so
+/// values beyond this are drawn at the edge of the chart.
+const AXIS_LIMIT: f64 = f64::MAX / 8.0;
+/// The latest time the time axis reaches, 9999-12-31T23:59:59Z: later
+/// points are drawn at its edge (a wider span overflows plotters' tick
+/// arithmetic, and no label could name such a time anyway).
+const TIME_LIMIT: i64 = 253_402_300_799;
 
 /// What to draw.
 pub struct PlotInput<'a> {
@@ -40,9 +49,9 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
     let params = &input.record.params;
     let detector = params.detector()?;
     let band = params.threshold * params.std;
-    let (lower, upper) = (params.mean - band, params.mean + band);
+    let (mean, lower, upper) = (on_axis(params.mean), on_axis(params.mean - band), on_axis(params.mean + band));
     let predicted_times = input.predictions.iter().map(|p| p.0);
-    let (x0, x1) = x_range(input.timestamps.iter().copied().chain(predicted_times));
+    let (x0, x1) = x_range(input.timestamps.iter().copied().chain(predicted_times).map(|t| t.clamp(0, TIME_LIMIT)));
     let predicted_values = input.predictions.iter().map(|p| p.1);
     let (y0, y1) = y_range(input.values.iter().copied().chain(predicted_values), lower, upper);
 
@@ -75,7 +84,7 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], band_color.filled()));
     let mean_color = RGBColor(40, 90, 200);
     chart
-        .draw_series(LineSeries::new([(x0, params.mean), (x1, params.mean)], mean_color.stroke_width(2)))?
+        .draw_series(LineSeries::new([(x0, mean), (x1, mean)], mean_color.stroke_width(2)))?
         .label("mean")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], mean_color.stroke_width(2)));
     let line_color = RGBColor(60, 60, 60);
@@ -88,7 +97,7 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .iter()
         .zip(input.values)
         .filter(|(_, v)| detector.evaluate(**v).anomaly)
-        .map(|(t, v)| (*t, *v))
+        .map(|(t, v)| on_chart(*t, *v))
         .collect();
     let step = flagged.len().div_ceil(MAX_MARKERS).max(1);
     chart
@@ -123,14 +132,14 @@ fn draw_predictions(
     let step = predictions.len().div_ceil(MAX_MARKERS).max(1);
     let normal = predictions.iter().filter(|p| !p.2).step_by(step);
     chart
-        .draw_series(normal.map(|p| Circle::new((p.0, p.1), 3, normal_color.filled())))?
+        .draw_series(normal.map(|p| Circle::new(on_chart(p.0, p.1), 3, normal_color.filled())))?
         .label("prediction")
         .legend(move |(x, y)| Circle::new((x + 8, y), 3, normal_color.filled()));
     let anomalous: Vec<_> = predictions.iter().filter(|p| p.2).collect();
     let anomaly_color = RGBColor(200, 0, 0);
     chart
         .draw_series(
-            anomalous.iter().step_by(step).map(|p| TriangleMarker::new((p.0, p.1), 7, anomaly_color.filled())),
+            anomalous.iter().step_by(step).map(|p| TriangleMarker::new(on_chart(p.0, p.1), 7, anomaly_color.filled())),
         )?
         .label(format!("anomalous prediction ({})", anomalous.len()))
         .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, anomaly_color.filled()));
@@ -146,8 +155,20 @@ fn x_range(timestamps: impl Iterator<Item = i64>) -> (i64, i64) {
     }
 }
 
+/// `value` where the chart draws it: within ±[`AXIS_LIMIT`].
+pub(crate) fn on_axis(value: f64) -> f64 {
+    value.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+}
+
+/// A point where the chart draws it.
+fn on_chart(unix_seconds: i64, value: f64) -> (i64, f64) {
+    (unix_seconds.clamp(0, TIME_LIMIT), on_axis(value))
+}
+
+/// The value axis: the data and the band, padded, with headroom for the
+/// legend; finite and of finite width for any input.
 fn y_range(values: impl Iterator<Item = f64>, lower: f64, upper: f64) -> (f64, f64) {
-    let (lo, hi) = values.fold((lower, upper), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values.map(on_axis).fold((lower, upper), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = ((hi - lo) * 0.05).max(f64::EPSILON * hi.abs().max(1.0));
     // Headroom above the data for the legend, so it never covers a point.
     (lo - pad, hi + pad + (hi - lo) * LEGEND_HEADROOM)
@@ -157,7 +178,7 @@ fn y_range(values: impl Iterator<Item = f64>, lower: f64, upper: f64) -> (f64, f
 /// pixel column in time order.
 fn line_points(timestamps: &[i64], values: &[f64]) -> Vec<(i64, f64)> {
     if values.len() <= MAX_LINE_POINTS {
-        return timestamps.iter().copied().zip(values.iter().copied()).collect();
+        return timestamps.iter().zip(values).map(|(t, v)| on_chart(*t, *v)).collect();
     }
     let columns = WIDTH as usize;
     let per_column = values.len().div_ceil(columns);
@@ -173,9 +194,9 @@ fn line_points(timestamps: &[i64], values: &[f64]) -> Vec<(i64, f64)> {
             }
         }
         let (a, b) = (min_i.min(max_i), min_i.max(max_i));
-        points.push((ts[a], vs[a]));
+        points.push(on_chart(ts[a], vs[a]));
         if b != a {
-            points.push((ts[b], vs[b]));
+            points.push(on_chart(ts[b], vs[b]));
         }
     }
     points
@@ -280,5 +301,66 @@ mod tests {
             render_svg(&PlotInput { record: &record, timestamps: &timestamps, values: &values, predictions: &[] })
                 .expect("renders");
         assert!(svg.contains("1000000000.0"), "ticks keep their decimals");
+    }
+}
+
+#[cfg(test)]
+mod hostile_values {
+    use super::*;
+    use anomaly_core::{Direction, ModelParams, ModelVersion, SeriesId};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn record(mean: f64, std: f64, threshold: f64) -> ModelRecord {
+        ModelRecord {
+            series_id: SeriesId::parse("p1").expect("valid"),
+            version: ModelVersion::new(1).expect("valid"),
+            params: ModelParams { mean, std, threshold, direction: Direction::TwoSided, points_used: 3 },
+            trained_at_ms: 0,
+        }
+    }
+
+    /// Renders on a thread of its own and fails, instead of hanging the
+    /// test run, when drawing does not end within a few seconds.
+    fn renders_in_time(
+        record: ModelRecord,
+        timestamps: Vec<i64>,
+        values: Vec<f64>,
+        predictions: Vec<(i64, f64, bool)>,
+    ) {
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let svg = render_svg(&PlotInput {
+                record: &record,
+                timestamps: &timestamps,
+                values: &values,
+                predictions: &predictions,
+            });
+            let _ = done.send(svg);
+        });
+        let svg =
+            finished.recv_timeout(Duration::from_secs(10)).expect("the chart is drawn within 10 s").expect("renders");
+        assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "no non-finite coordinate in the SVG");
+    }
+
+    #[test]
+    fn extreme_predictions_draw() {
+        let (ts, vs) = (vec![0, 60, 120], vec![9.0, 10.0, 11.0]);
+        renders_in_time(record(10.0, 1.0, 3.0), ts.clone(), vs.clone(), vec![(180, f64::MAX, true)]);
+        renders_in_time(record(10.0, 1.0, 3.0), ts, vs, vec![(180, 1e308, true), (240, -1e308, true)]);
+    }
+
+    #[test]
+    fn a_huge_threshold_draws() {
+        renders_in_time(record(10.0, 1.0, 1e308), vec![0, 60, 120], vec![9.0, 10.0, 11.0], Vec::new());
+        renders_in_time(record(0.0, 1e300, 1e10), vec![0, 60], vec![-1e300, 1e300], Vec::new());
+    }
+
+    #[test]
+    fn extreme_training_values_and_times_draw() {
+        renders_in_time(record(0.0, f64::MAX, 3.0), vec![0, 1], vec![-f64::MAX, f64::MAX], Vec::new());
+        renders_in_time(record(5e-324, 5e-324, 3.0), vec![0, i64::MAX], vec![5e-324, 1e-323], Vec::new());
+        renders_in_time(record(1e-300, 1e-310, 3.0), vec![i64::MAX - 1, i64::MAX], vec![0.0, 1e-300], Vec::new());
     }
 }

@@ -1,5 +1,6 @@
 //! `GET /plot?series_id=..&version=..`: the SVG of one model version.
 
+use crate::render::off_the_workers;
 use crate::{MonitorState, PlotInput, render_svg};
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
@@ -32,7 +33,7 @@ pub struct PlotQuery {
         (status = 200, description = "An SVG image", content_type = "image/svg+xml", body = String),
         (status = 404, description = "Unknown series or version", body = ErrorBody),
         (status = 422, description = "Missing or invalid series_id or version", body = ErrorBody),
-        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down, or the plot could not be drawn in time (`render_timeout`)", body = ErrorBody),
     )
 )]
 pub async fn plot(
@@ -62,7 +63,7 @@ pub(crate) async fn draw_version(
         state.backends.store.training_points(&record.series_id, record.version).await?.ok_or_else(|| {
             ApiError::Internal(format!("{} {} has no training data", record.series_id, record.version))
         })?;
-    tokio::task::spawn_blocking(move || {
+    off_the_workers("plot", move || {
         render_svg(&PlotInput {
             record: &record,
             timestamps: &points.timestamps,
@@ -71,6 +72,4 @@ pub(crate) async fn draw_version(
         })
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("plot task failed: {e}")))?
-    .map_err(ApiError::Internal)
 }

@@ -14,8 +14,9 @@ pub struct FitRequest {
     /// MIN_TRAINING_POINTS (default 3).
     #[schema(min_items = 1)]
     pub values: Vec<f64>,
-    /// The multiplier k of the band `mean ± k·std`; finite and > 0. Default 3.
+    /// The multiplier k of the band `mean ± k·std`: > 0 and at most 1e6. Default 3.
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub threshold: Option<f64>,
     /// `two_sided` (default: spikes and drops), `upper` (the original
     /// reference model `x > mean + k·std`) or `lower`.

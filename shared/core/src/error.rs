@@ -78,7 +78,7 @@ pub enum ValidationError {
     #[error("direction must be \"two_sided\" (default), \"upper\" or \"lower\"; got {0:?}")]
     InvalidDirection(String),
     /// The threshold multiplier is not finite or not positive.
-    #[error("threshold must be a finite number > 0 (default 3.0); got {0}")]
+    #[error("threshold must be a number > 0 and at most 1e6 (default 3.0); got {0}")]
     InvalidThreshold(f64),
 }
 

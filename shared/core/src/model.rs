@@ -36,7 +36,7 @@ impl ModelParams {
         Ok(ThreeSigma {
             mean: self.mean,
             std: self.std,
-            threshold: Threshold::new(self.threshold)?,
+            threshold: Threshold::stored(self.threshold)?,
             direction: self.direction,
         })
     }

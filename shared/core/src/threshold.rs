@@ -10,8 +10,19 @@ impl Threshold {
     /// The contract's default, k = 3.
     pub const DEFAULT: Threshold = Threshold(3.0);
 
-    /// Checks that `k` is finite and > 0.
+    /// The largest k a fit accepts. A band a million standard deviations
+    /// wide flags nothing a person could want flagged, and far larger ones
+    /// overflow every chart and aggregate that reads them.
+    pub const MAX: f64 = 1e6;
+
+    /// Checks that `k` is finite, > 0 and at most [`Threshold::MAX`].
     pub fn new(k: f64) -> Result<Self, ValidationError> {
+        if k <= Self::MAX { Self::stored(k) } else { Err(ValidationError::InvalidThreshold(k)) }
+    }
+
+    /// A threshold read back from storage: finite and > 0. Versions stored
+    /// before [`Threshold::MAX`] existed may exceed it and stay usable.
+    pub fn stored(k: f64) -> Result<Self, ValidationError> {
         if k.is_finite() && k > 0.0 { Ok(Self(k)) } else { Err(ValidationError::InvalidThreshold(k)) }
     }
 
@@ -34,8 +45,10 @@ mod tests {
     #[test]
     fn accepts_positive_finite_only() {
         assert_eq!(Threshold::new(2.5).map(Threshold::get), Ok(2.5));
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(Threshold::new(bad).is_err());
+        assert_eq!(Threshold::new(Threshold::MAX).map(Threshold::get), Ok(1e6));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e6 + 1.0, 1e308] {
+            assert!(Threshold::new(bad).is_err(), "{bad}");
         }
+        assert_eq!(Threshold::stored(1e308).map(Threshold::get), Ok(1e308), "old versions stay readable");
     }
 }

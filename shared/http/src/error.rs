@@ -4,7 +4,7 @@
 use anomaly_core::{ModelVersion, SeriesId, ValidationError};
 use anomaly_store::StoreError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -52,6 +52,15 @@ pub enum ApiError {
         /// Which method, which path.
         message: String,
     },
+    /// The service cannot take this request now (503 with `Retry-After`):
+    /// a bounded resource is in use or a deadline passed.
+    #[error("{message}")]
+    Busy {
+        /// Machine code.
+        code: &'static str,
+        /// What happened and when to retry.
+        message: String,
+    },
     /// A storage dependency failed (503); the cause is logged.
     #[error("storage unavailable")]
     Unavailable(#[from] StoreError),
@@ -83,6 +92,7 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Busy { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -111,8 +121,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let busy = matches!(self, Self::Busy { .. });
         let (status, code, message) = self.public_parts();
-        (status, Json(ErrorBody { error: code.to_owned(), message })).into_response()
+        let mut response = (status, Json(ErrorBody { error: code.to_owned(), message })).into_response();
+        if busy {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

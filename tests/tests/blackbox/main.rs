@@ -6,6 +6,7 @@ mod contract;
 mod dashboard_in_a_browser;
 mod dashboard_pages;
 mod health;
+mod hostile_values;
 mod invalidation;
 mod metrics;
 mod models_listing;

@@ -2,7 +2,7 @@
 //! as SVG: one or more lines over the last hour, a time axis in UTC, a
 //! legend, and a note when there is nothing to draw yet.
 
-use crate::plot::value_label;
+use crate::plot::{on_axis, value_label};
 use chrono::DateTime;
 use plotters::prelude::*;
 
@@ -34,7 +34,7 @@ fn draw(
     lines: &[Line],
     svg: &mut String,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let highest = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let highest = lines.iter().flat_map(|l| l.points.iter().map(|p| on_axis(p.1))).fold(0.0, f64::max);
     let top = if highest > 0.0 { highest * 1.15 } else { 1.0 };
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -62,11 +62,11 @@ fn draw(
     for line in lines {
         let color = line.color;
         chart
-            .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))?
+            .draw_series(LineSeries::new(line.points.iter().map(|p| (p.0, on_axis(p.1))), color.stroke_width(2)))?
             .label(line.name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)));
         // Single minutes would be invisible as a line: mark every point.
-        chart.draw_series(line.points.iter().map(|p| Circle::new(*p, 2, color.filled())))?;
+        chart.draw_series(line.points.iter().map(|p| Circle::new((p.0, on_axis(p.1)), 2, color.filled())))?;
     }
     if lines.len() > 1 || lines.iter().any(|l| !l.points.is_empty()) {
         chart
@@ -96,5 +96,12 @@ mod tests {
         for tick in ["0.015", "0.010", "0.005"] {
             assert!(small.contains(tick), "distinct small ticks: {tick}: {small}");
         }
+    }
+
+    #[test]
+    fn the_largest_values_draw() {
+        let line = Line { name: "calls", color: RGBColor(0, 0, 0), points: vec![(100, f64::MAX), (101, 1.0)] };
+        let svg = minute_chart("Calls", "calls", 90, 101, &[line]).expect("renders");
+        assert!(svg.starts_with("<svg") && !svg.contains("NaN") && !svg.contains("inf"));
     }
 }

@@ -6,6 +6,7 @@
 use super::charts::{Line, minute_chart};
 use super::{PageResult, Section, grouped, layout};
 use crate::MonitorState;
+use crate::render::off_the_workers;
 use anomaly_store::{LatencyKind, MinuteLatency};
 use axum::extract::State;
 use maud::{Markup, PreEscaped, html};
@@ -41,33 +42,25 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
         activity.iter().fold((0, 0), |(p, a), m| (p + m.predictions, a + m.anomalies));
     let anomaly_rate = (predictions_recorded > 0).then(|| anomalies as f64 / predictions_recorded as f64);
 
-    let traffic = minute_chart(
-        "Calls per minute",
-        "calls",
-        since,
-        now,
-        &[
-            Line { name: "predictions", color: BLUE, points: counts(&predict) },
-            Line { name: "fits", color: GREEN, points: counts(&fit) },
-        ],
-    );
-    let anomaly_chart = minute_chart(
-        "Anomalies per minute",
-        "anomalies",
-        since,
-        now,
-        &[Line {
-            name: "anomalous predictions",
-            color: RED,
-            points: activity.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
-        }],
-    );
-    let predict_chart = minute_chart("Predict latency", "ms", since, now, &quantile_lines(&predict));
-    let fit_chart = minute_chart("Fit latency", "ms", since, now, &quantile_lines(&fit));
-    let charts = [traffic, anomaly_chart, predict_chart, fit_chart]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anomaly_http::ApiError::Internal)?;
+    let traffic = [
+        Line { name: "predictions", color: BLUE, points: counts(&predict) },
+        Line { name: "fits", color: GREEN, points: counts(&fit) },
+    ];
+    let anomaly_line = [Line {
+        name: "anomalous predictions",
+        color: RED,
+        points: activity.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
+    }];
+    let (predict_lines, fit_lines) = (quantile_lines(&predict), quantile_lines(&fit));
+    let charts = off_the_workers("overview charts", move || {
+        Ok(vec![
+            minute_chart("Calls per minute", "calls", since, now, &traffic)?,
+            minute_chart("Anomalies per minute", "anomalies", since, now, &anomaly_line)?,
+            minute_chart("Predict latency", "ms", since, now, &predict_lines)?,
+            minute_chart("Fit latency", "ms", since, now, &fit_lines)?,
+        ])
+    })
+    .await?;
 
     let content = html! {
         div.tiles {
