@@ -8,6 +8,10 @@
 //! throwaway ones when those do not answer. A test fails, never skips, when
 //! they are missing.
 
+mod proxy;
+
+pub use proxy::TcpProxy;
+
 use anomaly_http::HttpArgs;
 use anomaly_store::{Backends, StorageConfig};
 use serde_json::Value;
@@ -278,6 +282,20 @@ pub async fn predict(infer: &Running, series: &str, version: Option<&str>, value
     let query = version.map(|v| format!("?version={v}")).unwrap_or_default();
     let body = serde_json::json!({ "timestamp": "1609459500", "value": value });
     post_json(&format!("{}/predict/{series}{query}", infer.url), &body).await
+}
+
+/// Polls `{url}/healthcheck` until it answers `status` (15 s at most) and
+/// returns its body.
+pub async fn wait_for_health(url: &str, status: StatusCode) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (got, health) = get_json(&format!("{url}/healthcheck")).await;
+        if got == status {
+            return health;
+        }
+        assert!(std::time::Instant::now() < deadline, "{url} did not become {status}: {health}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Generates one test per storage kind from `async fn name(env: TestEnv)`.

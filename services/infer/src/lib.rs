@@ -44,7 +44,7 @@ impl InferState {
     /// latency flusher.
     pub fn new(backends: Backends, settings: &InferSettings) -> Self {
         let local = Arc::new(LocalCache::new(settings.local_cache_capacity));
-        invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local));
+        invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local), backends.clone());
         let recorder =
             LatencyRecorder::start(LatencyKind::Inference, backends.latency.clone(), Duration::from_millis(200));
         let limits = HistoryLimits {

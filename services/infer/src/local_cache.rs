@@ -2,7 +2,8 @@
 //!
 //! A stored version never changes, so `(series, vN)` entries are always
 //! valid. Only "latest of a series" can go stale; it is dropped when an
-//! invalidation arrives, and not used at all while the subscription is down.
+//! invalidation arrives, and not used at all while the subscription is down
+//! or the shared cache is being repaired after it came back.
 //! An epoch counter stops a slow lookup that started before an invalidation
 //! from putting back the version it read.
 
@@ -61,10 +62,16 @@ impl LocalCache {
 
     /// The cached model, if any.
     pub fn get(&self, series_id: &SeriesId, version: Option<ModelVersion>) -> Option<Arc<ModelRecord>> {
-        if version.is_none() && !self.live.load(Ordering::SeqCst) {
+        if version.is_none() && !self.is_live() {
             return None;
         }
         self.entries.get(&KeyRef { series_id: series_id.as_str(), version })
+    }
+
+    /// Whether invalidations are being heard, so that "latest" entries,
+    /// here and in the shared cache, can be trusted.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
     }
 
     /// The epoch to pass to [`LocalCache::insert`]; read it before looking
@@ -83,7 +90,7 @@ impl LocalCache {
         epoch_before: u64,
     ) {
         let latest = version.is_none();
-        if latest && !self.live.load(Ordering::SeqCst) {
+        if latest && !self.is_live() {
             return;
         }
         self.entries.insert(Key { series_id: series_id.clone(), version }, record);

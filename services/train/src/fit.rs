@@ -1,4 +1,4 @@
-//! `POST /fit/{series_id}`: validate, fit, store, cache, announce.
+//! `POST /fit/{series_id}`: validate, fit, store, then cache and announce.
 
 use crate::{FitRequest, FitResponse, TrainState};
 use anomaly_core::{Direction, ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries, ValidationError};
@@ -21,7 +21,7 @@ const BLOCKING_BODY_BYTES: usize = 512 * 1024;
     params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     request_body = FitRequest,
     responses(
-        (status = 200, description = "Stored as the next version; durable, cached and announced", body = FitResponse),
+        (status = 200, description = "Stored as the next version: durable, and announced to every replica (if the shared cache is down, as soon as it returns)", body = FitResponse),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
         (status = 422, description = "Invalid series id, body or series; nothing stored", body = ErrorBody),
         (status = 503, description = "A storage dependency is down", body = ErrorBody),
@@ -47,8 +47,12 @@ async fn fit_and_store(state: &TrainState, series_id: SeriesId, body: Bytes) -> 
     };
     let backends = &state.backends;
     let record = backends.store.insert_next_version(&series_id, &params, series).await?;
-    backends.cache.put_latest(&record).await?;
-    backends.bus.publish(&series_id).await?;
+    // The version is durable: the fit has succeeded whatever follows. If the
+    // shared cache cannot be told now, the repairer tells it within a second
+    // of its return, and until then no replica trusts its cached "latest".
+    if let Err(error) = backends.announce(&record).await {
+        tracing::warn!(%error, version = %record.version, "stored; the shared cache will be repaired");
+    }
     tracing::debug!(version = %record.version, "model stored");
     state.fits.increment(1);
     state.fit_points.increment(record.params.points_used);

@@ -2,11 +2,13 @@
 //! model, stores it as the next version, writes it to the shared cache and
 //! announces it to every infer replica, then answers.
 
+mod cache_repairer;
 mod fit;
 mod openapi;
 mod settings;
 mod wire;
 
+pub use cache_repairer::{CacheRepairer, REPAIR_EVERY};
 pub use fit::fit;
 pub use openapi::openapi;
 pub use settings::TrainSettings;
@@ -32,15 +34,18 @@ pub struct TrainState {
     pub fits: metrics::Counter,
     /// `anomaly_fit_points_total`: training points of the stored models.
     pub fit_points: metrics::Counter,
+    /// Finishes cache writes and announcements that failed after a commit.
+    pub repairer: CacheRepairer,
 }
 
 impl TrainState {
-    /// State over `backends`; starts the latency flusher.
+    /// State over `backends`; starts the latency flusher and the cache repairer.
     pub fn new(backends: Backends, settings: &TrainSettings) -> Self {
         anomaly_http::metrics::install();
         let recorder =
             LatencyRecorder::start(LatencyKind::Training, backends.latency.clone(), Duration::from_millis(200));
         Self {
+            repairer: CacheRepairer::start(backends.clone()),
             backends,
             min_training_points: settings.min_training_points as usize,
             recorder,

@@ -6,6 +6,7 @@
 mod backends;
 mod bus;
 mod cache;
+mod cache_repair;
 mod error;
 mod latency_log;
 mod memory;
@@ -19,6 +20,7 @@ mod training_codec;
 pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
 pub use cache::ModelCache;
+pub use cache_repair::Repair;
 pub use error::StoreError;
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};

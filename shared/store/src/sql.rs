@@ -23,7 +23,9 @@ pub struct TrainingPoints {
 pub trait ModelStore: Send + Sync {
     /// Stores `params` and the training points as the next version of the
     /// series, atomically. Versions are gapless and increasing per series
-    /// even under concurrent calls: the database serialises them.
+    /// even under concurrent calls: the database serialises them. The
+    /// series is also marked as owed to the shared cache, in the same
+    /// transaction, until [`ModelStore::cache_repaired`] says otherwise.
     async fn insert_next_version(
         &self,
         series_id: &SeriesId,
@@ -72,6 +74,15 @@ pub trait ModelStore: Send + Sync {
 
     /// How many series have at least one model.
     async fn series_count(&self) -> Result<u64, StoreError>;
+
+    /// Series whose latest version the shared cache and the replicas may
+    /// not know yet (a fit committed, its cache write or announcement not
+    /// confirmed), oldest first, at most `limit`.
+    async fn cache_repairs(&self, limit: u32) -> Result<Vec<SeriesId>, StoreError>;
+
+    /// The shared cache holds `version` of `series_id` (or a newer one)
+    /// and every replica was told: the series is owed nothing up to it.
+    async fn cache_repaired(&self, series_id: &SeriesId, version: ModelVersion) -> Result<(), StoreError>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -226,6 +237,15 @@ impl ModelStore for SqlModelStore {
             .bind(blob)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "INSERT INTO cache_repairs (series_id, version, since_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (series_id) DO UPDATE SET version = excluded.version",
+        )
+        .bind(series_id.as_str())
+        .bind(version)
+        .bind(trained_at_ms)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(ModelRecord { series_id: series_id.clone(), version: to_version(version)?, params: *params, trained_at_ms })
     }
@@ -362,6 +382,28 @@ impl ModelStore for SqlModelStore {
     async fn series_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query("SELECT COUNT(*) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
         Ok(count.max(0) as u64)
+    }
+
+    async fn cache_repairs(&self, limit: u32) -> Result<Vec<SeriesId>, StoreError> {
+        let rows = sqlx::query("SELECT series_id FROM cache_repairs ORDER BY since_ms LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get(0)?;
+                SeriesId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn cache_repaired(&self, series_id: &SeriesId, version: ModelVersion) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cache_repairs WHERE series_id = $1 AND version <= $2")
+            .bind(series_id.as_str())
+            .bind(i64::from(version.number()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
