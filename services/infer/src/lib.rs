@@ -76,7 +76,7 @@ pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anomaly_core::{ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries};
+    use anomaly_core::{DetectorConfig, ModelParams, SeriesId, Threshold, TrainingSeries};
     use anomaly_http::testing::post_json as call;
     use anomaly_store::StorageConfig;
     use axum::http::StatusCode;
@@ -102,9 +102,11 @@ mod tests {
         let id = SeriesId::parse("s").expect("valid");
         let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
         for threshold in [3.0, 0.5] {
-            let model =
-                ThreeSigma::fit(&series, Threshold::new(threshold).expect("valid"), Default::default()).expect("fits");
-            let params = ModelParams::from_three_sigma(&model, series.len());
+            let config = DetectorConfig::ThreeSigma {
+                threshold: Threshold::new(threshold).expect("valid"),
+                direction: Default::default(),
+            };
+            let params = ModelParams::fit(&config, &series).expect("fits");
             backends.store.insert_next_version(&id, &params, series.clone()).await.expect("stored");
             backends.bus.publish(&id).await.expect("published");
             tokio::task::yield_now().await;

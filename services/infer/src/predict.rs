@@ -2,7 +2,7 @@
 
 use crate::wire::VersionQuery;
 use crate::{InferState, PredictRequest, PredictResponse};
-use anomaly_core::{Detector, ModelVersion, SeriesId};
+use anomaly_core::{ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, SeriesIdPath};
 use anomaly_store::PredictionRecord;
 use axum::Json;
@@ -45,9 +45,8 @@ async fn judge(
         let series_exists = version.is_some() && state.models.series_exists(&series_id).await?;
         return Err(ApiError::model_not_found(&series_id, version, series_exists));
     };
-    let detector =
-        record.params.detector().map_err(|e| ApiError::Internal(format!("stored model of {series_id}: {e}")))?;
-    let decision = detector.evaluate(request.value);
+    // Against the version's frozen state: a predict never changes what a stream learnt.
+    let decision = record.params.model.decide(request.value);
     let score = decision.score.is_finite().then_some(decision.score);
     state.history.record(PredictionRecord {
         series_id: series_id.clone(),
@@ -65,8 +64,8 @@ async fn judge(
         timestamp: timestamp.to_string(),
         value: request.value,
         score,
-        threshold: record.params.threshold,
-        direction: record.params.direction.as_str(),
+        threshold: record.params.threshold(),
+        direction: record.params.direction().as_str(),
     })
 }
 

@@ -4,7 +4,7 @@
 //! reduced to a min/max envelope per pixel column before drawing, so the SVG
 //! stays small whatever the series length.
 
-use anomaly_core::{Detector, ModelRecord};
+use anomaly_core::ModelRecord;
 use chrono::DateTime;
 use plotters::prelude::*;
 
@@ -47,8 +47,7 @@ pub fn render_svg(input: &PlotInput<'_>) -> Result<String, String> {
 
 fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
     let params = &input.record.params;
-    let detector = params.detector()?;
-    let band = params.threshold * params.std;
+    let band = params.threshold() * params.std;
     let (mean, lower, upper) = (on_axis(params.mean), on_axis(params.mean - band), on_axis(params.mean + band));
     let predicted_times = input.predictions.iter().map(|p| p.0);
     let (x0, x1) = x_range(input.timestamps.iter().copied().chain(predicted_times).map(|t| t.clamp(0, TIME_LIMIT)));
@@ -77,7 +76,7 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .draw()?;
 
     let band_color = RGBColor(120, 170, 255).mix(0.25);
-    let band_label = format!("mean ± {}·std", params.threshold);
+    let band_label = format!("mean ± {}·std", params.threshold());
     chart
         .draw_series(std::iter::once(Rectangle::new([(x0, lower), (x1, upper)], band_color.filled())))?
         .label(band_label)
@@ -92,17 +91,22 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .draw_series(LineSeries::new(line_points(input.timestamps, input.values), line_color))?
         .label("training data")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], line_color));
+    let flags = params.model.flag_training(input.values);
     let flagged: Vec<(i64, f64)> = input
         .timestamps
         .iter()
         .zip(input.values)
-        .filter(|(_, v)| detector.evaluate(**v).anomaly)
-        .map(|(t, v)| on_chart(*t, *v))
+        .zip(flags)
+        .filter(|(_, flagged)| *flagged)
+        .map(|((t, v), _)| on_chart(*t, *v))
         .collect();
     let step = flagged.len().div_ceil(MAX_MARKERS).max(1);
     chart
         .draw_series(flagged.iter().step_by(step).map(|p| Circle::new(*p, 4, RED.filled())))?
-        .label(format!("outside the band ({})", flagged.len()))
+        .label(match params.model.kind() {
+            "three_sigma" => format!("outside the band ({})", flagged.len()),
+            kind => format!("flagged by {kind} ({})", flagged.len()),
+        })
         .legend(|(x, y)| Circle::new((x + 8, y), 4, RED.filled()));
     if !input.predictions.is_empty() {
         draw_predictions(&mut chart, input.predictions)?;
@@ -232,7 +236,7 @@ mod tests {
         ModelRecord {
             series_id: SeriesId::parse("cpu").expect("valid"),
             version: ModelVersion::new(2).expect("valid"),
-            params: ModelParams { mean, std, threshold: 3.0, direction: Direction::TwoSided, points_used: 0 },
+            params: ModelParams::three_sigma(mean, std, 3.0, Direction::TwoSided, 0).expect("valid"),
             trained_at_ms: 0,
         }
     }
@@ -315,7 +319,7 @@ mod hostile_values {
         ModelRecord {
             series_id: SeriesId::parse("p1").expect("valid"),
             version: ModelVersion::new(1).expect("valid"),
-            params: ModelParams { mean, std, threshold, direction: Direction::TwoSided, points_used: 3 },
+            params: ModelParams::three_sigma(mean, std, threshold, Direction::TwoSided, 3).expect("valid"),
             trained_at_ms: 0,
         }
     }

@@ -1,7 +1,7 @@
 //! `POST /fit/{series_id}`: validate, fit, store, then cache and announce.
 
 use crate::{FitRequest, FitResponse, TrainState};
-use anomaly_core::{Direction, ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries, ValidationError};
+use anomaly_core::{DetectorConfig, ModelParams, SeriesId, TrainingSeries, ValidationError};
 use anomaly_http::extract::parse_json;
 use anomaly_http::{ApiBytes, ApiError, ErrorBody, SeriesIdPath};
 use axum::Json;
@@ -65,10 +65,8 @@ fn parse_and_fit(body: &[u8], min_points: usize) -> Result<(TrainingSeries, Mode
 }
 
 fn validate_and_fit(request: FitRequest, min_points: usize) -> Result<(TrainingSeries, ModelParams), ValidationError> {
-    let threshold = Threshold::new(request.threshold.unwrap_or(Threshold::DEFAULT.get()))?;
-    let direction = request.direction.as_deref().map(Direction::parse).transpose()?.unwrap_or_default();
+    let config = DetectorConfig::from_options(&request.detector_options())?;
     let series = TrainingSeries::new(request.timestamps, request.values, min_points)?;
-    let model = ThreeSigma::fit(&series, threshold, direction)?;
-    let params = ModelParams::from_three_sigma(&model, series.len());
+    let params = ModelParams::fit(&config, &series)?;
     Ok((series, params))
 }

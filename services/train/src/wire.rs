@@ -22,6 +22,55 @@ pub struct FitRequest {
     /// reference model `x > mean + k·std`) or `lower`.
     #[serde(default)]
     pub direction: Option<String>,
+    /// The detector; omitted means 3-sigma with the `threshold` and
+    /// `direction` above. Its own `threshold` wins over the one above.
+    #[serde(default)]
+    pub detector: Option<DetectorRequest>,
+}
+
+/// A detector choice: `kind` plus the parameters of that kind. Parameters
+/// that do not belong to the kind are refused (422 `invalid_detector`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "rolling_zscore", "window": 50, "threshold": 3.0}))]
+pub struct DetectorRequest {
+    /// `three_sigma` (fitted mean and std, frozen), `rolling_zscore` (z
+    /// against the last `window` points), `rolling_mad` (robust z: median
+    /// and MAD of the last `window` points) or `ewma_zscore` (exponentially
+    /// weighted mean and variance).
+    pub kind: String,
+    /// Rolling kinds: points in the window, 2 to 10,000 (default 50). A fit
+    /// needs at least this many points; they warm the window up.
+    #[schema(minimum = 2, maximum = 10000)]
+    pub window: Option<u32>,
+    /// The largest normal |z|: > 0 and at most 1e6 (default 3).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub threshold: Option<f64>,
+    /// `ewma_zscore`: weight of the newest point, between 0 and 1 (default 2/51).
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
+    pub alpha: Option<f64>,
+    /// `ewma_zscore`: points seen before the first verdict, 1 to 10,000
+    /// (default 50); a fit needs at least this many.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub warmup: Option<u32>,
+    /// `three_sigma`: `two_sided` (default), `upper` or `lower`.
+    pub direction: Option<String>,
+}
+
+impl FitRequest {
+    /// The detector options this request names, the top-level `threshold`
+    /// and `direction` filling in what the `detector` object leaves out.
+    pub fn detector_options(&self) -> anomaly_core::DetectorOptions {
+        let detector = self.detector.as_ref();
+        anomaly_core::DetectorOptions {
+            kind: detector.map(|d| d.kind.clone()),
+            window: detector.and_then(|d| d.window),
+            threshold: detector.and_then(|d| d.threshold).or(self.threshold),
+            alpha: detector.and_then(|d| d.alpha),
+            warmup: detector.and_then(|d| d.warmup),
+            direction: detector.and_then(|d| d.direction.clone()).or_else(|| self.direction.clone()),
+        }
+    }
 }
 
 /// The stored model version (shared with monitor's `/models`).

@@ -2,7 +2,7 @@
 //! validating the series, fitting, and judging one value. Run with
 //! `cargo bench -p anomaly-core`; results are in perf/README.md.
 
-use anomaly_core::{Detector, Direction, ThreeSigma, Threshold, TrainingSeries};
+use anomaly_core::{Direction, ThreeSigma, Threshold, TrainingSeries};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -77,6 +77,9 @@ pub enum ValidationError {
     /// The direction is not one of the known names.
     #[error("direction must be \"two_sided\" (default), \"upper\" or \"lower\"; got {0:?}")]
     InvalidDirection(String),
+    /// The detector kind is unknown or one of its parameters is out of range.
+    #[error("{0}")]
+    InvalidDetector(String),
     /// The threshold multiplier is not finite or not positive.
     #[error("threshold must be a number > 0 and at most 1e6 (default 3.0); got {0}")]
     InvalidThreshold(f64),
@@ -100,6 +103,7 @@ impl ValidationError {
             Self::InvalidTimestamp(_) => "invalid_timestamp",
             Self::InvalidDirection(_) => "invalid_direction",
             Self::InvalidThreshold(_) => "invalid_threshold",
+            Self::InvalidDetector(_) => "invalid_detector",
         }
     }
 }

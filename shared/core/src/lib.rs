@@ -13,7 +13,10 @@ pub mod timestamp;
 pub mod training;
 pub mod version;
 
-pub use detector::{Decision, Detector, Direction, ThreeSigma};
+pub use detector::{
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorOptions, Direction, EwmaZScore, MAX_WINDOW,
+    Model, OnlineDetector, RollingMad, RollingZScore, ThreeSigma, Verdict,
+};
 pub use error::ValidationError;
 pub use latency::LatencySummary;
 pub use latency_histogram::LatencyHistogram;

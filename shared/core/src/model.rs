@@ -1,44 +1,64 @@
 //! What a fit produces and what is stored: model parameters and the record
 //! that ties them to a series and a version.
 
-use crate::{Direction, ModelVersion, SeriesId, ThreeSigma, Threshold, ValidationError};
+use crate::stats::RunningStats;
+use crate::{
+    DetectorConfig, Direction, Model, ModelVersion, SeriesId, ThreeSigma, Threshold, TrainingSeries, ValidationError,
+};
 
-/// Fitted parameters of one model, independent of where they are stored.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One fitted model: the detector with what it learnt, and the summary of
+/// its training data that every kind has.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelParams {
+    /// The detector, fitted or warmed up on the training points.
+    pub model: Model,
     /// Training mean.
     pub mean: f64,
     /// Training population standard deviation.
     pub std: f64,
-    /// The multiplier k of the band.
-    pub threshold: f64,
-    /// Which side of the band is anomalous.
-    pub direction: Direction,
     /// Number of training points.
     pub points_used: u64,
 }
 
 impl ModelParams {
-    /// Parameters of a fitted 3-sigma detector.
-    pub fn from_three_sigma(model: &ThreeSigma, points_used: usize) -> Self {
-        Self {
-            mean: model.mean,
-            std: model.std,
-            threshold: model.threshold.get(),
-            direction: model.direction,
-            points_used: points_used as u64,
+    /// Fits `config` on `series`. The training mean and std must be finite
+    /// (every chart and listing reads them).
+    pub fn fit(config: &DetectorConfig, series: &TrainingSeries) -> Result<Self, ValidationError> {
+        let model = config.fit(series)?;
+        let (mean, std) = match &model {
+            Model::ThreeSigma(fitted) => (fitted.mean, fitted.std),
+            _ => {
+                let stats = RunningStats::of(series.values());
+                (stats.mean(), stats.std_dev())
+            }
+        };
+        if !mean.is_finite() || !std.is_finite() {
+            return Err(ValidationError::ValuesOutOfRange);
         }
+        Ok(Self { model, mean, std, points_used: series.len() as u64 })
     }
 
-    /// The detector these parameters describe. Fails only on parameters that
-    /// were never produced by a fit (a corrupted store).
-    pub fn detector(&self) -> Result<ThreeSigma, ValidationError> {
-        Ok(ThreeSigma {
-            mean: self.mean,
-            std: self.std,
-            threshold: Threshold::stored(self.threshold)?,
-            direction: self.direction,
-        })
+    /// A 3-sigma model from its stored columns (versions stored before
+    /// models had kinds). Fails only on values no fit produces.
+    pub fn three_sigma(
+        mean: f64,
+        std: f64,
+        threshold: f64,
+        direction: Direction,
+        points_used: u64,
+    ) -> Result<Self, ValidationError> {
+        let threshold = Threshold::stored(threshold)?;
+        Ok(Self { model: Model::ThreeSigma(ThreeSigma { mean, std, threshold, direction }), mean, std, points_used })
+    }
+
+    /// k: the largest normal |score|.
+    pub fn threshold(&self) -> f64 {
+        self.model.threshold()
+    }
+
+    /// Which side is anomalous.
+    pub fn direction(&self) -> Direction {
+        self.model.direction()
     }
 }
 

@@ -2,9 +2,25 @@
 
 use crate::ValidationError;
 
-/// A finite, positive multiplier of the standard deviation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A finite, positive multiplier of the standard deviation. Serialised as
+/// the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
 pub struct Threshold(f64);
+
+impl TryFrom<f64> for Threshold {
+    type Error = ValidationError;
+
+    fn try_from(k: f64) -> Result<Self, ValidationError> {
+        Self::stored(k)
+    }
+}
+
+impl From<Threshold> for f64 {
+    fn from(threshold: Threshold) -> f64 {
+        threshold.0
+    }
+}
 
 impl Threshold {
     /// The contract's default, k = 3.

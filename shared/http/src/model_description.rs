@@ -28,6 +28,10 @@ pub struct ModelDescription {
     pub threshold: f64,
     /// `two_sided`, `upper` or `lower`.
     pub direction: String,
+    /// The detector: its kind and parameters, e.g.
+    /// `{"kind": "rolling_zscore", "window": 50, "threshold": 3.0}`.
+    #[schema(value_type = Object, example = json!({"kind": "three_sigma", "threshold": 3.0, "direction": "two_sided"}))]
+    pub detector: serde_json::Value,
     /// When the version was stored (RFC 3339, UTC).
     #[schema(example = "2026-11-22T10:00:00.000Z")]
     pub trained_at: String,
@@ -43,8 +47,9 @@ impl From<&ModelRecord> for ModelDescription {
             points_used: record.params.points_used,
             mean: record.params.mean,
             std: record.params.std,
-            threshold: record.params.threshold,
-            direction: record.params.direction.as_str().to_owned(),
+            threshold: record.params.threshold(),
+            direction: record.params.direction().as_str().to_owned(),
+            detector: serde_json::to_value(record.params.model.config()).unwrap_or_default(),
             trained_at,
         }
     }

@@ -162,7 +162,7 @@ mod tests {
         ModelRecord {
             series_id: SeriesId::parse("s").expect("valid"),
             version: ModelVersion::new(version).expect("valid"),
-            params: ModelParams { mean: 1.0, std: 1.0, threshold: 3.0, direction: Direction::TwoSided, points_used: 3 },
+            params: ModelParams::three_sigma(1.0, 1.0, 3.0, Direction::TwoSided, 3).expect("valid"),
             trained_at_ms: 0,
         }
     }

@@ -2,8 +2,9 @@
 //! `Any` driver serves both PostgreSQL and the embedded SQLite file; the
 //! queries are written in the SQL both understand.
 
+use crate::model_json::{self, StoredParts};
 use crate::{StoreError, training_codec};
-use anomaly_core::{Direction, ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
+use anomaly_core::{ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -135,7 +136,7 @@ const BLOCKING_PACK_POINTS: usize = 50_000;
 /// the SQL stays a `&'static str` (sqlx refuses strings built at run time).
 macro_rules! model_columns {
     () => {
-        "series_id, version, mean, std, threshold, direction, points_used, trained_at_ms"
+        "series_id, version, mean, std, threshold, direction, points_used, trained_at_ms, kind, params"
     };
 }
 
@@ -220,17 +221,23 @@ impl ModelStore for SqlModelStore {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        sqlx::query(concat!("INSERT INTO models (", model_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(series_id.as_str())
-            .bind(version)
-            .bind(params.mean)
-            .bind(params.std)
-            .bind(params.threshold)
-            .bind(params.direction.as_str())
-            .bind(params.points_used as i64)
-            .bind(trained_at_ms)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO models (",
+            model_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(series_id.as_str())
+        .bind(version)
+        .bind(params.mean)
+        .bind(params.std)
+        .bind(params.threshold())
+        .bind(params.direction().as_str())
+        .bind(params.points_used as i64)
+        .bind(trained_at_ms)
+        .bind(params.model.kind())
+        .bind(model_json::encode_model(&params.model))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO training_data (series_id, version, points) VALUES ($1, $2, $3)")
             .bind(series_id.as_str())
             .bind(version)
@@ -247,7 +254,12 @@ impl ModelStore for SqlModelStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(ModelRecord { series_id: series_id.clone(), version: to_version(version)?, params: *params, trained_at_ms })
+        Ok(ModelRecord {
+            series_id: series_id.clone(),
+            version: to_version(version)?,
+            params: params.clone(),
+            trained_at_ms,
+        })
     }
 
     #[tracing::instrument(skip(self))]
@@ -425,17 +437,19 @@ fn like_pattern(text: &str) -> String {
 fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
     let series_id: String = row.try_get("series_id")?;
     let direction: String = row.try_get("direction")?;
+    let params: String = row.try_get("params")?;
     let points_used: i64 = row.try_get("points_used")?;
     Ok(ModelRecord {
         series_id: SeriesId::parse(&series_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         version: to_version(row.try_get("version")?)?,
-        params: ModelParams {
+        params: model_json::params_from_parts(StoredParts {
             mean: row.try_get("mean")?,
             std: row.try_get("std")?,
             threshold: row.try_get("threshold")?,
-            direction: Direction::parse(&direction).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            direction: &direction,
             points_used: points_used.max(0) as u64,
-        },
+            params: &params,
+        })?,
         trained_at_ms: row.try_get("trained_at_ms")?,
     })
 }

@@ -45,7 +45,7 @@ async fn poisoned_series_still_draw(env: TestEnv) {
     // A version stored before the bound existed.
     let backends = env.connect().await;
     let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
-    let params = ModelParams { mean: 2.0, std: 0.8, threshold: 1e308, direction: Direction::TwoSided, points_used: 3 };
+    let params = ModelParams::three_sigma(2.0, 0.8, 1e308, Direction::TwoSided, 3).expect("valid");
     let id = SeriesId::parse("p2").expect("valid");
     backends.store.insert_next_version(&id, &params, series).await.expect("stored");
 

@@ -48,7 +48,7 @@ on_both_backends!(a_refit_reaches_every_infer_replica, a_predict_of_a_series_fit
 /// stop trusting its local "latest" and start over once it reconnects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_subscription_drops_the_local_cache() {
-    use anomaly_core::{ModelParams, SeriesId, ThreeSigma, Threshold, TrainingSeries};
+    use anomaly_core::{DetectorConfig, ModelParams, SeriesId, Threshold, TrainingSeries};
     use std::time::{Duration, Instant};
 
     let env = TestEnv::new(Kind::Production).await;
@@ -67,12 +67,9 @@ async fn a_broken_subscription_drops_the_local_cache() {
     let backends = env.connect().await;
     let id = SeriesId::parse("s").expect("valid");
     let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
-    let model = ThreeSigma::fit(&series, Threshold::DEFAULT, Default::default()).expect("fits");
-    let record = backends
-        .store
-        .insert_next_version(&id, &ModelParams::from_three_sigma(&model, 3), series)
-        .await
-        .expect("stored");
+    let config = DetectorConfig::ThreeSigma { threshold: Threshold::DEFAULT, direction: Default::default() };
+    let params = ModelParams::fit(&config, &series).expect("fits");
+    let record = backends.store.insert_next_version(&id, &params, series).await.expect("stored");
     backends.cache.put_latest(&record).await.expect("cached");
 
     // The replica must find v2 without any invalidation message.

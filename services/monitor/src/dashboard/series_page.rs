@@ -69,7 +69,7 @@ pub async fn page(
         }
         p.muted {
             (chosen.version) ": mean " (format_value(chosen.params.mean)) ", std " (format_value(chosen.params.std))
-            ", threshold k = " (format_value(chosen.params.threshold)) " (" (chosen.params.direction.as_str()) "), "
+            ", detector " (chosen.params.model.kind()) ", threshold k = " (format_value(chosen.params.threshold())) " (" (chosen.params.direction().as_str()) "), "
             (grouped(chosen.params.points_used)) " training points. "
             (predictions.len()) " recent predictions drawn, " (anomalies) " anomalous."
         }
@@ -88,8 +88,8 @@ pub async fn page(
                         td.num { (grouped(record.params.points_used)) }
                         td.num { (format_value(record.params.mean)) }
                         td.num { (format_value(record.params.std)) }
-                        td.num { (format_value(record.params.threshold)) }
-                        td { (record.params.direction.as_str()) }
+                        td.num { (format_value(record.params.threshold())) }
+                        td { (record.params.direction().as_str()) }
                     }
                 }
             }

@@ -1,8 +1,21 @@
-//! Detectors: one trait, one file per detector. A detector turns a value into
-//! a score and a decision; its parameters come from a fit.
+//! Detectors: one file per kind, each with a batch side (fit on a training
+//! series) and an online side (judge one point, then learn from it), its
+//! state a plain value that serialises for checkpoints. [`Model`] is any
+//! fitted detector; [`DetectorConfig`] the parameters a user chooses.
 
+mod config;
+mod ewma_zscore;
+mod model;
+mod rolling_mad;
+mod rolling_zscore;
 mod three_sigma;
+mod window;
 
+pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOptions, MAX_WINDOW};
+pub use ewma_zscore::EwmaZScore;
+pub use model::Model;
+pub use rolling_mad::RollingMad;
+pub use rolling_zscore::RollingZScore;
 pub use three_sigma::ThreeSigma;
 
 use crate::ValidationError;
@@ -10,21 +23,57 @@ use crate::ValidationError;
 /// What a detector says about one value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
-    /// True when the value falls outside the fitted band.
+    /// True when the value is anomalous.
     pub anomaly: bool,
-    /// The signed distance from normal in the detector's unit (z for 3-sigma);
-    /// not finite when the value is so far out that it overflows.
+    /// The signed distance from normal in the detector's unit (a z value);
+    /// not finite when the value is so far out that it overflows, or when
+    /// normal has no spread at all and the value differs from it.
     pub score: f64,
 }
 
-/// Judges single values against fitted parameters.
-pub trait Detector {
-    /// Scores `value` and decides whether it is anomalous.
-    fn evaluate(&self, value: f64) -> Decision;
+impl Decision {
+    /// The decision for a value `distance` away from the centre, with
+    /// `spread` the unit of the score and `threshold` the largest normal
+    /// |score|. A spread of 0 makes every distance but 0 anomalous.
+    pub(crate) fn from_distance(distance: f64, spread: f64, threshold: f64) -> Self {
+        let score = if distance == 0.0 { 0.0 } else { distance / spread };
+        Self { anomaly: score.abs() > threshold, score }
+    }
+}
+
+/// The verdict on one point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// The detector has not seen enough points to judge: never an anomaly.
+    WarmingUp {
+        /// Points seen so far.
+        seen: u64,
+        /// Points needed before the first verdict.
+        needed: u64,
+    },
+    /// Judged.
+    Judged(Decision),
+}
+
+impl Verdict {
+    /// True for an anomalous judged point.
+    pub fn is_anomaly(&self) -> bool {
+        matches!(self, Self::Judged(Decision { anomaly: true, .. }))
+    }
+}
+
+/// The online side every detector has.
+pub trait OnlineDetector {
+    /// Judges `value` against what has been learnt, learning nothing.
+    fn judge(&self, value: f64) -> Verdict;
+
+    /// Judges `value`, then learns from it.
+    fn update(&mut self, value: f64) -> Verdict;
 }
 
 /// Which side of the band counts as anomalous.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Both spikes and drops: `|x - mean| > k·std`.
     #[default]

@@ -1,11 +1,13 @@
 //! The contract's baseline detector: a value is anomalous when it lies more
 //! than k standard deviations from the training mean.
 
-use super::{Decision, Detector, Direction};
+use super::{Decision, Direction, OnlineDetector, Verdict};
 use crate::{TrainingSeries, ValidationError, stats::RunningStats, threshold::Threshold};
 
-/// Fitted 3-sigma parameters (k is configurable, 3 by default).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Fitted 3-sigma parameters (k is configurable, 3 by default). Frozen at
+/// fit time: online, it judges every point against the training statistics
+/// and learns nothing.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThreeSigma {
     /// Training mean.
     pub mean: f64,
@@ -33,8 +35,19 @@ impl ThreeSigma {
     }
 }
 
-impl Detector for ThreeSigma {
-    fn evaluate(&self, value: f64) -> Decision {
+impl OnlineDetector for ThreeSigma {
+    fn judge(&self, value: f64) -> Verdict {
+        Verdict::Judged(self.evaluate(value))
+    }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        self.judge(value)
+    }
+}
+
+impl ThreeSigma {
+    /// Scores `value` and decides whether it lies outside the band.
+    pub fn evaluate(&self, value: f64) -> Decision {
         let band = self.threshold.get() * self.std;
         // Written exactly as the reference model compares, not through z, so
         // `Upper` reproduces `value > mean + 3 * std` bit for bit.

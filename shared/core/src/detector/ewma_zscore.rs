@@ -1,0 +1,98 @@
+//! EWMA z-score: the mean and variance are exponentially weighted moving
+//! averages (weight `alpha` on the newest point), and a point is anomalous
+//! when it lies more than k of those standard deviations from that mean.
+//! O(1) per point and three numbers of state.
+
+use super::{Decision, OnlineDetector, Verdict};
+use crate::Threshold;
+use serde::{Deserialize, Serialize};
+
+/// EWMA z-score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EwmaZScore {
+    /// Weight of the newest point, in (0, 1).
+    pub alpha: f64,
+    /// The largest normal |z|.
+    pub threshold: Threshold,
+    /// Points seen before the first verdict.
+    pub warmup: u32,
+    seen: u64,
+    mean: f64,
+    variance: f64,
+}
+
+impl EwmaZScore {
+    /// An empty detector.
+    pub fn new(alpha: f64, threshold: Threshold, warmup: u32) -> Self {
+        Self { alpha, threshold, warmup, seen: 0, mean: 0.0, variance: 0.0 }
+    }
+
+    fn learn(&mut self, value: f64) {
+        if self.seen == 0 {
+            self.mean = value;
+        } else {
+            let delta = value - self.mean;
+            self.mean += self.alpha * delta;
+            self.variance = (1.0 - self.alpha) * (self.variance + self.alpha * delta * delta);
+        }
+        self.seen += 1;
+    }
+}
+
+impl OnlineDetector for EwmaZScore {
+    fn judge(&self, value: f64) -> Verdict {
+        let needed = u64::from(self.warmup.max(1));
+        if self.seen < needed {
+            return Verdict::WarmingUp { seen: self.seen, needed };
+        }
+        Verdict::Judged(Decision::from_distance(value - self.mean, self.variance.max(0.0).sqrt(), self.threshold.get()))
+    }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        let verdict = self.judge(value);
+        self.learn(value);
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn flags_a_spike_after_warm_up() {
+        let mut detector = EwmaZScore::new(0.1, Threshold::DEFAULT, 10);
+        for i in 0..10 {
+            assert!(matches!(detector.update(if i % 2 == 0 { 9.0 } else { 11.0 }), Verdict::WarmingUp { .. }));
+        }
+        assert!(!detector.update(10.5).is_anomaly());
+        assert!(detector.update(30.0).is_anomaly());
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_textbook_recursion(values in prop::collection::vec(-1e6f64..1e6, 2..200), alpha in 0.01f64..0.99) {
+            let mut detector = EwmaZScore::new(alpha, Threshold::DEFAULT, 1);
+            let (mut mean, mut variance) = (values[0], 0.0);
+            detector.update(values[0]);
+            for &x in &values[1..] {
+                let std: f64 = f64::sqrt(variance);
+                let expected = if x == mean { 0.0 } else { (x - mean) / std };
+                let Verdict::Judged(decision) = detector.update(x) else { panic!("judged") };
+                prop_assert!(decision.score == expected || (decision.score - expected).abs() <= 1e-9 * expected.abs().max(1.0));
+                let delta = x - mean;
+                mean += alpha * delta;
+                variance = (1.0 - alpha) * (variance + alpha * delta * delta);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_finite_input(values in prop::collection::vec(prop::num::f64::NORMAL | prop::num::f64::ZERO, 1..100)) {
+            let mut detector = EwmaZScore::new(0.5, Threshold::DEFAULT, 2);
+            for x in values {
+                let _ = detector.update(x);
+            }
+        }
+    }
+}

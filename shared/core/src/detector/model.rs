@@ -1,0 +1,136 @@
+//! [`Model`]: any detector with what it learnt, the value a fit stores and
+//! a stream checkpoints. Serialised as `{"kind": ..., params and state}`.
+
+use super::{
+    Decision, DetectorConfig, Direction, EwmaZScore, OnlineDetector, RollingMad, RollingZScore, ThreeSigma, Verdict,
+};
+use serde::{Deserialize, Serialize};
+
+/// A fitted or warmed-up detector of one kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Model {
+    /// The contract's default.
+    ThreeSigma(ThreeSigma),
+    /// Rolling z-score.
+    RollingZscore(RollingZScore),
+    /// Rolling median/MAD.
+    RollingMad(RollingMad),
+    /// EWMA z-score.
+    EwmaZscore(EwmaZScore),
+}
+
+impl Model {
+    /// The configuration, without the learnt state.
+    pub fn config(&self) -> DetectorConfig {
+        match self {
+            Self::ThreeSigma(m) => DetectorConfig::ThreeSigma { threshold: m.threshold, direction: m.direction },
+            Self::RollingZscore(m) => DetectorConfig::RollingZscore { window: m.window, threshold: m.threshold },
+            Self::RollingMad(m) => DetectorConfig::RollingMad { window: m.window, threshold: m.threshold },
+            Self::EwmaZscore(m) => {
+                DetectorConfig::EwmaZscore { alpha: m.alpha, threshold: m.threshold, warmup: m.warmup }
+            }
+        }
+    }
+
+    /// The kind's API name.
+    pub fn kind(&self) -> &'static str {
+        self.config().kind()
+    }
+
+    /// k: the largest normal |score|.
+    pub fn threshold(&self) -> f64 {
+        match self {
+            Self::ThreeSigma(m) => m.threshold.get(),
+            Self::RollingZscore(m) => m.threshold.get(),
+            Self::RollingMad(m) => m.threshold.get(),
+            Self::EwmaZscore(m) => m.threshold.get(),
+        }
+    }
+
+    /// Which side is anomalous (the online kinds judge both).
+    pub fn direction(&self) -> Direction {
+        match self {
+            Self::ThreeSigma(m) => m.direction,
+            _ => Direction::TwoSided,
+        }
+    }
+
+    /// The decision on `value` without learning, for a detector past its
+    /// warm-up; a detector still warming up calls nothing anomalous.
+    pub fn decide(&self, value: f64) -> Decision {
+        match self.judge(value) {
+            Verdict::Judged(decision) => decision,
+            Verdict::WarmingUp { .. } => Decision { anomaly: false, score: f64::NAN },
+        }
+    }
+
+    /// Which of the training `values` this detector flags: 3-sigma judges
+    /// each against the fit; an online kind replays them in order from an
+    /// empty state, as a stream of them would be judged.
+    pub fn flag_training(&self, values: &[f64]) -> Vec<bool> {
+        match self.config().start() {
+            None => values.iter().map(|v| self.decide(*v).anomaly).collect(),
+            Some(mut fresh) => values.iter().map(|v| fresh.update(*v).is_anomaly()).collect(),
+        }
+    }
+
+    fn online(&self) -> &dyn OnlineDetector {
+        match self {
+            Self::ThreeSigma(m) => m,
+            Self::RollingZscore(m) => m,
+            Self::RollingMad(m) => m,
+            Self::EwmaZscore(m) => m,
+        }
+    }
+
+    fn online_mut(&mut self) -> &mut dyn OnlineDetector {
+        match self {
+            Self::ThreeSigma(m) => m,
+            Self::RollingZscore(m) => m,
+            Self::RollingMad(m) => m,
+            Self::EwmaZscore(m) => m,
+        }
+    }
+}
+
+impl OnlineDetector for Model {
+    fn judge(&self, value: f64) -> Verdict {
+        self.online().judge(value)
+    }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        self.online_mut().update(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DetectorOptions, Threshold, TrainingSeries};
+
+    #[test]
+    fn every_kind_round_trips_through_json() {
+        let series =
+            TrainingSeries::new((0..80).collect(), (0..80).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
+        for kind in DetectorConfig::KINDS {
+            let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
+            let model = DetectorConfig::from_options(&options).and_then(|c| c.fit(&series)).expect("fits");
+            let text = serde_json::to_string(&model).expect("serialises");
+            assert!(text.starts_with(&format!("{{\"kind\":\"{kind}\"")), "{text}");
+            let back: Model = serde_json::from_str(&text).expect("deserialises");
+            assert_eq!(back, model);
+            assert_eq!(back.judge(100.0), model.judge(100.0));
+        }
+        let three_sigma = Model::ThreeSigma(ThreeSigma {
+            mean: 1.0,
+            std: 2.0,
+            threshold: Threshold::DEFAULT,
+            direction: Direction::Upper,
+        });
+        assert_eq!(
+            serde_json::to_value(&three_sigma).expect("serialises"),
+            serde_json::json!({"kind": "three_sigma", "mean": 1.0, "std": 2.0, "threshold": 3.0, "direction": "upper"})
+        );
+    }
+}
