@@ -1,6 +1,6 @@
 //! Criterion benchmark of the online step of each detector: judge one
 //! point and learn from it, at the default window (W = 50), over a noisy
-//! series with spikes. Run with `cargo bench -p anomaly-core --bench
+//! series with spikes; prints the checkpoint size of each. Run with `cargo bench -p anomaly-core --bench
 //! detector_step`; results are in perf/README.md.
 
 use anomaly_core::{DetectorConfig, DetectorOptions, OnlineDetector};
@@ -18,6 +18,10 @@ fn detector_step(c: &mut Criterion) {
         let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
         let config = DetectorConfig::from_options(&options).expect("valid");
         let started = config.start().expect("an online kind");
+        let mut warm = started.clone();
+        values.iter().take(1000).for_each(|v| drop(warm.update(*v)));
+        let checkpoint = serde_json::to_string(&warm).expect("serialises").len();
+        println!("{kind}: checkpoint of a warm W=50 state: {checkpoint} bytes of JSON");
         group.bench_function(kind, |b| {
             b.iter(|| {
                 let mut detector = started.clone();
