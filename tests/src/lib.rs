@@ -199,6 +199,9 @@ pub async fn start_infer(backends: Backends) -> Running {
         prediction_history_max_rows: 100_000,
         prediction_history_max_rate: 2000,
         prediction_history_queue: 10_000,
+        detector_window_size: 50,
+        z_score_threshold: 3.0,
+        ready_max_lag: 1000,
     };
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))
 }

@@ -9,6 +9,7 @@ mod lookup;
 mod openapi;
 mod predict;
 mod settings;
+pub mod stream;
 mod wire;
 
 pub use history::{HistoryLimits, HistoryRecorder};
@@ -17,20 +18,24 @@ pub use lookup::ModelLookup;
 pub use openapi::openapi;
 pub use predict::predict;
 pub use settings::InferSettings;
+pub use stream::{Stream, StreamDefaults};
 pub use wire::{PredictRequest, PredictResponse};
 
+use anomaly_core::ValidationError;
 use anomaly_http::extract::empty_series_id;
 use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// What the infer handlers share (behind one `Arc`).
 pub struct InferState {
     /// Models through the cache layers.
-    pub models: ModelLookup,
+    pub models: Arc<ModelLookup>,
+    /// The stream worker of this process.
+    pub stream: Stream,
     /// Latency of successful predictions.
     pub recorder: Arc<LatencyRecorder>,
     /// Storage, for the healthcheck.
@@ -40,9 +45,9 @@ pub struct InferState {
 }
 
 impl InferState {
-    /// State over `backends`; starts the invalidation listener and the
-    /// latency flusher.
-    pub fn new(backends: Backends, settings: &InferSettings) -> Self {
+    /// State over `backends`; starts the invalidation listener, the latency
+    /// flusher and the stream worker. Fails on invalid stream defaults.
+    pub fn new(backends: Backends, settings: &InferSettings) -> Result<Self, ValidationError> {
         let local = Arc::new(LocalCache::new(settings.local_cache_capacity));
         invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local), backends.clone());
         let recorder =
@@ -53,7 +58,10 @@ impl InferState {
             queue: settings.prediction_history_queue,
         };
         let history = HistoryRecorder::start(backends.predictions.clone(), limits);
-        Self { models: ModelLookup::new(local, backends.clone()), recorder, backends, history }
+        let models = Arc::new(ModelLookup::new(local, backends.clone()));
+        let defaults = StreamDefaults::rolling_zscore(settings.detector_window_size, settings.z_score_threshold)?;
+        let stream = Stream::start(backends.clone(), models.clone(), defaults, settings.ready_max_lag);
+        Ok(Self { models, stream, recorder, backends, history })
     }
 }
 
@@ -63,13 +71,19 @@ pub fn router(state: InferState) -> Router {
     let routes = Router::new()
         .route("/predict/{series_id}", post(predict))
         .route("/predict/", post(empty_series_id))
+        .route("/ingest/{series_id}", post(stream::ingest_series))
+        .route("/ingest/", post(empty_series_id))
+        .route("/ingest", post(stream::ingest_many))
+        .route("/stream/{series_id}", get(stream::series_stream))
+        .route("/ready", get(stream::ready))
         .with_state(Arc::new(state));
     service_router("infer", routes, backends, vec![recorder], openapi())
 }
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    let state = InferState::new(backends, settings);
+    let state = InferState::new(backends, settings)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("stream defaults: {e}")))?;
     Server::bind(&http.host, settings.infer_port, router(state), http.max_body_bytes).await
 }
 
@@ -85,16 +99,22 @@ mod tests {
     async fn predicts_from_the_store_and_sees_the_next_version() {
         let dir = tempfile::tempdir().expect("tempdir");
         let backends = Backends::connect(&StorageConfig::embedded(dir.path().join("t.db"))).await.expect("storage");
-        let app = router(InferState::new(
-            backends.clone(),
-            &InferSettings {
-                infer_port: 0,
-                local_cache_capacity: 10,
-                prediction_history_max_rows: 100,
-                prediction_history_max_rate: 100,
-                prediction_history_queue: 100,
-            },
-        ));
+        let app = router(
+            InferState::new(
+                backends.clone(),
+                &InferSettings {
+                    infer_port: 0,
+                    local_cache_capacity: 10,
+                    prediction_history_max_rows: 100,
+                    prediction_history_max_rate: 100,
+                    prediction_history_queue: 100,
+                    detector_window_size: 50,
+                    z_score_threshold: 3.0,
+                    ready_max_lag: 1000,
+                },
+            )
+            .expect("valid settings"),
+        );
         let body = r#"{"timestamp": "10", "value": 2.5}"#;
         let (status, error) = call(app.clone(), "/predict/s", body).await;
         assert_eq!((status, error["error"].as_str()), (StatusCode::NOT_FOUND, Some("series_not_found")));

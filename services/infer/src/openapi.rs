@@ -4,8 +4,18 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "infer", description = "Judges points against the fitted models."),
-    paths(crate::predict::predict, anomaly_http::health::healthcheck),
+    info(
+        title = "infer",
+        description = "Judges points against the fitted models, and streams of points with online detectors."
+    ),
+    paths(
+        crate::predict::predict,
+        crate::stream::ingest::ingest_series,
+        crate::stream::ingest::ingest_many,
+        crate::stream::status::series_stream,
+        crate::stream::status::ready,
+        anomaly_http::health::healthcheck
+    ),
     components(schemas(anomaly_http::ErrorBody))
 )]
 struct InferApi;

@@ -6,7 +6,7 @@ use crate::MonitorState;
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
-use anomaly_store::{PredictionQuery, PredictionRecord};
+use anomaly_store::{AnomalyQuery, PredictionQuery, PredictionRecord, StreamAnomaly};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -28,13 +28,17 @@ pub struct RangeQuery {
     pub limit: Option<u32>,
 }
 
-/// [`RangeQuery`] plus an optional series.
+/// [`RangeQuery`] plus an optional series and source.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnomaliesQuery {
     /// Only this series.
     #[param(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub series_id: Option<String>,
+    /// `stream` (found by the stream worker) or `predict` (answered by
+    /// `POST /predict`); omitted: both, merged by point time.
+    #[param(pattern = r"^(stream|predict)$")]
+    pub source: Option<String>,
     /// Points at or after this Unix second.
     pub from: Option<i64>,
     /// Points at or before this Unix second.
@@ -57,11 +61,32 @@ pub struct PredictionView {
     pub anomaly: bool,
     /// The z score, when finite.
     pub score: Option<f64>,
-    /// The version that judged it.
+    /// The version that judged it; `null` for the stream's default detector.
     #[schema(example = "v3")]
-    pub model_version: String,
+    pub model_version: Option<String>,
     /// When infer judged it (RFC 3339, UTC).
     pub recorded_at: String,
+    /// `predict` or `stream`.
+    pub source: String,
+    /// The detector kind, for stream anomalies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+}
+
+impl From<&StreamAnomaly> for PredictionView {
+    fn from(anomaly: &StreamAnomaly) -> Self {
+        Self {
+            series_id: anomaly.series_id.to_string(),
+            timestamp: anomaly.timestamp,
+            value: anomaly.value,
+            anomaly: true,
+            score: anomaly.score,
+            model_version: anomaly.version.map(|v| v.to_string()),
+            recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
+            source: "stream".into(),
+            detector: Some(anomaly.detector.clone()),
+        }
+    }
 }
 
 impl From<&PredictionRecord> for PredictionView {
@@ -72,8 +97,10 @@ impl From<&PredictionRecord> for PredictionView {
             value: record.value,
             anomaly: record.anomaly,
             score: record.score,
-            model_version: record.version.to_string(),
+            model_version: Some(record.version.to_string()),
             recorded_at: rfc3339_millis(record.recorded_at_ms),
+            source: "predict".into(),
+            detector: None,
         }
     }
 }
@@ -110,7 +137,8 @@ pub async fn series_predictions(
     page(&state, &query).await
 }
 
-/// Recent anomalous predictions across series (or of one), newest first.
+/// Recent anomalies across series (or of one), newest point first: those
+/// the stream found and those `POST /predict` answered.
 #[utoipa::path(
     get,
     path = "/anomalies",
@@ -118,7 +146,7 @@ pub async fn series_predictions(
     params(AnomaliesQuery),
     responses(
         (status = 200, description = "The anomalies", body = PredictionsPage),
-        (status = 422, description = "Invalid series id, range or limit", body = ErrorBody),
+        (status = 422, description = "Invalid series id, source, range or limit", body = ErrorBody),
         (status = 503, description = "A storage dependency is down", body = ErrorBody),
     )
 )]
@@ -128,7 +156,33 @@ pub async fn anomalies(
 ) -> Result<Json<PredictionsPage>, ApiError> {
     let series_id = filter.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
     let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
-    page(&state, &query).await
+    let (from_predict, from_stream) = match filter.source.as_deref().filter(|s| !s.is_empty()) {
+        None => (true, true),
+        Some("predict") => (true, false),
+        Some("stream") => (false, true),
+        Some(other) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                message: format!(
+                    "source must be \"stream\" or \"predict\"; got {:?}",
+                    other.chars().take(40).collect::<String>()
+                ),
+            });
+        }
+    };
+    let mut views = Vec::new();
+    if from_predict {
+        views.extend(state.backends.predictions.predictions(&query).await?.iter().map(PredictionView::from));
+    }
+    if from_stream {
+        let stream_query =
+            AnomalyQuery { series_id: query.series_id.clone(), from: query.from, to: query.to, limit: query.limit };
+        views.extend(state.backends.streams.stream_anomalies(&stream_query).await?.iter().map(PredictionView::from));
+    }
+    // Both lists are newest first; merged, the newest `limit` of the two.
+    views.sort_by_key(|view| std::cmp::Reverse(view.timestamp));
+    views.truncate(query.limit as usize);
+    Ok(Json(PredictionsPage { predictions: views }))
 }
 
 /// Checks the range and limit of a history query.

@@ -19,7 +19,9 @@ fn detector_step(c: &mut Criterion) {
         let config = DetectorConfig::from_options(&options).expect("valid");
         let started = config.start().expect("an online kind");
         let mut warm = started.clone();
-        values.iter().take(1000).for_each(|v| drop(warm.update(*v)));
+        for &value in values.iter().take(1000) {
+            let _ = warm.update(value);
+        }
         let checkpoint = serde_json::to_string(&warm).expect("serialises").len();
         println!("{kind}: checkpoint of a warm W=50 state: {checkpoint} bytes of JSON");
         group.bench_function(kind, |b| {

@@ -32,6 +32,10 @@ pub struct StorageArgs {
     /// Latency samples kept per call kind for /healthcheck.
     #[arg(long, env = "LATENCY_WINDOW", default_value_t = 1000)]
     pub latency_window: usize,
+    /// Partitions of the point stream (series hashed to them, FNV-1a); every
+    /// process of a deployment must use the same number.
+    #[arg(long, env = "STREAM_PARTITIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub stream_partitions: u32,
 }
 
 impl StorageArgs {
@@ -46,6 +50,7 @@ impl StorageArgs {
             redis_pool_size: self.redis_pool_size,
             cache_ttl_seconds: self.cache_ttl_seconds,
             latency_window: self.latency_window,
+            stream_partitions: self.stream_partitions,
         }
     }
 }

@@ -3,8 +3,9 @@
 //! `REDIS_URL` is given, else the in-process cache, bus and latency window.
 
 use crate::{
-    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, PredictionHistory,
-    RedisBus, RedisCache, RedisLatencyLog, SqlModelStore, StoreError, redis_pool,
+    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, PointLog,
+    PredictionHistory, RedisBus, RedisCache, RedisLatencyLog, SqlModelStore, SqlPointLog, StoreError, StreamStore,
+    redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub struct StorageConfig {
     pub cache_ttl_seconds: u64,
     /// Latency samples kept per kind for the healthcheck.
     pub latency_window: usize,
+    /// Partitions of the point stream; a series always lands in the same one.
+    pub stream_partitions: u32,
 }
 
 impl StorageConfig {
@@ -43,6 +46,7 @@ impl StorageConfig {
             redis_pool_size: 8,
             cache_ttl_seconds: 86_400,
             latency_window: 1000,
+            stream_partitions: 16,
         }
     }
 }
@@ -58,6 +62,10 @@ pub struct Backends {
     pub bus: Arc<dyn InvalidationBus>,
     /// Platform-wide recent latencies.
     pub latency: Arc<dyn LatencyLog>,
+    /// The partitioned log of streamed points.
+    pub points: Arc<dyn PointLog>,
+    /// Stream state, positions and anomalies.
+    pub streams: Arc<dyn StreamStore>,
     /// Recent predictions and their counters.
     pub predictions: Arc<dyn PredictionHistory>,
     pools: Pools,
@@ -91,6 +99,7 @@ impl Backends {
             None => SqlModelStore::open_sqlite_file(&config.sqlite_path, config.database_max_connections).await?,
         };
         let sql_pool = store.pool.clone();
+        let points: Arc<dyn PointLog> = Arc::new(SqlPointLog::new(store.clone(), config.stream_partitions));
         let store = Arc::new(store);
         Ok(match &config.redis_url {
             Some(url) => {
@@ -101,7 +110,9 @@ impl Backends {
                     cache: Arc::new(RedisCache::new(pool.clone(), prefix, config.cache_ttl_seconds)),
                     bus: Arc::new(RedisBus::new(url, pool.clone(), prefix)?),
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
-                    predictions: store,
+                    predictions: store.clone(),
+                    points,
+                    streams: store,
                     pools: Pools { sql: sql_pool, redis: Some(pool) },
                 }
             }
@@ -110,7 +121,9 @@ impl Backends {
                 cache: Arc::new(MemoryCache::default()),
                 bus: Arc::new(MemoryBus::default()),
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
-                predictions: store,
+                predictions: store.clone(),
+                points,
+                streams: store,
                 pools: Pools { sql: sql_pool, redis: None },
             },
         })

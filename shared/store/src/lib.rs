@@ -15,6 +15,8 @@ mod prediction_history;
 mod redis;
 mod sql;
 mod sql_predictions;
+mod sql_stream;
+mod stream;
 mod training_codec;
 
 pub use backends::{Backends, PoolUsage, StorageConfig};
@@ -29,3 +31,8 @@ pub use prediction_history::{
 };
 pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};
 pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
+pub use sql_stream::SqlPointLog;
+pub use stream::{
+    AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamPoint, StreamStore,
+    decode_points, encode_points,
+};

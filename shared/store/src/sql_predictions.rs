@@ -189,7 +189,7 @@ impl PredictionHistory for SqlModelStore {
 
 impl SqlModelStore {
     /// `head` followed by `rows` tuples of `columns` parameters, then `tail`.
-    fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    pub(crate) fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
         let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
         sql.push_str(head);
         for row in 0..rows {
@@ -205,7 +205,7 @@ impl SqlModelStore {
     }
 
     /// Appends parameter `number` (1-based): `$N`, or `?` on SQLite.
-    fn push_placeholder(&self, sql: &mut String, number: usize) {
+    pub(crate) fn push_placeholder(&self, sql: &mut String, number: usize) {
         if self.backend == "sqlite" {
             sql.push('?');
         } else {

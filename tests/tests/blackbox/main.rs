@@ -18,4 +18,5 @@ mod plot_and_docs;
 mod prediction_history;
 mod redis_recovery;
 mod restart;
+mod streaming;
 mod versions_under_concurrency;

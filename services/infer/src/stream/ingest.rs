@@ -1,0 +1,192 @@
+//! `POST /ingest/{series_id}` and `POST /ingest`: points into the stream.
+//! Validated like a fit (the same 422 catalogue), grouped by partition and
+//! appended; the answer (202) comes once the log holds them durably.
+
+use crate::InferState;
+use crate::wire::PredictRequest;
+use anomaly_core::{SeriesId, TrainingSeries, ValidationError, partition_of};
+use anomaly_http::extract::parse_json;
+use anomaly_http::{ApiBytes, ApiError, ErrorBody, SeriesIdPath};
+use anomaly_store::StreamPoint;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Points of one series: the fit's shape, or a single point.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"timestamps": [1609459200, 1609459260], "values": [20.1, 21.4]}))]
+pub struct IngestRequest {
+    /// Unix seconds, >= 0, strictly ascending, as many as `values`.
+    pub timestamps: Option<Vec<i64>>,
+    /// Finite values.
+    pub values: Option<Vec<f64>>,
+    /// One point's time instead of the arrays: Unix seconds, digits in a string or an integer.
+    #[schema(value_type = Option<Object>)]
+    pub timestamp: Option<serde_json::Value>,
+    /// One point's value instead of the arrays.
+    pub value: Option<f64>,
+}
+
+/// Points of many series.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": [{"series_id": "cpu", "timestamp": 1609459200, "value": 20.1}]}))]
+pub struct BatchIngestRequest {
+    /// The points, each series' in ascending time.
+    pub points: Vec<BatchPoint>,
+}
+
+/// One point of a many-series ingest (also one NDJSON line).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchPoint {
+    /// The series: 1 to 128 bytes of `[A-Za-z0-9._:-]`.
+    pub series_id: String,
+    /// Unix seconds: digits in a string or an integer >= 0.
+    #[schema(value_type = Object)]
+    pub timestamp: serde_json::Value,
+    /// A finite value.
+    pub value: f64,
+}
+
+/// What was accepted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestAccepted {
+    /// The series, for `POST /ingest/{series_id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<String>,
+    /// Points now in the stream.
+    pub accepted: usize,
+}
+
+/// Appends points of one series to the stream.
+#[utoipa::path(
+    post,
+    path = "/ingest/{series_id}",
+    tag = "stream",
+    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
+    request_body = IngestRequest,
+    responses(
+        (status = 202, description = "Durably in the stream; judged in order by the stream worker", body = IngestAccepted),
+        (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
+        (status = 422, description = "Invalid series id or points; nothing appended", body = ErrorBody),
+        (status = 503, description = "The stream's storage is down", body = ErrorBody),
+    )
+)]
+pub async fn ingest_series(
+    State(state): State<Arc<InferState>>,
+    SeriesIdPath(series_id): SeriesIdPath,
+    ApiBytes(body): ApiBytes,
+) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
+    let request: IngestRequest = parse_json(&body)?;
+    let points = series_points(&series_id, request)?;
+    let accepted = append(&state, points).await?;
+    Ok((StatusCode::ACCEPTED, Json(IngestAccepted { series_id: Some(series_id.into_string()), accepted })))
+}
+
+/// Appends points of many series: `{"points": [...]}`, or NDJSON (one
+/// point object a line) with `Content-Type: application/x-ndjson`.
+#[utoipa::path(
+    post,
+    path = "/ingest",
+    tag = "stream",
+    request_body(content(
+        (BatchIngestRequest = "application/json"),
+        (BatchPoint = "application/x-ndjson"),
+    )),
+    responses(
+        (status = 202, description = "Durably in the stream", body = IngestAccepted),
+        (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
+        (status = 422, description = "An invalid point; nothing appended (the message names it)", body = ErrorBody),
+        (status = 503, description = "The stream's storage is down", body = ErrorBody),
+    )
+)]
+pub async fn ingest_many(
+    State(state): State<Arc<InferState>>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    let raw: Vec<BatchPoint> = if ndjson {
+        body.split(|b| *b == b'\n')
+            .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+            .map(parse_json)
+            .collect::<Result<_, _>>()?
+    } else {
+        parse_json::<BatchIngestRequest>(&body)?.points
+    };
+    if raw.is_empty() {
+        return Err(ValidationError::EmptySeries.into());
+    }
+    let mut by_series: BTreeMap<SeriesId, (Vec<i64>, Vec<f64>)> = BTreeMap::new();
+    for point in raw {
+        let series_id = SeriesId::parse(&point.series_id)?;
+        let timestamp = PredictRequest { timestamp: point.timestamp, value: point.value }.unix_seconds()?;
+        let entry = by_series.entry(series_id).or_default();
+        entry.0.push(timestamp);
+        entry.1.push(point.value);
+    }
+    let mut points = Vec::new();
+    for (series_id, (timestamps, values)) in by_series {
+        let series = TrainingSeries::new(timestamps, values, 1).map_err(|e| in_series(&series_id, e))?;
+        points.extend(to_points(&series_id, &series));
+    }
+    let accepted = append(&state, points).await?;
+    Ok((StatusCode::ACCEPTED, Json(IngestAccepted { series_id: None, accepted })))
+}
+
+/// Names the series in a validation message of a many-series ingest.
+fn in_series(series_id: &SeriesId, error: ValidationError) -> ApiError {
+    ApiError::BadRequest { code: error.code(), message: format!("series {series_id}: {error}") }
+}
+
+fn series_points(series_id: &SeriesId, request: IngestRequest) -> Result<Vec<StreamPoint>, ApiError> {
+    let (timestamps, values) = match request {
+        IngestRequest { timestamps: None, values: None, timestamp: Some(timestamp), value: Some(value) } => {
+            (vec![PredictRequest { timestamp, value }.unix_seconds()?], vec![value])
+        }
+        IngestRequest { timestamps, values, timestamp: None, value: None } => {
+            (timestamps.unwrap_or_default(), values.unwrap_or_default())
+        }
+        _ => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_field",
+                message: "send either \"timestamps\" and \"values\", or one \"timestamp\" and \"value\"".into(),
+            });
+        }
+    };
+    let series = TrainingSeries::new(timestamps, values, 1)?;
+    Ok(to_points(series_id, &series))
+}
+
+fn to_points(series_id: &SeriesId, series: &TrainingSeries) -> Vec<StreamPoint> {
+    series
+        .timestamps()
+        .iter()
+        .zip(series.values())
+        .map(|(t, v)| StreamPoint { series_id: series_id.clone(), timestamp: *t, value: *v })
+        .collect()
+}
+
+/// Appends `points`, one entry per partition they fall in.
+async fn append(state: &InferState, points: Vec<StreamPoint>) -> Result<usize, ApiError> {
+    let log = &state.backends.points;
+    let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
+    let accepted = points.len();
+    for point in points {
+        by_partition.entry(partition_of(&point.series_id, log.partitions())).or_default().push(point);
+    }
+    for (partition, points) in by_partition {
+        log.append(partition, &points).await?;
+    }
+    state.stream.metrics.ingested.increment(accepted as u64);
+    Ok(accepted)
+}

@@ -1,0 +1,135 @@
+//! The streaming half of infer: `POST /ingest` puts points into the
+//! partitioned log, the worker judges them with each series' online
+//! detector, `GET /stream/{series_id}` and `GET /ready` tell how it goes.
+
+pub mod ingest;
+pub mod status;
+mod worker;
+
+pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, ingest_many, ingest_series};
+pub use status::{SeriesStreamView, ready, series_stream};
+
+use crate::ModelLookup;
+use anomaly_core::{DetectorConfig, Model, Threshold, Verdict};
+use anomaly_store::{Backends, EntryId};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::watch;
+
+/// The detector of series that have no fitted model.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamDefaults {
+    /// The platform default detector (rolling z-score, W and k from settings).
+    pub config: DetectorConfig,
+}
+
+impl StreamDefaults {
+    /// Rolling z-score over `window` points with threshold `threshold`.
+    pub fn rolling_zscore(window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
+        let options = anomaly_core::DetectorOptions {
+            kind: Some("rolling_zscore".into()),
+            window: Some(window),
+            threshold: Some(Threshold::new(threshold)?.get()),
+            ..Default::default()
+        };
+        Ok(Self { config: DetectorConfig::from_options(&options)? })
+    }
+
+    pub(crate) fn model(&self) -> Model {
+        self.config.start().unwrap_or_else(|| unreachable!("the stream default is an online kind"))
+    }
+}
+
+/// What the worker of this process holds: its partitions and positions.
+#[derive(Default)]
+pub struct StreamStatus {
+    owned: Mutex<Option<BTreeMap<u32, EntryId>>>,
+}
+
+impl StreamStatus {
+    pub(crate) fn set_owned(&self, owned: BTreeMap<u32, EntryId>) {
+        *self.owned.lock().unwrap_or_else(PoisonError::into_inner) = Some(owned);
+    }
+
+    pub(crate) fn set_position(&self, partition: u32, position: EntryId) {
+        if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            owned.insert(partition, position);
+        }
+    }
+
+    pub(crate) fn release(&self, partition: u32) {
+        if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            owned.remove(&partition);
+        }
+    }
+
+    /// The owned partitions and their positions; `None` until claimed.
+    pub fn owned(&self) -> Option<BTreeMap<u32, EntryId>> {
+        self.owned.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// The stream's counters in `/metrics`.
+#[derive(Clone)]
+pub(crate) struct StreamMetrics {
+    pub(crate) ingested: metrics::Counter,
+    verdicts: [metrics::Counter; 3],
+    pub(crate) anomalies: metrics::Counter,
+    pub(crate) late: metrics::Counter,
+    pub(crate) malformed: metrics::Counter,
+}
+
+impl StreamMetrics {
+    fn new() -> Self {
+        anomaly_http::metrics::install();
+        let verdict = |result: &'static str| metrics::counter!("anomaly_stream_verdicts_total", "result" => result);
+        Self {
+            ingested: metrics::counter!("anomaly_stream_points_ingested_total"),
+            verdicts: [verdict("warming_up"), verdict("normal"), verdict("anomaly")],
+            anomalies: metrics::counter!("anomaly_stream_anomalies_stored_total"),
+            late: metrics::counter!("anomaly_stream_late_points_total"),
+            malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
+        }
+    }
+
+    pub(crate) fn count(&self, verdict: &Verdict) {
+        let index = match verdict {
+            Verdict::WarmingUp { .. } => 0,
+            Verdict::Judged(decision) => 1 + usize::from(decision.anomaly),
+        };
+        self.verdicts[index].increment(1);
+    }
+}
+
+/// The streaming side of one infer process: its worker and what it reports.
+pub struct Stream {
+    /// What the worker holds.
+    pub status: Arc<StreamStatus>,
+    /// Most log entries a partition may be behind for `/ready`.
+    pub ready_max_lag: u64,
+    pub(crate) metrics: StreamMetrics,
+    stop: watch::Sender<bool>,
+}
+
+impl Stream {
+    /// Starts the worker over `backends`.
+    pub fn start(backends: Backends, models: Arc<ModelLookup>, defaults: StreamDefaults, ready_max_lag: u64) -> Self {
+        let status = Arc::new(StreamStatus::default());
+        let metrics = StreamMetrics::new();
+        let (stop, stopped) = watch::channel(false);
+        let worker = worker::Worker::new(backends, models, defaults, status.clone(), metrics.clone());
+        tokio::spawn(worker.run(stopped));
+        Self { status, ready_max_lag, metrics, stop }
+    }
+
+    /// Asks the worker to stop after its current batch.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

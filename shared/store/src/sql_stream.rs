@@ -1,0 +1,264 @@
+//! The stream's SQL side: [`StreamStore`] on the model store's database, and
+//! [`SqlPointLog`], the partitioned log in the `stream_log` table that the
+//! embedded default (and a deployment without Redis) streams through.
+
+use crate::sql::to_version;
+use crate::stream::{
+    AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamPoint, StreamStore,
+    decode_points, encode_points,
+};
+use crate::{SqlModelStore, StoreError};
+use anomaly_core::{Model, SeriesId};
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Rows per multi-row statement (9 parameters each).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// The log in the `stream_log` table. Appends to one partition are
+/// serialised (PostgreSQL: an advisory lock per partition, SQLite: its
+/// single writer), so ids commit in order and a reader never skips one.
+#[derive(Clone)]
+pub struct SqlPointLog {
+    store: SqlModelStore,
+    partitions: u32,
+    appended: Arc<Notify>,
+}
+
+impl SqlPointLog {
+    /// A log of `partitions` partitions in `store`'s database.
+    pub fn new(store: SqlModelStore, partitions: u32) -> Self {
+        Self { store, partitions: partitions.max(1), appended: Arc::new(Notify::new()) }
+    }
+
+    fn pool(&self) -> &AnyPool {
+        &self.store.pool
+    }
+}
+
+#[async_trait]
+impl PointLog for SqlPointLog {
+    fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if self.store.backend == "postgres" {
+            sqlx::query("SELECT CAST(pg_advisory_xact_lock(8317, $1) AS TEXT)")
+                .bind(i32::try_from(partition).unwrap_or(i32::MAX))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let id: i64 = sqlx::query("INSERT INTO stream_log (partition, points) VALUES ($1, $2) RETURNING id")
+            .bind(i64::from(partition))
+            .bind(encode_points(points))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        tx.commit().await?;
+        self.appended.notify_waiters();
+        Ok(EntryId { ms: id.max(0) as u64, seq: 0 })
+    }
+
+    async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, points FROM stream_log WHERE partition = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(i64::from(partition))
+                .bind(i64::try_from(after.ms).unwrap_or(i64::MAX))
+                .bind(i64::try_from(count).unwrap_or(i64::MAX))
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get(0)?;
+                let text: String = row.try_get(1)?;
+                let (points, malformed) = decode_points(&text);
+                Ok(LogEntry { id: EntryId { ms: id.max(0) as u64, seq: 0 }, points, malformed })
+            })
+            .collect()
+    }
+
+    async fn wait_for_appends(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
+    }
+
+    async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM stream_log WHERE partition = $1 AND id <= $2")
+            .bind(i64::from(partition))
+            .bind(i64::try_from(upto.ms).unwrap_or(i64::MAX))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn entries_after(&self, partition: u32, after: EntryId) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM stream_log WHERE partition = $1 AND id > $2")
+            .bind(i64::from(partition))
+            .bind(i64::try_from(after.ms).unwrap_or(i64::MAX))
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
+        Ok(count.max(0) as u64)
+    }
+}
+
+#[async_trait]
+impl StreamStore for SqlModelStore {
+    async fn partition_position(&self, partition: u32) -> Result<(EntryId, u64), StoreError> {
+        let row = sqlx::query("SELECT last_entry, epoch FROM stream_partitions WHERE partition = $1")
+            .bind(i64::from(partition))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok((EntryId::START, 0)) };
+        let (text, epoch): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let entry = EntryId::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("stream position {text}")))?;
+        Ok((entry, epoch.max(0) as u64))
+    }
+
+    async fn series_stream(&self, series_id: &SeriesId) -> Result<Option<SeriesStream>, StoreError> {
+        let row = sqlx::query(
+            "SELECT series_id, version, state, last_ts, last_value, points, anomalies, late, updated_ms \
+             FROM stream_series WHERE series_id = $1",
+        )
+        .bind(series_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| series_from_row(&r)).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(partition = checkpoint.partition, series = checkpoint.series.len()))]
+    async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "INSERT INTO stream_partitions (partition, last_entry, epoch) VALUES ($1, $2, $3) \
+             ON CONFLICT (partition) DO UPDATE SET last_entry = excluded.last_entry, epoch = excluded.epoch \
+             WHERE stream_partitions.epoch <= excluded.epoch",
+        )
+        .bind(i64::from(checkpoint.partition))
+        .bind(checkpoint.last_entry.to_string())
+        .bind(i64::try_from(checkpoint.epoch).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for chunk in checkpoint.series.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.multi_row_insert(
+                "INSERT INTO stream_series (series_id, version, state, last_ts, last_value, points, anomalies, late, \
+                 updated_ms) VALUES ",
+                9,
+                chunk.len(),
+                " ON CONFLICT (series_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+                 last_ts = excluded.last_ts, last_value = excluded.last_value, points = excluded.points, \
+                 anomalies = excluded.anomalies, late = excluded.late, updated_ms = excluded.updated_ms",
+            );
+            let mut upsert = sqlx::query(AssertSqlSafe(sql));
+            for series in chunk {
+                upsert = upsert
+                    .bind(series.series_id.as_str())
+                    .bind(series.version.map_or(0, |v| i64::from(v.number())))
+                    .bind(serde_json::to_string(&series.model).unwrap_or_default())
+                    .bind(series.last_point.map(|p| p.0))
+                    .bind(series.last_point.map(|p| p.1))
+                    .bind(series.points as i64)
+                    .bind(series.anomalies as i64)
+                    .bind(series.late as i64)
+                    .bind(series.updated_ms);
+            }
+            upsert.execute(&mut *tx).await?;
+        }
+        for chunk in checkpoint.anomalies.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.multi_row_insert(
+                "INSERT INTO anomalies (series_id, ts, value, score, detector, version, recorded_at_ms) VALUES ",
+                7,
+                chunk.len(),
+                " ON CONFLICT (series_id, ts, detector, version) DO NOTHING",
+            );
+            let mut insert = sqlx::query(AssertSqlSafe(sql));
+            for anomaly in chunk {
+                insert = insert
+                    .bind(anomaly.series_id.as_str())
+                    .bind(anomaly.timestamp)
+                    .bind(anomaly.value)
+                    .bind(anomaly.score)
+                    .bind(anomaly.detector.clone())
+                    .bind(anomaly.version.map_or(0, |v| i64::from(v.number())))
+                    .bind(anomaly.recorded_at_ms);
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError> {
+        let mut sql = String::from(
+            "SELECT series_id, ts, value, score, detector, version, recorded_at_ms FROM anomalies WHERE 1 = 1",
+        );
+        let mut parameter = 0;
+        for (present, condition) in
+            [(query.series_id.is_some(), "series_id ="), (query.from.is_some(), "ts >="), (query.to.is_some(), "ts <=")]
+        {
+            if present {
+                parameter += 1;
+                let _ = write!(sql, " AND {condition} ${parameter}");
+            }
+        }
+        let _ = write!(sql, " ORDER BY ts DESC, id DESC LIMIT {}", query.limit);
+        let mut select = sqlx::query(AssertSqlSafe(sql));
+        if let Some(series_id) = &query.series_id {
+            select = select.bind(series_id.as_str());
+        }
+        for bound in [query.from, query.to].into_iter().flatten() {
+            select = select.bind(bound);
+        }
+        let rows = select.fetch_all(&self.pool).await?;
+        rows.iter().map(anomaly_from_row).collect()
+    }
+}
+
+fn parse_id(text: &str) -> Result<SeriesId, StoreError> {
+    SeriesId::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn optional_version(raw: i64) -> Result<Option<anomaly_core::ModelVersion>, StoreError> {
+    if raw == 0 { Ok(None) } else { to_version(raw).map(Some) }
+}
+
+fn series_from_row(row: &AnyRow) -> Result<SeriesStream, StoreError> {
+    let (series_id, state): (String, String) = (row.try_get("series_id")?, row.try_get("state")?);
+    let model: Model = serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(format!("stream state: {e}")))?;
+    let (last_ts, last_value): (Option<i64>, Option<f64>) = (row.try_get("last_ts")?, row.try_get("last_value")?);
+    let count = |name: &str| row.try_get::<i64, _>(name).map(|n| n.max(0) as u64);
+    Ok(SeriesStream {
+        series_id: parse_id(&series_id)?,
+        version: optional_version(row.try_get("version")?)?,
+        model,
+        last_point: last_ts.zip(last_value),
+        points: count("points")?,
+        anomalies: count("anomalies")?,
+        late: count("late")?,
+        updated_ms: row.try_get("updated_ms")?,
+    })
+}
+
+fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
+    let series_id: String = row.try_get("series_id")?;
+    Ok(StreamAnomaly {
+        series_id: parse_id(&series_id)?,
+        timestamp: row.try_get("ts")?,
+        value: row.try_get("value")?,
+        score: row.try_get("score")?,
+        detector: row.try_get("detector")?,
+        version: optional_version(row.try_get("version")?)?,
+        recorded_at_ms: row.try_get("recorded_at_ms")?,
+    })
+}

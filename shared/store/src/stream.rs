@@ -1,0 +1,216 @@
+//! The streaming half's storage: the partitioned log points are appended to
+//! ([`PointLog`]), and the durable side of the stream worker
+//! ([`StreamStore`]): per-series detector state, each partition's position
+//! in the log with its owner's epoch, and the anomalies found.
+//!
+//! A log entry carries the points of one append for one partition, as JSON:
+//! `[["cpu", 1609459200, 20.1], ...]` (series id, Unix seconds, value).
+
+use crate::StoreError;
+use anomaly_core::{Model, ModelVersion, SeriesId};
+use async_trait::async_trait;
+use std::fmt;
+use std::time::Duration;
+
+/// One point of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamPoint {
+    /// The series.
+    pub series_id: SeriesId,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// The value, finite.
+    pub value: f64,
+}
+
+/// The position of an entry in a partition: Redis stream ids `ms-seq`, or
+/// the SQL log's row id as `id-0`. Ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId {
+    /// First part.
+    pub ms: u64,
+    /// Second part.
+    pub seq: u64,
+}
+
+impl EntryId {
+    /// Before every entry.
+    pub const START: EntryId = EntryId { ms: 0, seq: 0 };
+
+    /// Parses `ms-seq` (or a bare `ms`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
+        Some(Self { ms: ms.parse().ok()?, seq: seq.parse().ok()? })
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// One entry read from a partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Its position.
+    pub id: EntryId,
+    /// Its points, in order. Points that did not parse are left out and counted.
+    pub points: Vec<StreamPoint>,
+    /// Points of the entry that did not parse (written by a foreign producer).
+    pub malformed: u64,
+}
+
+/// Encodes points as a log entry's JSON.
+pub fn encode_points(points: &[StreamPoint]) -> String {
+    let rows: Vec<(&str, i64, f64)> = points.iter().map(|p| (p.series_id.as_str(), p.timestamp, p.value)).collect();
+    serde_json::to_string(&rows).unwrap_or_default()
+}
+
+/// Decodes a log entry's JSON; returns the points that parse and how many did not.
+pub fn decode_points(text: &str) -> (Vec<StreamPoint>, u64) {
+    let Ok(rows) = serde_json::from_str::<Vec<serde_json::Value>>(text) else { return (Vec::new(), 1) };
+    let mut malformed = 0;
+    let points = rows
+        .iter()
+        .filter_map(|row| {
+            let point = (|| {
+                let series_id = SeriesId::parse(row.get(0)?.as_str()?).ok()?;
+                let timestamp = row.get(1)?.as_i64().filter(|t| *t >= 0)?;
+                let value = row.get(2)?.as_f64().filter(|v| v.is_finite())?;
+                Some(StreamPoint { series_id, timestamp, value })
+            })();
+            malformed += u64::from(point.is_none());
+            point
+        })
+        .collect();
+    (points, malformed)
+}
+
+/// The partitioned, durable log of incoming points.
+#[async_trait]
+pub trait PointLog: Send + Sync {
+    /// Number of partitions.
+    fn partitions(&self) -> u32;
+
+    /// Appends `points` (all of `partition`) as one entry; returns once durable.
+    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError>;
+
+    /// Entries of `partition` after `after`, oldest first, at most `count`.
+    async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Waits until an append may have happened, or `timeout` passed.
+    async fn wait_for_appends(&self, timeout: Duration);
+
+    /// Entries up to `upto` are judged and their effects durable: the log
+    /// may drop them.
+    async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError>;
+
+    /// How many entries of `partition` lie after `after`.
+    async fn entries_after(&self, partition: u32, after: EntryId) -> Result<u64, StoreError>;
+}
+
+/// What the stream knows about one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesStream {
+    /// The series.
+    pub series_id: SeriesId,
+    /// The fitted version whose detector judges it; `None`: the platform default.
+    pub version: Option<ModelVersion>,
+    /// The detector with its state.
+    pub model: Model,
+    /// The last judged point (Unix seconds, value).
+    pub last_point: Option<(i64, f64)>,
+    /// Points judged.
+    pub points: u64,
+    /// Of which anomalous.
+    pub anomalies: u64,
+    /// Points skipped as late or repeated.
+    pub late: u64,
+    /// When the state was last written, Unix milliseconds.
+    pub updated_ms: i64,
+}
+
+/// An anomaly found by the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAnomaly {
+    /// The series.
+    pub series_id: SeriesId,
+    /// The point's time, Unix seconds.
+    pub timestamp: i64,
+    /// The point's value.
+    pub value: f64,
+    /// Its score, when finite.
+    pub score: Option<f64>,
+    /// The detector kind that flagged it.
+    pub detector: String,
+    /// The fitted version whose detector flagged it; `None`: the platform default.
+    pub version: Option<ModelVersion>,
+    /// When it was found, Unix milliseconds.
+    pub recorded_at_ms: i64,
+}
+
+/// What one batch of a partition leaves behind, written atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    /// The partition.
+    pub partition: u32,
+    /// The owner's epoch (fencing token): a write from an older epoch is refused.
+    pub epoch: u64,
+    /// The last entry whose points are reflected.
+    pub last_entry: EntryId,
+    /// The states of the series the batch touched.
+    pub series: Vec<SeriesStream>,
+    /// The anomalies the batch found.
+    pub anomalies: Vec<StreamAnomaly>,
+}
+
+/// Which stream anomalies to read: newest point first.
+#[derive(Debug, Clone, Default)]
+pub struct AnomalyQuery {
+    /// One series, or all.
+    pub series_id: Option<SeriesId>,
+    /// Points at or after this Unix second.
+    pub from: Option<i64>,
+    /// Points at or before this Unix second.
+    pub to: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// The durable side of the stream worker.
+#[async_trait]
+pub trait StreamStore: Send + Sync {
+    /// The last entry of `partition` whose effects are durable, and the
+    /// epoch that wrote it (`START`, 0 when none).
+    async fn partition_position(&self, partition: u32) -> Result<(EntryId, u64), StoreError>;
+
+    /// The stream state of one series, if it was ever streamed.
+    async fn series_stream(&self, series_id: &SeriesId) -> Result<Option<SeriesStream>, StoreError>;
+
+    /// Writes a batch's states, anomalies (idempotently: one per series,
+    /// point time, detector and version) and position in one transaction.
+    /// `Ok(false)`: a newer epoch owns the partition, nothing was written.
+    async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
+
+    /// Anomalies found by the stream.
+    async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_foreign_ones_are_counted() {
+        let point = StreamPoint { series_id: SeriesId::parse("cpu").expect("valid"), timestamp: 5, value: 1.5 };
+        let text = encode_points(std::slice::from_ref(&point));
+        assert_eq!(text, r#"[["cpu",5,1.5]]"#);
+        assert_eq!(decode_points(&text), (vec![point.clone()], 0));
+        let (points, malformed) = decode_points(r#"[["cpu",5,1.5],["bad id",1,1],["x",-1,1],["x",1,"y"]]"#);
+        assert_eq!((points, malformed), (vec![point], 3));
+        assert_eq!(decode_points("not json").1, 1);
+        assert_eq!(EntryId::parse("17-3"), Some(EntryId { ms: 17, seq: 3 }));
+        assert_eq!(EntryId::parse("17").map(|id| id.to_string()), Some("17-0".into()));
+    }
+}
