@@ -1,0 +1,75 @@
+//! `anomaly`: replay CSV series into the stream. See `anomaly --help`.
+
+use anomaly_cli::replay::{ReplayOptions, replay};
+use anomaly_cli::series_file;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+/// Tools for the anomaly platform.
+#[derive(Parser)]
+#[command(name = "anomaly", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send CSV series (`timestamp,value[,is_anomaly]`) to POST /ingest, in batches, with a progress bar.
+    Replay {
+        /// A CSV file, or a folder searched for .csv files.
+        path: PathBuf,
+        /// The series id (one file only); default: each file's name without .csv.
+        #[arg(long)]
+        series: Option<String>,
+        /// Points per second over all series; default: as fast as the service takes them.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Replay on the data's own clock, this many times faster than real time.
+        #[arg(long, conflicts_with = "rate")]
+        speedup: Option<f64>,
+        /// Most points per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// The infer service.
+        #[arg(long, env = "INFER_URL", default_value = "http://127.0.0.1:8001")]
+        url: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Replay { path, series, rate, speedup, batch, url } => {
+            if rate.is_some_and(|r| r <= 0.0 || !r.is_finite()) || speedup.is_some_and(|s| s <= 0.0 || !s.is_finite()) {
+                anyhow::bail!("--rate and --speedup must be positive numbers");
+            }
+            let files = series_file::csv_files(&path)?;
+            if series.is_some() && files.len() > 1 {
+                anyhow::bail!("--series names one series, but {} holds {} CSV files", path.display(), files.len());
+            }
+            let all = files
+                .iter()
+                .map(|file| series_file::read(file, series.clone().unwrap_or_else(|| series_file::series_id_of(file))))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let total: usize = all.iter().map(|s| s.values.len()).sum();
+            let progress = ProgressBar::new(total as u64);
+            progress.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} points, {per_sec}, {eta} left")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let summary = replay(&all, &ReplayOptions { url, rate, speedup, batch }, &progress).await;
+            progress.finish_and_clear();
+            let summary = summary?;
+            let seconds = summary.elapsed.as_secs_f64();
+            println!(
+                "replayed {} points of {} series in {seconds:.2} s ({:.0} points/s)",
+                summary.points,
+                summary.series,
+                summary.points as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
+    }
+}
