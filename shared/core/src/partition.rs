@@ -24,5 +24,7 @@ mod tests {
         assert_eq!(partition_of(&a, u32::MAX), (0xaf63_dc4c_8601_ec8c_u64 % u64::from(u32::MAX)) as u32);
         assert_eq!(partition_of(&a, 16), (0xaf63_dc4c_8601_ec8c_u64 % 16) as u32);
         assert_eq!(partition_of(&a, 1), 0);
+        // The README's producer example.
+        assert_eq!(partition_of(&SeriesId::parse("cpu").expect("valid"), 16), 9);
     }
 }

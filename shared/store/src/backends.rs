@@ -1,11 +1,12 @@
 //! Picks the storage adapters from configuration: PostgreSQL when a
 //! `DATABASE_URL` is given, else the embedded SQLite file; Redis when a
-//! `REDIS_URL` is given, else the in-process cache, bus and latency window.
+//! `REDIS_URL` is given, else the in-process cache, bus and latency window;
+//! the point log in Redis Streams with Redis, else in the database.
 
 use crate::{
     InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, PointLog,
-    PredictionHistory, RedisBus, RedisCache, RedisLatencyLog, SqlModelStore, SqlPointLog, StoreError, StreamStore,
-    redis_pool,
+    PredictionHistory, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, SqlModelStore, SqlPointLog, StoreError,
+    StreamStore, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,7 +100,7 @@ impl Backends {
             None => SqlModelStore::open_sqlite_file(&config.sqlite_path, config.database_max_connections).await?,
         };
         let sql_pool = store.pool.clone();
-        let points: Arc<dyn PointLog> = Arc::new(SqlPointLog::new(store.clone(), config.stream_partitions));
+        let sql_log = SqlPointLog::new(store.clone(), config.stream_partitions);
         let store = Arc::new(store);
         Ok(match &config.redis_url {
             Some(url) => {
@@ -111,7 +112,7 @@ impl Backends {
                     bus: Arc::new(RedisBus::new(url, pool.clone(), prefix)?),
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
                     predictions: store.clone(),
-                    points,
+                    points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     streams: store,
                     pools: Pools { sql: sql_pool, redis: Some(pool) },
                 }
@@ -122,7 +123,7 @@ impl Backends {
                 bus: Arc::new(MemoryBus::default()),
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
                 predictions: store.clone(),
-                points,
+                points: Arc::new(sql_log),
                 streams: store,
                 pools: Pools { sql: sql_pool, redis: None },
             },

@@ -29,7 +29,7 @@ pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
-pub use redis::{RedisBus, RedisCache, RedisLatencyLog, redis_pool};
+pub use redis::{RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, redis_pool};
 pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{

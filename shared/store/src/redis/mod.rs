@@ -1,14 +1,16 @@
-//! Redis adapters: the shared model cache, the pub/sub invalidation bus and
-//! the platform-wide latency window. Keys carry a configurable prefix so
+//! Redis adapters: the shared model cache, the pub/sub invalidation bus,
+//! the platform-wide latency window and the point log (Redis Streams). Keys carry a configurable prefix so
 //! that several deployments (or tests) share one Redis without clashing.
 
 mod bus;
 mod cache;
 mod latency;
+mod stream_log;
 
 pub use bus::RedisBus;
 pub use cache::RedisCache;
 pub use latency::RedisLatencyLog;
+pub use stream_log::RedisPointLog;
 
 use crate::StoreError;
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
