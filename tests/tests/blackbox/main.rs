@@ -18,5 +18,6 @@ mod plot_and_docs;
 mod prediction_history;
 mod redis_recovery;
 mod restart;
+mod stream_crash;
 mod streaming;
 mod versions_under_concurrency;

@@ -1,0 +1,187 @@
+//! `kill -9` of the platform process mid-stream, then a restart: the
+//! verdicts equal those of an uninterrupted run, point for point. The
+//! platform runs as a real process (the `platform` binary the workspace
+//! build produces) on the test's storage.
+
+use blackbox_tests::*;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The platform binary built next to this test binary.
+fn platform_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("platform")).expect("target dir");
+    assert!(binary.exists(), "{} is missing: `cargo build -p platform` (make test builds it)", binary.display());
+    binary
+}
+
+/// The platform as a child process; killed (SIGKILL) when dropped.
+struct PlatformProcess {
+    child: Child,
+    infer: String,
+    monitor: String,
+}
+
+impl PlatformProcess {
+    async fn start(env: &TestEnv) -> Self {
+        let (train, infer, monitor) = (free_port(), free_port(), free_port());
+        let storage = &env.storage;
+        let mut command = Command::new(platform_binary());
+        command
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env("SQLITE_PATH", &storage.sqlite_path)
+            .env("REDIS_KEY_PREFIX", &storage.redis_key_prefix)
+            .env("HOST", "127.0.0.1")
+            .env("TRAIN_PORT", train.to_string())
+            .env("INFER_PORT", infer.to_string())
+            .env("MONITOR_PORT", monitor.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(url) = &storage.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        if let Some(url) = &storage.redis_url {
+            command.env("REDIS_URL", url);
+        }
+        let child = command.spawn().expect("platform starts");
+        let process =
+            Self { child, infer: format!("http://127.0.0.1:{infer}"), monitor: format!("http://127.0.0.1:{monitor}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client().get(format!("{}/healthcheck", process.monitor)).send().await.is_err() {
+            assert!(Instant::now() < deadline, "the platform process did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PlatformProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn ingest(infer: &str, series: &str, body: &Value) {
+    let (status, answer) = post_json(&format!("{infer}/ingest/{series}"), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+}
+
+/// Waits until `series` has `points` judged points; returns its state.
+async fn judged(infer: &str, series: &str, points: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, state) = get_json(&format!("{infer}/stream/{series}")).await;
+        if status == StatusCode::OK && state["points"].as_u64() >= Some(points) {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "{points} points of {series} judged: {status} {state}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn anomalies(monitor: &str, series: &str) -> Vec<(i64, f64, Option<f64>)> {
+    let (status, page) = get_json(&format!("{monitor}/anomalies?series_id={series}&source=stream&limit=10000")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut found: Vec<_> = page["predictions"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|a| {
+                    (a["timestamp"].as_i64().unwrap_or(-1), a["value"].as_f64().unwrap_or(0.0), a["score"].as_f64())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by_key(|a| a.0);
+    found
+}
+
+async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
+    // Three series, 12 parts of 250 points each, with spikes and a level shift.
+    let parts: Vec<Vec<(String, Value)>> = (0..12)
+        .map(|part| {
+            ["a", "b", "c"]
+                .iter()
+                .enumerate()
+                .map(|(s, series)| {
+                    let range = part * 250..(part + 1) * 250;
+                    let values: Vec<f64> = range
+                        .clone()
+                        .map(|i| {
+                            let noise = ((i * 7919 + s * 104_729) % 17) as f64 / 5.0;
+                            let spike = if (i + 31 * s) % 211 == 0 { 25.0 } else { 0.0 };
+                            let shift = if i > 1800 + 100 * s { 8.0 } else { 0.0 };
+                            50.0 + noise + spike + shift
+                        })
+                        .collect();
+                    let timestamps: Vec<i64> = range.map(|i| 1_600_000_000 + 60 * i as i64).collect();
+                    ((*series).to_owned(), json!({ "timestamps": timestamps, "values": values }))
+                })
+                .collect()
+        })
+        .collect();
+    let total = 12 * 250;
+
+    let reference_env = TestEnv::new(env.kind()).await;
+    let reference = Platform::start(&reference_env).await;
+    for part in &parts {
+        for (series, body) in part {
+            ingest(&reference.infer.url, series, body).await;
+        }
+    }
+    let mut expected = Vec::new();
+    for series in ["a", "b", "c"] {
+        judged(&reference.infer.url, series, total).await;
+        expected.push(anomalies(&reference.monitor.url, series).await);
+    }
+    assert!(expected.iter().all(|found| found.len() >= 5), "the spikes are found: {expected:?}");
+
+    // The first 7 parts of every series in one body, with 40,000 points of
+    // other series, so the worker is still judging when the process dies.
+    let first = PlatformProcess::start(&env).await;
+    let mut bulk = Vec::new();
+    for part in &parts[..7] {
+        for (series, body) in part {
+            let points = body["timestamps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .zip(body["values"].as_array().into_iter().flatten());
+            bulk.extend(points.map(|(t, v)| json!({"series_id": series, "timestamp": t, "value": v})));
+        }
+    }
+    for filler in 0..400 {
+        bulk.extend((0..100).map(|i| json!({"series_id": format!("filler{filler}"), "timestamp": i, "value": i % 7})));
+    }
+    let (status, answer) = post_json(&format!("{}/ingest", first.infer), &json!({ "points": bulk })).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    first.kill();
+    let second = PlatformProcess::start(&env).await;
+    for part in &parts[7..] {
+        for (series, body) in part {
+            ingest(&second.infer, series, body).await;
+        }
+    }
+    let (_, filler) = get_json(&format!("{}/stream/filler399", second.infer)).await;
+    eprintln!("judged of the last filler series right after the restart: {}", filler["points"]);
+    for (series, expected) in ["a", "b", "c"].into_iter().zip(&expected) {
+        let state = judged(&second.infer, series, total).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(total), Some(0)), "{series}: {state}");
+        assert_eq!(&anomalies(&second.monitor, series).await, expected, "{series}: same verdicts as uninterrupted");
+    }
+}
+
+on_both_backends!(killed_and_restarted_gives_identical_verdicts);
