@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""End-to-end stream throughput: POST /ingest bodies of many series (JSON),
+then wait until the stream worker has judged every point (the sum of
+anomaly_stream_verdicts_total and late points in /metrics). Prints points/s
+of ingest alone and of ingest-to-judged. Usage:
+
+    perf/stream_throughput.py [INFER_URL] [SERIES] [POINTS_PER_SERIES] [POINTS_PER_REQUEST]
+"""
+import json, sys, time, urllib.request
+
+url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8001"
+series = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+per_series = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+per_request = int(sys.argv[4]) if len(sys.argv) > 4 else 10_000
+
+def judged():
+    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("anomaly_stream_verdicts_total") or line.startswith("anomaly_stream_late_points_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+before = judged()
+points = [{"series_id": f"s{s}", "timestamp": 1_700_000_000 + 60 * t, "value": 10 + (s * 7 + t * 13) % 17 / 5}
+          for t in range(per_series) for s in range(series)]
+bodies = [json.dumps({"points": points[i:i + per_request]}).encode() for i in range(0, len(points), per_request)]
+start = time.time()
+for body in bodies:
+    request = urllib.request.Request(f"{url}/ingest", data=body, headers={"content-type": "application/json"})
+    assert urllib.request.urlopen(request).status == 202
+ingested = time.time()
+while judged() - before < len(points):
+    time.sleep(0.05)
+done = time.time()
+print(f"{len(points)} points of {series} series in {len(bodies)} requests: "
+      f"ingest {len(points) / (ingested - start):,.0f} points/s, "
+      f"ingest to judged {len(points) / (done - start):,.0f} points/s ({done - start:.2f} s)")
