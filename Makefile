@@ -14,6 +14,7 @@ run: ## Run train, infer and monitor in one process on the embedded default (no 
 # test sees only its own requests in the process-wide registry.
 test: ## Run the whole test suite (starts PostgreSQL, Redis and Chromium for it when needed)
 	cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+	cargo build -p platform  # the crash test runs the platform binary as a process of its own
 	eval "$$(scripts/test-services.sh)" && cargo nextest run --workspace
 
 bench: ## Benchmark predict against a bare axum baseline, then fits and the other scenarios (perf/README.md)
