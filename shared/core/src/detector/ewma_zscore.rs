@@ -26,17 +26,6 @@ impl EwmaZScore {
     pub fn new(alpha: f64, threshold: Threshold, warmup: u32) -> Self {
         Self { alpha, threshold, warmup, seen: 0, mean: 0.0, variance: 0.0 }
     }
-
-    fn learn(&mut self, value: f64) {
-        if self.seen == 0 {
-            self.mean = value;
-        } else {
-            let delta = value - self.mean;
-            self.mean += self.alpha * delta;
-            self.variance = (1.0 - self.alpha) * (self.variance + self.alpha * delta * delta);
-        }
-        self.seen += 1;
-    }
 }
 
 impl OnlineDetector for EwmaZScore {
@@ -48,10 +37,15 @@ impl OnlineDetector for EwmaZScore {
         Verdict::Judged(Decision::from_distance(value - self.mean, self.variance.max(0.0).sqrt(), self.threshold.get()))
     }
 
-    fn update(&mut self, value: f64) -> Verdict {
-        let verdict = self.judge(value);
-        self.learn(value);
-        verdict
+    fn learn(&mut self, value: f64) {
+        if self.seen == 0 {
+            self.mean = value;
+        } else {
+            let delta = value - self.mean;
+            self.mean += self.alpha * delta;
+            self.variance = (1.0 - self.alpha) * (self.variance + self.alpha * delta * delta);
+        }
+        self.seen += 1;
     }
 }
 

@@ -67,8 +67,35 @@ pub trait OnlineDetector {
     /// Judges `value` against what has been learnt, learning nothing.
     fn judge(&self, value: f64) -> Verdict;
 
+    /// Learns from `value` (after it was judged).
+    fn learn(&mut self, value: f64);
+
     /// Judges `value`, then learns from it.
-    fn update(&mut self, value: f64) -> Verdict;
+    fn update(&mut self, value: f64) -> Verdict {
+        let verdict = self.judge(value);
+        self.learn(value);
+        verdict
+    }
+}
+
+/// Checks for the detectors' tests: a state serialised at any point and
+/// read back judges the rest exactly as the uninterrupted detector does.
+#[cfg(test)]
+pub(crate) fn assert_restores_exactly<D>(fresh: D, values: &[f64], cut: usize)
+where
+    D: OnlineDetector + Clone + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut uninterrupted = fresh.clone();
+    let mut first = fresh;
+    for &x in &values[..cut] {
+        uninterrupted.update(x);
+        first.update(x);
+    }
+    let checkpoint = serde_json::to_string(&first).expect("serialises");
+    let mut restored: D = serde_json::from_str(&checkpoint).expect("restores");
+    for &x in &values[cut..] {
+        assert_eq!(uninterrupted.update(x), restored.update(x), "after a restore at {cut}");
+    }
 }
 
 /// Which side of the band counts as anomalous.

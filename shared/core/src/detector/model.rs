@@ -99,8 +99,8 @@ impl OnlineDetector for Model {
         self.online().judge(value)
     }
 
-    fn update(&mut self, value: f64) -> Verdict {
-        self.online_mut().update(value)
+    fn learn(&mut self, value: f64) {
+        self.online_mut().learn(value);
     }
 }
 

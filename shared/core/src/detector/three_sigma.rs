@@ -40,9 +40,8 @@ impl OnlineDetector for ThreeSigma {
         Verdict::Judged(self.evaluate(value))
     }
 
-    fn update(&mut self, value: f64) -> Verdict {
-        self.judge(value)
-    }
+    /// Frozen at fit time: learns nothing.
+    fn learn(&mut self, _value: f64) {}
 }
 
 impl ThreeSigma {
