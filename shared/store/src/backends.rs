@@ -4,9 +4,9 @@
 //! the point log in Redis Streams with Redis, else in the database.
 
 use crate::{
-    InvalidationBus, LatencyLog, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache, ModelStore, PointLog,
-    PredictionHistory, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, SqlModelStore, SqlPointLog, StoreError,
-    StreamStore, redis_pool,
+    AnomalyFeed, InvalidationBus, LatencyLog, MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache,
+    ModelStore, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog,
+    SqlModelStore, SqlPointLog, StoreError, StreamStore, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +67,8 @@ pub struct Backends {
     pub points: Arc<dyn PointLog>,
     /// Stream state, positions and anomalies.
     pub streams: Arc<dyn StreamStore>,
+    /// Where stream anomalies are published.
+    pub anomaly_feed: Arc<dyn AnomalyFeed>,
     /// Recent predictions and their counters.
     pub predictions: Arc<dyn PredictionHistory>,
     pools: Pools,
@@ -113,6 +115,7 @@ impl Backends {
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
                     predictions: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
+                    anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
                     streams: store,
                     pools: Pools { sql: sql_pool, redis: Some(pool) },
                 }
@@ -124,6 +127,7 @@ impl Backends {
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
                 predictions: store.clone(),
                 points: Arc::new(sql_log),
+                anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),
                 streams: store,
                 pools: Pools { sql: sql_pool, redis: None },
             },

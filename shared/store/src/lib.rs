@@ -3,6 +3,7 @@
 //! invalidation bus (Redis pub/sub or in-process) and the platform-wide
 //! latency window, and the prediction history. [`Backends::connect`] picks them from configuration.
 
+mod anomaly_feed;
 mod backends;
 mod bus;
 mod cache;
@@ -19,6 +20,7 @@ mod sql_stream;
 mod stream;
 mod training_codec;
 
+pub use anomaly_feed::{AnomalyFeed, MemoryAnomalyFeed, anomaly_json};
 pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
 pub use cache::ModelCache;
@@ -29,7 +31,7 @@ pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
-pub use redis::{RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, redis_pool};
+pub use redis::{RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, redis_pool};
 pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{

@@ -68,6 +68,25 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     let anomaly = &anomalies[0];
     assert_eq!((anomaly["timestamp"].as_i64(), anomaly["value"].as_f64()), (Some(1_000_000 + 60 * 90), Some(100.0)));
     assert_eq!((anomaly["source"].as_str(), anomaly["detector"].as_str()), (Some("stream"), Some("rolling_zscore")));
+    if env.kind() == Kind::Production {
+        // Published to the Redis stream {prefix}anomalies as well.
+        let client = redis::Client::open(test_redis_url()).expect("redis url");
+        let mut conn = client.get_multiplexed_async_connection().await.expect("redis answers");
+        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+            .arg(format!("{}anomalies", env.storage.redis_key_prefix))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .expect("xrange");
+        let published: Vec<Value> =
+            entries.iter().filter_map(|(_, fields)| serde_json::from_str(&fields.first()?.1).ok()).collect();
+        assert_eq!(published.len(), 1, "{entries:?}");
+        assert_eq!(
+            (published[0]["series_id"].as_str(), published[0]["timestamp"].as_i64(), published[0]["source"].as_str()),
+            (Some("cpu"), Some(1_000_000 + 60 * 90), Some("stream"))
+        );
+    }
 
     // A calm series flags nothing; /anomalies without source lists both kinds.
     ingest(&platform.infer, "calm", &points(0, 300, &[])).await;

@@ -151,6 +151,9 @@ impl Worker {
                 checkpoint.series.push(state.clone());
             }
         }
+        // Published before the commit: at least once (a retried batch
+        // publishes again), never lost.
+        self.backends.anomaly_feed.publish(&checkpoint.anomalies).await?;
         if !self.backends.streams.commit(&checkpoint).await? {
             return Ok(None);
         }

@@ -2,11 +2,13 @@
 //! the platform-wide latency window and the point log (Redis Streams). Keys carry a configurable prefix so
 //! that several deployments (or tests) share one Redis without clashing.
 
+mod anomaly_feed;
 mod bus;
 mod cache;
 mod latency;
 mod stream_log;
 
+pub use anomaly_feed::RedisAnomalyFeed;
 pub use bus::RedisBus;
 pub use cache::RedisCache;
 pub use latency::RedisLatencyLog;
