@@ -36,6 +36,11 @@ pub struct StorageArgs {
     /// process of a deployment must use the same number.
     #[arg(long, env = "STREAM_PARTITIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub stream_partitions: u32,
+    /// How long a stream worker's lease on a partition lasts without renewal,
+    /// milliseconds (renewed every fifth of it): a dead worker's partitions
+    /// are taken over after about this long.
+    #[arg(long, env = "STREAM_LEASE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(500..=600_000))]
+    pub stream_lease_ms: u64,
 }
 
 impl StorageArgs {
@@ -51,6 +56,7 @@ impl StorageArgs {
             cache_ttl_seconds: self.cache_ttl_seconds,
             latency_window: self.latency_window,
             stream_partitions: self.stream_partitions,
+            stream_lease: std::time::Duration::from_millis(self.stream_lease_ms),
         }
     }
 }

@@ -4,9 +4,10 @@
 //! the point log in Redis Streams with Redis, else in the database.
 
 use crate::{
-    AnomalyFeed, InvalidationBus, LatencyLog, MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog, ModelCache,
-    ModelStore, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog,
-    SqlModelStore, SqlPointLog, StoreError, StreamStore, redis_pool,
+    AnomalyFeed, InvalidationBus, LatencyLog, MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog,
+    MemoryLeases, ModelCache, ModelStore, PartitionLeases, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus,
+    RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore,
+    redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct StorageConfig {
     pub latency_window: usize,
     /// Partitions of the point stream; a series always lands in the same one.
     pub stream_partitions: u32,
+    /// How long a stream worker's partition lease lasts without renewal.
+    pub stream_lease: std::time::Duration,
 }
 
 impl StorageConfig {
@@ -48,6 +51,7 @@ impl StorageConfig {
             cache_ttl_seconds: 86_400,
             latency_window: 1000,
             stream_partitions: 16,
+            stream_lease: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct Backends {
     pub streams: Arc<dyn StreamStore>,
     /// Where stream anomalies are published.
     pub anomaly_feed: Arc<dyn AnomalyFeed>,
+    /// Which worker judges which stream partition.
+    pub leases: Arc<dyn PartitionLeases>,
     /// Recent predictions and their counters.
     pub predictions: Arc<dyn PredictionHistory>,
     pools: Pools,
@@ -116,6 +122,7 @@ impl Backends {
                     predictions: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
+                    leases: Arc::new(RedisLeases::new(pool.clone(), prefix, config.stream_lease)),
                     streams: store,
                     pools: Pools { sql: sql_pool, redis: Some(pool) },
                 }
@@ -128,6 +135,7 @@ impl Backends {
                 predictions: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),
+                leases: Arc::new(MemoryLeases),
                 streams: store,
                 pools: Pools { sql: sql_pool, redis: None },
             },

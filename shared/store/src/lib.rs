@@ -10,6 +10,7 @@ mod cache;
 mod cache_repair;
 mod error;
 mod latency_log;
+mod leases;
 mod memory;
 mod model_json;
 mod prediction_history;
@@ -27,11 +28,12 @@ pub use cache::ModelCache;
 pub use cache_repair::Repair;
 pub use error::StoreError;
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
+pub use leases::{MemoryLeases, PartitionLeases};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
-pub use redis::{RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisPointLog, redis_pool};
+pub use redis::{RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, redis_pool};
 pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{

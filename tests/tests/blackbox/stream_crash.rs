@@ -29,6 +29,10 @@ struct PlatformProcess {
 
 impl PlatformProcess {
     async fn start(env: &TestEnv) -> Self {
+        Self::start_with(env, &[]).await
+    }
+
+    async fn start_with(env: &TestEnv, settings: &[(&str, &str)]) -> Self {
         let (train, infer, monitor) = (free_port(), free_port(), free_port());
         let storage = &env.storage;
         let mut command = Command::new(platform_binary());
@@ -44,6 +48,7 @@ impl PlatformProcess {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        command.envs(settings.iter().copied());
         if let Some(url) = &storage.database_url {
             command.env("DATABASE_URL", url);
         }
@@ -185,3 +190,54 @@ async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
 }
 
 on_both_backends!(killed_and_restarted_gives_identical_verdicts);
+
+/// How many partitions `infer`'s worker owns (from `/ready`).
+async fn owned(infer: &str) -> u64 {
+    get_json(&format!("{infer}/ready")).await.1["partitions_owned"].as_u64().unwrap_or(0)
+}
+
+async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what} within {seconds} s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// 100 series with `points` points each from `start`, as one many-series body.
+fn many_series(start: i64, points: i64) -> Value {
+    let rows: Vec<Value> = (0..points)
+        .flat_map(|t| {
+            (0..100).map(move |s| json!({"series_id": format!("m{s}"), "timestamp": start + t, "value": (s + t) % 5}))
+        })
+        .collect();
+    json!({ "points": rows })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_the_partitions_and_one_takes_over_when_the_other_dies() {
+    let env = TestEnv::new(Kind::Production).await;
+    let fast = [("STREAM_LEASE_MS", "1000")];
+    let first = PlatformProcess::start_with(&env, &fast).await;
+    let second = PlatformProcess::start_with(&env, &fast).await;
+    wait_until("the 16 partitions split 8 and 8", 20, async || {
+        owned(&first.infer).await == 8 && owned(&second.infer).await == 8
+    })
+    .await;
+
+    let (status, answer) = post_json(&format!("{}/ingest", first.infer), &many_series(0, 30)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    for s in 0..100 {
+        let state = judged(&second.infer, &format!("m{s}"), 30).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(30), Some(0)), "judged once: {state}");
+    }
+
+    first.kill();
+    wait_until("the survivor owns all 16 partitions", 20, async || owned(&second.infer).await == 16).await;
+    let (status, answer) = post_json(&format!("{}/ingest", second.infer), &many_series(30, 20)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    for s in 0..100 {
+        let state = judged(&second.infer, &format!("m{s}"), 50).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(50), Some(0)), "nothing lost: {state}");
+    }
+}

@@ -114,10 +114,16 @@ pub struct Stream {
 impl Stream {
     /// Starts the worker over `backends`.
     pub fn start(backends: Backends, models: Arc<ModelLookup>, defaults: StreamDefaults, ready_max_lag: u64) -> Self {
+        let lease = backends.leases.lease();
         let status = Arc::new(StreamStatus::default());
         let metrics = StreamMetrics::new();
         let (stop, stopped) = watch::channel(false);
-        let worker = worker::Worker::new(backends, models, defaults, status.clone(), metrics.clone());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let lease = worker::LeaseSettings {
+            worker: format!("{}-{nanos:x}", std::process::id()),
+            round: (lease / 5).max(std::time::Duration::from_millis(100)),
+        };
+        let worker = worker::Worker::new(backends, models, defaults, status.clone(), metrics.clone(), lease);
         tokio::spawn(worker.run(stopped));
         Self { status, ready_max_lag, metrics, stop }
     }

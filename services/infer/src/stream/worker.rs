@@ -39,9 +39,18 @@ struct Owned {
     epoch: u64,
 }
 
+/// This worker's name in the leases and how often it renews them.
+pub(crate) struct LeaseSettings {
+    /// Unique per process.
+    pub(crate) worker: String,
+    /// Time between two lease rounds (a fifth of the lease).
+    pub(crate) round: Duration,
+}
+
 /// The worker of one process.
 pub(crate) struct Worker {
     backends: Backends,
+    lease: LeaseSettings,
     models: Arc<ModelLookup>,
     defaults: StreamDefaults,
     status: Arc<StreamStatus>,
@@ -61,28 +70,26 @@ impl Worker {
         defaults: StreamDefaults,
         status: Arc<StreamStatus>,
         metrics: StreamMetrics,
+        lease: LeaseSettings,
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
-        Self { backends, models, defaults, status, metrics, refits, states: HashMap::new() }
+        Self { backends, lease, models, defaults, status, metrics, refits, states: HashMap::new() }
     }
 
-    /// Runs until `stop` turns true (checked between batches) or the status is dropped.
+    /// Runs until `stop` turns true (checked between batches), then gives
+    /// its partitions up so that other workers take them at once.
     pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let mut owned = loop {
-            match self.claim_all().await {
-                Ok(owned) => break owned,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot claim the stream partitions yet");
-                    if sleep_or_stop(&mut stop, RETRY_AFTER).await {
-                        return;
-                    }
-                }
-            }
-        };
-        self.status.set_owned(owned.iter().map(|o| (o.partition, o.position)).collect());
-        tracing::info!(partitions = owned.len(), "stream worker owns its partitions");
+        let mut owned: Vec<Owned> = Vec::new();
+        let mut next_round = tokio::time::Instant::now();
         while !*stop.borrow() {
+            if tokio::time::Instant::now() >= next_round {
+                if let Err(error) = self.lease_round(&mut owned).await {
+                    tracing::warn!(%error, "stream lease round failed; retrying");
+                }
+                self.status.set_owned(owned.iter().map(|o| (o.partition, o.position)).collect());
+                next_round = tokio::time::Instant::now() + self.lease.round;
+            }
             if self.refits.reload_all.swap(false, Ordering::SeqCst) {
                 self.states.clear();
             }
@@ -116,24 +123,61 @@ impl Worker {
                 }
             }
         }
-        tracing::info!("stream worker stopped after its last batch");
+        for partition in owned.iter().map(|o| o.partition) {
+            let _ = self.backends.leases.release(&self.lease.worker, partition).await;
+        }
+        let _ = self.backends.leases.leave(&self.lease.worker).await;
+        tracing::info!("stream worker stopped after its last batch and released its partitions");
     }
 
-    /// Takes every partition over: the next epoch after the stored one,
-    /// written at the stored position (a previous owner is fenced off).
-    async fn claim_all(&mut self) -> Result<Vec<Owned>, StoreError> {
-        let mut owned = Vec::new();
-        for partition in 0..self.backends.points.partitions() {
-            loop {
-                let (position, epoch) = self.backends.streams.partition_position(partition).await?;
-                let claim = Checkpoint { partition, epoch: epoch + 1, last_entry: position, ..Default::default() };
-                if self.backends.streams.commit(&claim).await? {
-                    owned.push(Owned { partition, position, epoch: epoch + 1 });
-                    break;
-                }
+    /// Renews the leases held, gives up those beyond this worker's share
+    /// (partitions / live workers, rounded up) and takes free ones up to it.
+    async fn lease_round(&mut self, owned: &mut Vec<Owned>) -> Result<(), StoreError> {
+        let leases = &self.backends.leases;
+        let worker = self.lease.worker.as_str();
+        let partitions = self.backends.points.partitions();
+        let live = leases.heartbeat(worker).await?;
+        let share = partitions.div_ceil(live.max(1)) as usize;
+        let before = owned.len();
+        let mut kept = Vec::with_capacity(owned.len());
+        for held in owned.drain(..) {
+            if leases.renew(worker, held.partition).await? {
+                kept.push(held);
+            } else {
+                tracing::warn!(partition = held.partition, "lease lost");
             }
         }
-        Ok(owned)
+        *owned = kept;
+        while owned.len() > share {
+            if let Some(extra) = owned.pop() {
+                leases.release(worker, extra.partition).await?;
+                tracing::info!(partition = extra.partition, share, "partition handed over to rebalance");
+            }
+        }
+        for partition in 0..partitions {
+            if owned.len() >= share {
+                break;
+            }
+            if owned.iter().any(|o| o.partition == partition) {
+                continue;
+            }
+            let (_, stored_epoch) = self.backends.streams.partition_position(partition).await?;
+            let Some(epoch) = leases.acquire(worker, partition, stored_epoch + 1).await? else { continue };
+            // Read after the lease: the previous owner's last commit counts.
+            let (position, _) = self.backends.streams.partition_position(partition).await?;
+            let claim = Checkpoint { partition, epoch, last_entry: position, ..Default::default() };
+            if self.backends.streams.commit(&claim).await? {
+                tracing::info!(partition, epoch, "partition taken");
+                owned.push(Owned { partition, position, epoch });
+            } else {
+                leases.release(worker, partition).await?;
+            }
+        }
+        if owned.len() != before {
+            // States of series in partitions that changed hands may be stale.
+            self.states.clear();
+        }
+        Ok(())
     }
 
     /// Judges one batch of a partition. `Some(true)` if it judged entries,

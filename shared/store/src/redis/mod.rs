@@ -6,12 +6,14 @@ mod anomaly_feed;
 mod bus;
 mod cache;
 mod latency;
+mod leases;
 mod stream_log;
 
 pub use anomaly_feed::RedisAnomalyFeed;
 pub use bus::RedisBus;
 pub use cache::RedisCache;
 pub use latency::RedisLatencyLog;
+pub use leases::RedisLeases;
 pub use stream_log::RedisPointLog;
 
 use crate::StoreError;

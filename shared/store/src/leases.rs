@@ -1,0 +1,63 @@
+//! Who judges which partition: leases that a worker renews, with a fencing
+//! epoch handed out on each acquisition, and a membership list so that the
+//! workers split the partitions evenly. [`MemoryLeases`] is the single
+//! process of the embedded default: it owns everything.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// Partition leases and worker membership.
+#[async_trait]
+pub trait PartitionLeases: Send + Sync {
+    /// Says `worker` is alive; returns how many workers are.
+    async fn heartbeat(&self, worker: &str) -> Result<u32, StoreError>;
+
+    /// Takes `partition` if nobody holds it. The epoch returned is larger
+    /// than any handed out before for it, and at least `min_epoch`.
+    async fn acquire(&self, worker: &str, partition: u32, min_epoch: u64) -> Result<Option<u64>, StoreError>;
+
+    /// Extends `worker`'s lease; false if it is no longer `worker`'s.
+    async fn renew(&self, worker: &str, partition: u32) -> Result<bool, StoreError>;
+
+    /// Gives `partition` up, if `worker` holds it.
+    async fn release(&self, worker: &str, partition: u32) -> Result<(), StoreError>;
+
+    /// Leaves the membership.
+    async fn leave(&self, worker: &str) -> Result<(), StoreError>;
+
+    /// How long a lease lasts without renewal.
+    fn lease(&self) -> Duration;
+}
+
+/// The leases of a single process: it is the only worker.
+#[derive(Debug, Default)]
+pub struct MemoryLeases;
+
+#[async_trait]
+impl PartitionLeases for MemoryLeases {
+    async fn heartbeat(&self, _worker: &str) -> Result<u32, StoreError> {
+        Ok(1)
+    }
+
+    async fn acquire(&self, _worker: &str, _partition: u32, min_epoch: u64) -> Result<Option<u64>, StoreError> {
+        Ok(Some(min_epoch))
+    }
+
+    async fn renew(&self, _worker: &str, _partition: u32) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn release(&self, _worker: &str, _partition: u32) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn leave(&self, _worker: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn lease(&self) -> Duration {
+        // Nobody else could take over; renewal rounds only pace the loop.
+        Duration::from_secs(5)
+    }
+}
