@@ -99,8 +99,9 @@ pub trait PointLog: Send + Sync {
     /// Entries of `partition` after `after`, oldest first, at most `count`.
     async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError>;
 
-    /// Waits until an append may have happened, or `timeout` passed.
-    async fn wait_for_appends(&self, timeout: Duration);
+    /// Waits until an entry may lie after one of `positions` (partition,
+    /// entry), or `timeout` passed.
+    async fn wait_for_appends(&self, positions: &[(u32, EntryId)], timeout: Duration);
 
     /// Entries up to `upto` are judged and their effects durable: the log
     /// may drop them.

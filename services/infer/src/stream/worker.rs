@@ -17,9 +17,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Entries read per partition and batch.
 const BATCH_ENTRIES: usize = 256;
-/// How long an idle worker waits for appends before it looks again (other
-/// processes' appends are not announced in process).
-const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// How long an idle worker waits for appends before it looks again (the
+/// log wakes it earlier when one arrives; lease rounds need it back too).
+const IDLE_WAIT: Duration = Duration::from_millis(500);
 /// Pause after a storage failure.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -117,8 +117,10 @@ impl Worker {
                 }
             }
             if !judged_any {
+                let positions: Vec<(u32, EntryId)> = owned.iter().map(|o| (o.partition, o.position)).collect();
+                let until_round = next_round.saturating_duration_since(tokio::time::Instant::now());
                 tokio::select! {
-                    () = self.backends.points.wait_for_appends(IDLE_WAIT) => {}
+                    () = self.backends.points.wait_for_appends(&positions, IDLE_WAIT.min(until_round)) => {}
                     _ = stop.changed() => {}
                 }
             }

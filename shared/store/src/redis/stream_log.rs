@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// The longest a blocking read waits.
+const MAX_BLOCK: Duration = Duration::from_millis(400);
+
 /// The point log in Redis Streams.
 #[derive(Clone)]
 pub struct RedisPointLog {
@@ -79,8 +82,33 @@ impl PointLog for RedisPointLog {
             .collect()
     }
 
-    async fn wait_for_appends(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
+    /// `XREAD BLOCK` on every owned partition after its position: wakes on
+    /// any producer's append, at once, without polling.
+    async fn wait_for_appends(&self, positions: &[(u32, EntryId)], timeout: Duration) {
+        if positions.is_empty() {
+            let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
+            return;
+        }
+        // Below redis-rs's response timeout (500 ms by default), which would
+        // otherwise end the call as an error.
+        let block = timeout.min(MAX_BLOCK);
+        let mut read = redis::cmd("XREAD");
+        read.arg("COUNT").arg(1).arg("BLOCK").arg(block.as_millis().max(1) as u64).arg("STREAMS");
+        for (partition, _) in positions {
+            read.arg(self.key(*partition));
+        }
+        for (_, position) in positions {
+            read.arg(position.to_string());
+        }
+        let waited = async {
+            let mut conn = self.pool.get().await?;
+            let _: redis::Value = read.query_async(&mut conn).await?;
+            Ok::<(), StoreError>(())
+        };
+        if let Err(error) = waited.await {
+            tracing::debug!(%error, "cannot wait on the point streams; pausing instead");
+            tokio::time::sleep(block).await;
+        }
     }
 
     async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError> {
