@@ -47,6 +47,10 @@ impl PointLog for SqlPointLog {
         self.partitions
     }
 
+    fn ids_are_times(&self) -> bool {
+        false
+    }
+
     async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
         let mut tx = self.pool().begin().await?;
         if self.store.backend == "postgres" {

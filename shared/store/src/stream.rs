@@ -93,6 +93,9 @@ pub trait PointLog: Send + Sync {
     /// Number of partitions.
     fn partitions(&self) -> u32;
 
+    /// Whether an entry id's first part is its append time in Unix milliseconds.
+    fn ids_are_times(&self) -> bool;
+
     /// Appends `points` (all of `partition`) as one entry; returns once durable.
     async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError>;
 

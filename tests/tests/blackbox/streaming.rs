@@ -94,8 +94,16 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     assert_eq!(calm["anomalies"], 0, "{calm}");
     let (_, all) = get_json(&format!("{}/anomalies", platform.monitor.url)).await;
     assert_eq!(all["predictions"].as_array().map(Vec::len), Some(1), "{all}");
-    let (status, _) = get_json(&format!("{}/ready", platform.infer.url)).await;
-    assert_eq!(status, StatusCode::OK);
+    let (status, ready) = get_json(&format!("{}/ready", platform.infer.url)).await;
+    assert_eq!((status, ready["partitions_owned"].as_u64()), (StatusCode::OK, Some(16)), "{ready}");
+    let metrics = client().get(format!("{}/metrics", platform.infer.url)).send().await.expect("metrics");
+    let metrics = metrics.text().await.expect("text");
+    for expected in ["anomaly_stream_partitions_owned 16", "anomaly_stream_points_ingested_total 430"] {
+        assert!(metrics.contains(expected), "{expected} in {metrics}");
+    }
+    if env.kind() == Kind::Production {
+        assert!(metrics.contains("anomaly_stream_ingest_to_verdict_seconds"), "{metrics}");
+    }
 }
 
 async fn a_fitted_series_streams_with_its_detector(env: TestEnv) {

@@ -77,6 +77,9 @@ pub(crate) struct StreamMetrics {
     pub(crate) anomalies: metrics::Counter,
     pub(crate) late: metrics::Counter,
     pub(crate) malformed: metrics::Counter,
+    pub(crate) partitions_owned: metrics::Gauge,
+    /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
+    pub(crate) ingest_to_verdict: metrics::Histogram,
 }
 
 impl StreamMetrics {
@@ -89,7 +92,14 @@ impl StreamMetrics {
             anomalies: metrics::counter!("anomaly_stream_anomalies_stored_total"),
             late: metrics::counter!("anomaly_stream_late_points_total"),
             malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
+            partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),
+            ingest_to_verdict: metrics::histogram!("anomaly_stream_ingest_to_verdict_seconds"),
         }
+    }
+
+    /// Entries of `partition` not judged yet.
+    pub(crate) fn set_lag(partition: u32, entries: u64) {
+        metrics::gauge!("anomaly_stream_lag_entries", "partition" => partition.to_string()).set(entries as f64);
     }
 
     pub(crate) fn count(&self, verdict: &Verdict) {

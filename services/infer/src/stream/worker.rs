@@ -179,6 +179,11 @@ impl Worker {
             // States of series in partitions that changed hands may be stale.
             self.states.clear();
         }
+        self.metrics.partitions_owned.set(owned.len() as f64);
+        for held in owned.iter() {
+            let lag = self.backends.points.entries_after(held.partition, held.position).await?;
+            StreamMetrics::set_lag(held.partition, lag);
+        }
         Ok(())
     }
 
@@ -205,6 +210,13 @@ impl Worker {
         }
         owned.position = last;
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+        // Redis stream ids carry the append time in ms; the SQL log's do not.
+        if self.backends.points.ids_are_times() {
+            let now = unix_millis().max(0) as u64;
+            for entry in &entries {
+                self.metrics.ingest_to_verdict.record(now.saturating_sub(entry.id.ms) as f64 / 1000.0);
+            }
+        }
         if let Err(error) = self.backends.points.acknowledge(owned.partition, last).await {
             tracing::debug!(%error, "could not trim the log; a later batch will");
         }

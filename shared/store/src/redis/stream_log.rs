@@ -49,6 +49,10 @@ impl PointLog for RedisPointLog {
         self.partitions
     }
 
+    fn ids_are_times(&self) -> bool {
+        true
+    }
+
     async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
         let mut conn = self.pool.get().await?;
         let id: String = redis::cmd("XADD")
