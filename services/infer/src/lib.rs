@@ -18,7 +18,7 @@ pub use lookup::ModelLookup;
 pub use openapi::openapi;
 pub use predict::predict;
 pub use settings::InferSettings;
-pub use stream::{Stream, StreamDefaults};
+pub use stream::{Stream, StreamDefaults, drain_stream_workers};
 pub use wire::{PredictRequest, PredictResponse};
 
 use anomaly_core::ValidationError;

@@ -50,6 +50,8 @@ async fn main() -> anyhow::Result<()> {
     for task in tasks {
         task.await??;
     }
+    // The stream worker finishes its batch and releases its partitions.
+    infer::drain_stream_workers().await;
     tracing::info!("stopped");
     Ok(())
 }

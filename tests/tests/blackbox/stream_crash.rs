@@ -241,3 +241,34 @@ async fn two_workers_share_the_partitions_and_one_takes_over_when_the_other_dies
         assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(50), Some(0)), "nothing lost: {state}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_hands_the_partitions_over_at_once() {
+    let env = TestEnv::new(Kind::Production).await;
+    // Leases of 60 s: only a release, not an expiry, can move them in time.
+    let slow = [("STREAM_LEASE_MS", "60000")];
+    let mut first = PlatformProcess::start_with(&env, &slow).await;
+    let second = PlatformProcess::start_with(&env, &slow).await;
+    wait_until("the 16 partitions split 8 and 8", 30, async || {
+        owned(&first.infer).await == 8 && owned(&second.infer).await == 8
+    })
+    .await;
+    let (status, answer) = post_json(&format!("{}/ingest", first.infer), &many_series(0, 30)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+
+    let pid = first.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let exited = tokio::task::spawn_blocking(move || first.child.wait().map(|status| (status, first)))
+        .await
+        .expect("joined")
+        .expect("waited");
+    assert!(exited.0.success(), "exit status 0 after SIGTERM: {:?}", exited.0);
+    wait_until("the survivor owns all 16 partitions long before the leases expire", 20, async || {
+        owned(&second.infer).await == 16
+    })
+    .await;
+    for s in 0..100 {
+        let state = judged(&second.infer, &format!("m{s}"), 30).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(30), Some(0)), "{state}");
+    }
+}

@@ -118,7 +118,29 @@ pub struct Stream {
     /// Most log entries a partition may be behind for `/ready`.
     pub ready_max_lag: u64,
     pub(crate) metrics: StreamMetrics,
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// A started worker: how to stop it, and its task.
+type RunningWorker = (Arc<watch::Sender<bool>>, tokio::task::JoinHandle<()>);
+
+/// The workers started in this process, for [`drain_stream_workers`].
+static RUNNING: Mutex<Vec<RunningWorker>> = Mutex::new(Vec::new());
+
+/// How long a stopping worker may take to finish its batch and release its partitions.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stops every stream worker of this process after its current batch and
+/// waits (at most 10 s each) until each has committed it and released its
+/// partitions. The binaries call it on SIGTERM, after the servers stopped.
+pub async fn drain_stream_workers() {
+    let running = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(PoisonError::into_inner));
+    for (stop, worker) in running {
+        stop.send_replace(true);
+        if tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err() {
+            tracing::warn!("a stream worker did not stop in time; its leases expire on their own");
+        }
+    }
 }
 
 impl Stream {
@@ -131,10 +153,16 @@ impl Stream {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let lease = worker::LeaseSettings {
             worker: format!("{}-{nanos:x}", std::process::id()),
-            round: (lease / 5).max(std::time::Duration::from_millis(100)),
+            // Renewals well within the lease; at least every second, so a
+            // joining worker gets its share quickly whatever the lease.
+            round: (lease / 5).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(1)),
         };
         let worker = worker::Worker::new(backends, models, defaults, status.clone(), metrics.clone(), lease);
-        tokio::spawn(worker.run(stopped));
+        let stop = Arc::new(stop);
+        let handle = tokio::spawn(worker.run(stopped));
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|(_, worker)| !worker.is_finished());
+        running.push((stop.clone(), handle));
         Self { status, ready_max_lag, metrics, stop }
     }
 

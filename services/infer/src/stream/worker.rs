@@ -43,7 +43,7 @@ struct Owned {
 pub(crate) struct LeaseSettings {
     /// Unique per process.
     pub(crate) worker: String,
-    /// Time between two lease rounds (a fifth of the lease).
+    /// Time between two lease rounds (a fifth of the lease, at most 1 s).
     pub(crate) round: Duration,
 }
 
