@@ -75,7 +75,7 @@ pub fn read(path: &Path, series_id: String) -> anyhow::Result<SeriesFile> {
 }
 
 /// Unix seconds from an integer, or from `YYYY-MM-DD HH:MM:SS` (UTC).
-fn parse_time(text: &str) -> anyhow::Result<i64> {
+pub fn parse_time(text: &str) -> anyhow::Result<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
