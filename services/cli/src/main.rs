@@ -1,5 +1,7 @@
-//! `anomaly`: replay CSV series into the stream. See `anomaly --help`.
+//! `anomaly`: replay CSV series into the stream, evaluate detectors on
+//! labelled data. See `anomaly --help`.
 
+use anomaly_cli::eval::command::{EvalOptions, run as run_eval};
 use anomaly_cli::replay::{ReplayOptions, replay};
 use anomaly_cli::series_file;
 use clap::{Parser, Subcommand};
@@ -36,6 +38,30 @@ enum Command {
         #[arg(long, env = "INFER_URL", default_value = "http://127.0.0.1:8001")]
         url: String,
     },
+    /// Score detectors on a labelled corpus the way NAB does, and print one table.
+    Eval {
+        /// The corpus: NAB's layout (data/, labels/combined_windows.json) or CSVs with an is_anomaly column.
+        #[arg(long, default_value = "dataset/nab")]
+        corpus: PathBuf,
+        /// A detector kind (repeatable); default: every kind.
+        #[arg(long = "detector")]
+        detectors: Vec<String>,
+        /// A detector parameter, key=value (repeatable), e.g. window=1000.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// standard, low_fp, low_fn or all.
+        #[arg(long, default_value = "all")]
+        profile: String,
+        /// all, or dev / test: the even / odd files within each category (tune on dev, check on test).
+        #[arg(long, default_value = "all")]
+        split: String,
+        /// Write a markdown summary and one SVG per file here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write results in NAB's layout here, for NAB's own scorer.
+        #[arg(long)]
+        export_nab: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -69,6 +95,10 @@ async fn main() -> anyhow::Result<()> {
                 summary.series,
                 summary.points as f64 / seconds.max(1e-9)
             );
+            Ok(())
+        }
+        Command::Eval { corpus, detectors, params, profile, split, report, export_nab } => {
+            run_eval(&EvalOptions { corpus, detectors, params, profile, split, report, export_nab })?;
             Ok(())
         }
     }

@@ -2,10 +2,14 @@
 //! them ([`scorer`]), with what a person needs to judge them: windows found
 //! and missed, false positives, how early detections come.
 
+pub mod command;
 pub mod corpus;
+pub mod export;
 pub mod published;
+pub mod report;
 pub mod run;
 pub mod scorer;
+pub mod table;
 
 use corpus::LabelledSeries;
 use scorer::{Place, Profile, RawScore, best_threshold, places, score_detections};
@@ -14,11 +18,17 @@ use std::time::Duration;
 /// One detector's result on a corpus.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
-    /// The detector's name as shown.
+    /// The detector's name as shown, with its parameters.
     pub detector: String,
+    /// A short name for files and folders (the kind).
+    pub slug: String,
     /// Per profile: the threshold NAB's optimiser picks and the score at it.
     pub profiles: Vec<ProfileResult>,
-    /// Per file, at the standard profile's threshold.
+    /// The standard score when every row scoring above 0 is a detection:
+    /// for the platform's detectors (scores 0 or 1), the score of the
+    /// flags as the platform serves them, whatever the optimiser prefers.
+    pub as_served: f64,
+    /// Per file, at the first profile's threshold.
     pub files: Vec<FileResult>,
     /// Rows in the corpus.
     pub rows: usize,
@@ -80,6 +90,7 @@ impl Evaluation {
 /// Scores `scores[i]` (one per row of `corpus[i]`) under `profiles`.
 pub fn evaluate(
     detector: &str,
+    slug: &str,
     corpus: &[LabelledSeries],
     scores: &[Vec<f64>],
     profiles: &[Profile],
@@ -120,6 +131,12 @@ pub fn evaluate(
             FileResult { name: series.name.clone(), raw, detections, delays }
         })
         .collect();
+    let mut served = RawScore::default();
+    for (places, scores) in file_places.iter().zip(scores) {
+        let detected: Vec<bool> = scores.iter().map(|s| *s > 0.0).collect();
+        served.add(&score_detections(places, &detected, &Profile::STANDARD));
+    }
+    let as_served = served.normalised(&Profile::STANDARD);
     let rows = corpus.iter().map(|s| s.values.len()).sum();
-    Evaluation { detector: detector.to_owned(), profiles, files, rows, elapsed }
+    Evaluation { detector: detector.to_owned(), slug: slug.to_owned(), profiles, as_served, files, rows, elapsed }
 }

