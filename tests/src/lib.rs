@@ -191,19 +191,29 @@ pub async fn start_train(backends: Backends) -> Running {
     start_train_with(backends, 3).await
 }
 
-/// Starts one infer replica.
-pub async fn start_infer(backends: Backends) -> Running {
+/// Starts one infer replica whose stream judges series without a model
+/// with the detector kind `stream_detector` (`STREAM_DETECTOR`).
+pub async fn start_infer_detecting(backends: Backends, stream_detector: &str) -> Running {
     let settings = infer::InferSettings {
         infer_port: 0,
         local_cache_capacity: 10_000,
         prediction_history_max_rows: 100_000,
         prediction_history_max_rate: 2000,
         prediction_history_queue: 10_000,
+        stream_detector: stream_detector.to_owned(),
         detector_window_size: 50,
         z_score_threshold: 3.0,
         ready_max_lag: 1000,
     };
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))
+}
+
+/// Starts one infer replica. Its stream's default detector is the rolling
+/// z-score (W=50, k=3): the streaming tests check the stream's mechanics
+/// with verdicts easy to predict; `stream_matches_eval.rs` covers the
+/// platform's default detector.
+pub async fn start_infer(backends: Backends) -> Running {
+    start_infer_detecting(backends, "rolling_zscore").await
 }
 
 /// Starts monitor, its dashboard watching train and infer at these URLs.
@@ -232,9 +242,14 @@ impl Platform {
     /// Starts all three on `env`, sharing one set of adapters (as one
     /// process does in the embedded default).
     pub async fn start(env: &TestEnv) -> Self {
+        Self::start_detecting(env, "rolling_zscore").await
+    }
+
+    /// Starts all three, infer's stream judging with `stream_detector`.
+    pub async fn start_detecting(env: &TestEnv, stream_detector: &str) -> Self {
         let backends = env.connect().await;
         let train = start_train(backends.clone()).await;
-        let infer = start_infer(backends.clone()).await;
+        let infer = start_infer_detecting(backends.clone(), stream_detector).await;
         let monitor = start_monitor_watching(backends, &train.url, &infer.url).await;
         Self { train, infer, monitor }
     }

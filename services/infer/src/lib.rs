@@ -59,7 +59,8 @@ impl InferState {
         };
         let history = HistoryRecorder::start(backends.predictions.clone(), limits);
         let models = Arc::new(ModelLookup::new(local, backends.clone()));
-        let defaults = StreamDefaults::rolling_zscore(settings.detector_window_size, settings.z_score_threshold)?;
+        let defaults =
+            StreamDefaults::new(&settings.stream_detector, settings.detector_window_size, settings.z_score_threshold)?;
         let stream = Stream::start(backends.clone(), models.clone(), defaults, settings.ready_max_lag);
         Ok(Self { models, stream, recorder, backends, history })
     }
@@ -108,6 +109,7 @@ mod tests {
                     prediction_history_max_rows: 100,
                     prediction_history_max_rate: 100,
                     prediction_history_queue: 100,
+                    stream_detector: "novelty".into(),
                     detector_window_size: 50,
                     z_score_threshold: 3.0,
                     ready_max_lag: 1000,

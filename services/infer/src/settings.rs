@@ -20,11 +20,17 @@ pub struct InferSettings {
     /// neither counted nor kept (counted in /metrics instead).
     #[arg(long, env = "PREDICTION_HISTORY_QUEUE", default_value_t = 65_536)]
     pub prediction_history_queue: usize,
-    /// Window of the stream's default detector (rolling z-score), for series
-    /// without a fitted model.
+    /// The stream's detector for series without a fitted model: `novelty`
+    /// (default; see docs/evaluation.md), `rolling_zscore`, `rolling_mad` or
+    /// `ewma_zscore`, each with its defaults but for the two settings below.
+    #[arg(long, env = "STREAM_DETECTOR", default_value = "novelty")]
+    pub stream_detector: String,
+    /// Window of the stream's default detector when it is `rolling_zscore`
+    /// or `rolling_mad`.
     #[arg(long, env = "DETECTOR_WINDOW_SIZE", default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub detector_window_size: u32,
-    /// Threshold k of the stream's default detector.
+    /// Threshold k of the stream's default detector when it is
+    /// `rolling_zscore` or `rolling_mad`.
     #[arg(long, env = "Z_SCORE_THRESHOLD", default_value_t = 3.0)]
     pub z_score_threshold: f64,
     /// Most log entries a partition may be behind for `/ready` to answer 200.

@@ -36,25 +36,35 @@ pub struct FitRequest {
 pub struct DetectorRequest {
     /// `three_sigma` (fitted mean and std, frozen), `rolling_zscore` (z
     /// against the last `window` points), `rolling_mad` (robust z: median
-    /// and MAD of the last `window` points) or `ewma_zscore` (exponentially
-    /// weighted mean and variance).
+    /// and MAD of the last `window` points), `ewma_zscore` (exponentially
+    /// weighted mean and variance) or `novelty` (fires once when the series
+    /// leaves the range it has seen or its level; the stream's default).
     pub kind: String,
     /// Rolling kinds: points in the window, 2 to 10,000 (default 50). A fit
     /// needs at least this many points; they warm the window up.
     #[schema(minimum = 2, maximum = 10000)]
     pub window: Option<u32>,
-    /// The largest normal |z|: > 0 and at most 1e6 (default 3).
+    /// The largest normal |z|: > 0 and at most 1e6 (default 3; 6 for `novelty`).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub threshold: Option<f64>,
-    /// `ewma_zscore`: weight of the newest point, between 0 and 1 (default 2/51).
+    /// `ewma_zscore` and `novelty`: weight of the newest point, between 0
+    /// and 1 (default 2/51; 0.002 for `novelty`).
     #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
     pub alpha: Option<f64>,
-    /// `ewma_zscore`: points seen before the first verdict, 1 to 10,000
-    /// (default 50); a fit needs at least this many.
+    /// `ewma_zscore` and `novelty`: points seen before the first verdict,
+    /// 1 to 10,000 (default 50; 150 for `novelty`); a fit needs at least this many.
     #[schema(minimum = 1, maximum = 10000)]
     pub warmup: Option<u32>,
     /// `three_sigma`: `two_sided` (default), `upper` or `lower`.
     pub direction: Option<String>,
+    /// `novelty`: how far past the range seen so far a value must go to
+    /// alert, as a share of that range; > 0 and at most 1e6 (default 0.01).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub tolerance: Option<f64>,
+    /// `novelty`: points after an alert during which only a score twice as
+    /// strong alerts again; at most 1,000,000 (default 300).
+    #[schema(maximum = 1000000)]
+    pub quiet: Option<u32>,
 }
 
 impl FitRequest {
@@ -69,6 +79,8 @@ impl FitRequest {
             alpha: detector.and_then(|d| d.alpha),
             warmup: detector.and_then(|d| d.warmup),
             direction: detector.and_then(|d| d.direction.clone()).or_else(|| self.direction.clone()),
+            tolerance: detector.and_then(|d| d.tolerance),
+            quiet: detector.and_then(|d| d.quiet),
         }
     }
 }

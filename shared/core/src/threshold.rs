@@ -31,6 +31,12 @@ impl Threshold {
     /// overflow every chart and aggregate that reads them.
     pub const MAX: f64 = 1e6;
 
+    /// A threshold known when compiling (a default); an invalid `k` fails the build.
+    pub const fn constant(k: f64) -> Self {
+        assert!(k > 0.0 && k <= Self::MAX, "a threshold is > 0 and at most Threshold::MAX");
+        Self(k)
+    }
+
     /// Checks that `k` is finite, > 0 and at most [`Threshold::MAX`].
     pub fn new(k: f64) -> Result<Self, ValidationError> {
         if k <= Self::MAX { Self::stored(k) } else { Err(ValidationError::InvalidThreshold(k)) }

@@ -19,5 +19,6 @@ mod prediction_history;
 mod redis_recovery;
 mod restart;
 mod stream_crash;
+mod stream_matches_eval;
 mod streaming;
 mod versions_under_concurrency;

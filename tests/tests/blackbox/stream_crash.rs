@@ -46,6 +46,8 @@ impl PlatformProcess {
             .env("INFER_PORT", infer.to_string())
             .env("MONITOR_PORT", monitor.to_string())
             .env("RUST_LOG", "warn")
+            // As the in-process platform of the tests (tests/src/lib.rs).
+            .env("STREAM_DETECTOR", "rolling_zscore")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         command.envs(settings.iter().copied());

@@ -68,8 +68,12 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
         "warmup" => options.warmup = Some(count()?),
         "threshold" => options.threshold = Some(number()?),
         "alpha" => options.alpha = Some(number()?),
+        "tolerance" => options.tolerance = Some(number()?),
+        "quiet" => options.quiet = Some(count()?),
         "direction" => options.direction = Some(value.to_owned()),
-        other => bail!("--param {other} is unknown; known: window, warmup, threshold, alpha, direction"),
+        other => {
+            bail!("--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet")
+        }
     }
     Ok(())
 }

@@ -19,20 +19,28 @@ use tokio::sync::watch;
 /// The detector of series that have no fitted model.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamDefaults {
-    /// The platform default detector (rolling z-score, W and k from settings).
+    /// The platform default detector (`STREAM_DETECTOR`).
     pub config: DetectorConfig,
 }
 
 impl StreamDefaults {
-    /// Rolling z-score over `window` points with threshold `threshold`.
-    pub fn rolling_zscore(window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
+    /// The online detector `kind` with its defaults; the rolling kinds take
+    /// `window` points and threshold `threshold`.
+    pub fn new(kind: &str, window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
+        let rolling = matches!(kind, "rolling_zscore" | "rolling_mad");
         let options = anomaly_core::DetectorOptions {
-            kind: Some("rolling_zscore".into()),
-            window: Some(window),
-            threshold: Some(Threshold::new(threshold)?.get()),
+            kind: Some(kind.to_owned()),
+            window: rolling.then_some(window),
+            threshold: rolling.then(|| Threshold::new(threshold).map(Threshold::get)).transpose()?,
             ..Default::default()
         };
-        Ok(Self { config: DetectorConfig::from_options(&options)? })
+        let config = DetectorConfig::from_options(&options)?;
+        if config.start().is_none() {
+            return Err(anomaly_core::ValidationError::InvalidDetector(format!(
+                "the stream's default detector must learn online; {kind} only exists fitted"
+            )));
+        }
+        Ok(Self { config })
     }
 
     pub(crate) fn model(&self) -> Model {

@@ -2,7 +2,9 @@
 //! from the loose options of a request, and the way from a config to a
 //! fitted [`Model`] (batch side) or an empty online one.
 
-use super::{Direction, EwmaZScore, Model, OnlineDetector, RollingMad, RollingZScore, ThreeSigma};
+use super::{
+    Direction, EwmaZScore, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingZScore, ThreeSigma,
+};
 use crate::{Threshold, TrainingSeries, ValidationError};
 use serde::Serialize;
 
@@ -10,6 +12,8 @@ use serde::Serialize;
 pub const DEFAULT_WINDOW: u32 = 50;
 /// The largest window (and EWMA warm-up) accepted.
 pub const MAX_WINDOW: u32 = 10_000;
+/// The longest quiet period after a novelty alert.
+pub const MAX_QUIET: u32 = 1_000_000;
 /// The largest normal |z| unless the config says otherwise.
 pub const DEFAULT_THRESHOLD: f64 = 3.0;
 
@@ -28,6 +32,10 @@ pub struct DetectorOptions {
     pub warmup: Option<u32>,
     /// Side of the band, three_sigma only.
     pub direction: Option<String>,
+    /// Novelty: how far past the range seen a value must go, as a share of it.
+    pub tolerance: Option<f64>,
+    /// Novelty: points after an alert during which only a stronger score alerts.
+    pub quiet: Option<u32>,
 }
 
 /// A validated detector choice, without any learnt state. Serialises as
@@ -65,6 +73,9 @@ pub enum DetectorConfig {
         /// Points before the first verdict.
         warmup: u32,
     },
+    /// Fires once when the series leaves the range it has seen or its
+    /// level, then quiet (see [`Novelty`]).
+    Novelty(NoveltyParams),
 }
 
 fn invalid(message: String) -> ValidationError {
@@ -88,9 +99,25 @@ fn window_of(kind: &str, window: Option<u32>) -> Result<u32, ValidationError> {
     }
 }
 
+fn alpha_of(kind: &str, alpha: f64) -> Result<f64, ValidationError> {
+    if alpha > 0.0 && alpha < 1.0 {
+        Ok(alpha)
+    } else {
+        Err(invalid(format!("alpha of {kind} must be between 0 and 1 (exclusive); got {alpha}")))
+    }
+}
+
+fn warmup_of(kind: &str, warmup: u32) -> Result<u32, ValidationError> {
+    if (1..=MAX_WINDOW).contains(&warmup) {
+        Ok(warmup)
+    } else {
+        Err(invalid(format!("warmup of {kind} must be from 1 to {MAX_WINDOW}; got {warmup}")))
+    }
+}
+
 impl DetectorConfig {
     /// The names of the kinds, as the API spells them.
-    pub const KINDS: [&'static str; 4] = ["three_sigma", "rolling_zscore", "rolling_mad", "ewma_zscore"];
+    pub const KINDS: [&'static str; 5] = ["three_sigma", "rolling_zscore", "rolling_mad", "ewma_zscore", "novelty"];
 
     /// Validates `options`; an omitted kind is `three_sigma`.
     pub fn from_options(options: &DetectorOptions) -> Result<Self, ValidationError> {
@@ -101,7 +128,13 @@ impl DetectorConfig {
             "three_sigma" => {
                 only(
                     kind,
-                    &[("window", o.window.is_some()), ("alpha", o.alpha.is_some()), ("warmup", o.warmup.is_some())],
+                    &[
+                        ("window", o.window.is_some()),
+                        ("alpha", o.alpha.is_some()),
+                        ("warmup", o.warmup.is_some()),
+                        ("tolerance", o.tolerance.is_some()),
+                        ("quiet", o.quiet.is_some()),
+                    ],
                 )?;
                 let direction = o.direction.as_deref().map(Direction::parse).transpose()?.unwrap_or_default();
                 Ok(Self::ThreeSigma { threshold, direction })
@@ -113,6 +146,8 @@ impl DetectorConfig {
                         ("alpha", o.alpha.is_some()),
                         ("warmup", o.warmup.is_some()),
                         ("direction", o.direction.is_some()),
+                        ("tolerance", o.tolerance.is_some()),
+                        ("quiet", o.quiet.is_some()),
                     ],
                 )?;
                 let window = window_of(kind, o.window)?;
@@ -123,18 +158,37 @@ impl DetectorConfig {
                 })
             }
             "ewma_zscore" => {
-                only(kind, &[("window", o.window.is_some()), ("direction", o.direction.is_some())])?;
-                let alpha = o.alpha.unwrap_or(2.0 / (f64::from(DEFAULT_WINDOW) + 1.0));
-                if !(alpha > 0.0 && alpha < 1.0) {
-                    return Err(invalid(format!(
-                        "alpha of ewma_zscore must be between 0 and 1 (exclusive); got {alpha}"
-                    )));
-                }
-                let warmup = o.warmup.unwrap_or(DEFAULT_WINDOW);
-                if !(1..=MAX_WINDOW).contains(&warmup) {
-                    return Err(invalid(format!("warmup of ewma_zscore must be from 1 to {MAX_WINDOW}; got {warmup}")));
-                }
+                only(
+                    kind,
+                    &[
+                        ("window", o.window.is_some()),
+                        ("direction", o.direction.is_some()),
+                        ("tolerance", o.tolerance.is_some()),
+                        ("quiet", o.quiet.is_some()),
+                    ],
+                )?;
+                let alpha = alpha_of(kind, o.alpha.unwrap_or(2.0 / (f64::from(DEFAULT_WINDOW) + 1.0)))?;
+                let warmup = warmup_of(kind, o.warmup.unwrap_or(DEFAULT_WINDOW))?;
                 Ok(Self::EwmaZscore { alpha, threshold, warmup })
+            }
+            "novelty" => {
+                only(kind, &[("window", o.window.is_some()), ("direction", o.direction.is_some())])?;
+                let defaults = NoveltyParams::DEFAULT;
+                let tolerance = o.tolerance.unwrap_or(defaults.tolerance);
+                if !(tolerance > 0.0 && tolerance <= 1e6) {
+                    return Err(invalid(format!("tolerance of novelty must be > 0 and at most 1e6; got {tolerance}")));
+                }
+                let quiet = o.quiet.unwrap_or(defaults.quiet);
+                if quiet > MAX_QUIET {
+                    return Err(invalid(format!("quiet of novelty must be at most {MAX_QUIET} points; got {quiet}")));
+                }
+                Ok(Self::Novelty(NoveltyParams {
+                    threshold: Threshold::new(o.threshold.unwrap_or(defaults.threshold.get()))?,
+                    tolerance,
+                    alpha: alpha_of(kind, o.alpha.unwrap_or(defaults.alpha))?,
+                    quiet,
+                    warmup: warmup_of(kind, o.warmup.unwrap_or(defaults.warmup))?,
+                }))
             }
             other => Err(invalid(format!(
                 "detector kind must be one of {}; got {:?}",
@@ -151,6 +205,7 @@ impl DetectorConfig {
             Self::RollingZscore { .. } => "rolling_zscore",
             Self::RollingMad { .. } => "rolling_mad",
             Self::EwmaZscore { .. } => "ewma_zscore",
+            Self::Novelty(_) => "novelty",
         }
     }
 
@@ -164,6 +219,7 @@ impl DetectorConfig {
             Self::EwmaZscore { alpha, threshold, warmup } => {
                 Model::EwmaZscore(EwmaZScore::new(alpha, threshold, warmup))
             }
+            Self::Novelty(params) => Model::Novelty(Novelty::new(params)),
         })
     }
 
@@ -173,7 +229,7 @@ impl DetectorConfig {
         match *self {
             Self::ThreeSigma { .. } => 1,
             Self::RollingZscore { window, .. } | Self::RollingMad { window, .. } => window as usize,
-            Self::EwmaZscore { warmup, .. } => warmup as usize,
+            Self::EwmaZscore { warmup, .. } | Self::Novelty(NoveltyParams { warmup, .. }) => warmup as usize,
         }
     }
 
@@ -191,7 +247,7 @@ impl DetectorConfig {
         };
         let values = series.values();
         let warm_on = match self {
-            Self::EwmaZscore { .. } => values,
+            Self::EwmaZscore { .. } | Self::Novelty(_) => values,
             _ => &values[values.len() - needed..],
         };
         for &value in warm_on {

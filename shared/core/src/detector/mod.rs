@@ -6,14 +6,16 @@
 mod config;
 mod ewma_zscore;
 mod model;
+mod novelty;
 mod rolling_mad;
 mod rolling_zscore;
 mod three_sigma;
 mod window;
 
-pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOptions, MAX_WINDOW};
+pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOptions, MAX_QUIET, MAX_WINDOW};
 pub use ewma_zscore::EwmaZScore;
 pub use model::Model;
+pub use novelty::{Novelty, NoveltyParams};
 pub use rolling_mad::RollingMad;
 pub use rolling_zscore::RollingZScore;
 pub use three_sigma::ThreeSigma;

@@ -2,7 +2,8 @@
 //! a stream checkpoints. Serialised as `{"kind": ..., params and state}`.
 
 use super::{
-    Decision, DetectorConfig, Direction, EwmaZScore, OnlineDetector, RollingMad, RollingZScore, ThreeSigma, Verdict,
+    Decision, DetectorConfig, Direction, EwmaZScore, Novelty, OnlineDetector, RollingMad, RollingZScore, ThreeSigma,
+    Verdict,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,8 @@ pub enum Model {
     RollingMad(RollingMad),
     /// EWMA z-score.
     EwmaZscore(EwmaZScore),
+    /// Novelty (spatial and level channels, alert suppression).
+    Novelty(Novelty),
 }
 
 impl Model {
@@ -30,6 +33,7 @@ impl Model {
             Self::EwmaZscore(m) => {
                 DetectorConfig::EwmaZscore { alpha: m.alpha, threshold: m.threshold, warmup: m.warmup }
             }
+            Self::Novelty(m) => DetectorConfig::Novelty(m.params),
         }
     }
 
@@ -45,6 +49,7 @@ impl Model {
             Self::RollingZscore(m) => m.threshold.get(),
             Self::RollingMad(m) => m.threshold.get(),
             Self::EwmaZscore(m) => m.threshold.get(),
+            Self::Novelty(m) => m.params.threshold.get(),
         }
     }
 
@@ -81,6 +86,7 @@ impl Model {
             Self::RollingZscore(m) => m,
             Self::RollingMad(m) => m,
             Self::EwmaZscore(m) => m,
+            Self::Novelty(m) => m,
         }
     }
 
@@ -90,6 +96,7 @@ impl Model {
             Self::RollingZscore(m) => m,
             Self::RollingMad(m) => m,
             Self::EwmaZscore(m) => m,
+            Self::Novelty(m) => m,
         }
     }
 }
@@ -112,7 +119,7 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_json() {
         let series =
-            TrainingSeries::new((0..80).collect(), (0..80).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
+            TrainingSeries::new((0..200).collect(), (0..200).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
         for kind in DetectorConfig::KINDS {
             let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
             let model = DetectorConfig::from_options(&options).and_then(|c| c.fit(&series)).expect("fits");
