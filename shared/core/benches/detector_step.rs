@@ -14,7 +14,7 @@ fn detector_step(c: &mut Criterion) {
         (0..POINTS).map(|i| 10.0 + ((i * 7919) % 101) as f64 / 50.0 + if i % 997 == 0 { 30.0 } else { 0.0 }).collect();
     let mut group = c.benchmark_group("detector_step");
     group.throughput(Throughput::Elements(POINTS as u64));
-    for kind in ["rolling_zscore", "ewma_zscore", "rolling_mad"] {
+    for kind in ["rolling_zscore", "ewma_zscore", "rolling_mad", "novelty"] {
         let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
         let config = DetectorConfig::from_options(&options).expect("valid");
         let started = config.start().expect("an online kind");

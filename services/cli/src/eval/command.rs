@@ -124,13 +124,15 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
             })
             .collect::<Vec<_>>();
         let elapsed: Duration = runs.iter().map(|r| r.elapsed).sum();
+        let state_bytes = runs.iter().map(|r| r.state_bytes).max().unwrap_or(0);
         let scores: Vec<Vec<f64>> = runs.into_iter().map(|r| r.scores).collect();
         if let Some(dir) = &options.export_nab {
             for (series, scores) in corpus.iter().zip(&scores) {
                 export::write_nab_results(dir, config.kind(), series, scores)?;
             }
         }
-        evaluations.push(evaluate(&name, config.kind(), &corpus, &scores, &profiles, elapsed));
+        let evaluation = evaluate(&name, config.kind(), &corpus, &scores, &profiles, elapsed);
+        evaluations.push(Evaluation { state_bytes, ..evaluation });
     }
     progress.finish_and_clear();
     println!("{} files, {rows} rows\n\n{}", corpus.len(), table::render(&evaluations, false));

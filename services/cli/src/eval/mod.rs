@@ -34,6 +34,8 @@ pub struct Evaluation {
     pub rows: usize,
     /// Time the detector took over all files.
     pub elapsed: Duration,
+    /// The largest checkpoint of one series, in bytes (0 when not measured).
+    pub state_bytes: usize,
 }
 
 /// The score under one profile.
@@ -138,5 +140,14 @@ pub fn evaluate(
     }
     let as_served = served.normalised(&Profile::STANDARD);
     let rows = corpus.iter().map(|s| s.values.len()).sum();
-    Evaluation { detector: detector.to_owned(), slug: slug.to_owned(), profiles, as_served, files, rows, elapsed }
+    Evaluation {
+        detector: detector.to_owned(),
+        slug: slug.to_owned(),
+        profiles,
+        as_served,
+        files,
+        rows,
+        elapsed,
+        state_bytes: 0,
+    }
 }

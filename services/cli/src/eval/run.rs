@@ -16,6 +16,8 @@ pub struct Scores {
     pub scores: Vec<f64>,
     /// Time spent judging and learning (fitting included for 3-sigma).
     pub elapsed: Duration,
+    /// Size of the detector's checkpoint (its JSON, as the stream stores it) after the file.
+    pub state_bytes: usize,
 }
 
 /// Runs `config` over `series`.
@@ -30,9 +32,11 @@ pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries) -> Scores 
                 .ok()
         }
     };
-    let scores = match model {
-        Some(mut model) => series.values.iter().map(|v| f64::from(u8::from(model.update(*v).is_anomaly()))).collect(),
-        None => vec![0.0; series.values.len()],
+    let Some(mut model) = model else {
+        return Scores { scores: vec![0.0; series.values.len()], elapsed: started.elapsed(), state_bytes: 0 };
     };
-    Scores { scores, elapsed: started.elapsed() }
+    let scores = series.values.iter().map(|v| f64::from(u8::from(model.update(*v).is_anomaly()))).collect();
+    let elapsed = started.elapsed();
+    let state_bytes = serde_json::to_string(&model).map_or(0, |json| json.len());
+    Scores { scores, elapsed, state_bytes }
 }

@@ -12,12 +12,12 @@ pub fn render(evaluations: &[Evaluation], with_threshold: bool) -> String {
     for profile in &profiles {
         let _ = write!(text, " {} |", short_name(profile));
     }
-    text += " standard, every flag counted | windows found | false-positive rows | mean delay (rows, share of window) | ns per row |";
+    text += " standard, every flag counted | windows found | false-positive rows | mean delay (rows, share of window) | ns per row | state bytes |";
     if with_threshold {
         text += " threshold |";
     }
     text += "\n|---|";
-    text += &"---:|".repeat(profiles.len() + 5 + usize::from(with_threshold));
+    text += &"---:|".repeat(profiles.len() + 6 + usize::from(with_threshold));
     text += "\n";
     for evaluation in evaluations {
         let _ = write!(text, "| {} |", evaluation.detector);
@@ -31,11 +31,12 @@ pub fn render(evaluations: &[Evaluation], with_threshold: bool) -> String {
             .map_or_else(|| "-".to_owned(), |(rows, share)| format!("{rows:.0}, {:.0}%", share * 100.0));
         let _ = write!(
             text,
-            " {} / {} | {} | {delay} | {:.0} |",
+            " {} / {} | {} | {delay} | {:.0} | {} |",
             first.raw.found,
             first.raw.windows,
             first.raw.false_positives,
-            evaluation.nanos_per_row()
+            evaluation.nanos_per_row(),
+            evaluation.state_bytes
         );
         if with_threshold {
             let _ = write!(text, " {} |", first.threshold);
