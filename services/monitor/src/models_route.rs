@@ -2,6 +2,7 @@
 //! by series id) and `GET /models/{series_id}` (all versions of one).
 
 use crate::MonitorState;
+use anomaly_core::SeriesId;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, ModelDescription, SeriesIdPath};
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +16,8 @@ const MAX_PAGE: u32 = 1000;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ModelsQuery {
-    /// Only series whose id contains this text (any case).
+    /// Only series whose id contains this text (any case); at most 128 bytes.
+    #[param(max_length = 128)]
     pub filter: Option<String>,
     /// Start after this series id: `next_after` of the previous page.
     pub after: Option<String>,
@@ -65,6 +67,16 @@ pub async fn list_models(
             message: format!("limit must be from 1 to {MAX_PAGE}; got {limit}"),
         });
     }
+    if let Some(filter) = query.filter.as_deref().filter(|f| f.len() > SeriesId::MAX_LEN) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_filter",
+            message: format!(
+                "filter must be at most {} bytes (no series id is longer); got {}",
+                SeriesId::MAX_LEN,
+                filter.len()
+            ),
+        });
+    }
     let records = state.backends.store.latest_models(query.filter.as_deref(), query.after.as_deref(), limit).await?;
     let next_after =
         (records.len() == limit as usize).then(|| records.last().map(|r| r.series_id.to_string())).flatten();
@@ -76,7 +88,7 @@ pub async fn list_models(
     get,
     path = "/models/{series_id}",
     tag = "monitor",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-]", pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
+    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
     responses(
         (status = 200, description = "The versions, newest first", body = SeriesModels),
         (status = 404, description = "Unknown series", body = ErrorBody),

@@ -7,7 +7,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ValidationError {
     /// The series id is empty, too long or has characters outside the allowed set.
-    #[error("series_id must be 1 to {max} bytes of [A-Za-z0-9._:-]; got {got:?}")]
+    #[error("series_id must be 1 to {max} bytes of [A-Za-z0-9._:-], other than . and ..; got {got:?}")]
     InvalidSeriesId {
         /// The longest id accepted, in bytes.
         max: usize,

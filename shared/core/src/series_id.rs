@@ -3,7 +3,9 @@
 use crate::ValidationError;
 use std::fmt;
 
-/// A series id: 1 to 128 bytes of `[A-Za-z0-9._:-]`.
+/// A series id: 1 to 128 bytes of `[A-Za-z0-9._:-]`, other than `.` and
+/// `..` (which clients resolve as path segments, so such a series could
+/// never be reached in a URL).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesId(String);
 
@@ -19,7 +21,8 @@ impl SeriesId {
 
     fn check(raw: &str) -> Result<(), ValidationError> {
         let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
-        if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.bytes().all(allowed) {
+        let path_segment = raw == "." || raw == "..";
+        if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.bytes().all(allowed) || path_segment {
             return Err(ValidationError::InvalidSeriesId {
                 max: Self::MAX_LEN,
                 got: raw.chars().take(Self::MAX_LEN + 8).collect(),
@@ -63,11 +66,12 @@ mod tests {
     fn accepts_the_allowed_alphabet() {
         assert!(SeriesId::parse("cpu.host-1_a:b").is_ok());
         assert!(SeriesId::parse(&"a".repeat(128)).is_ok());
+        assert!(SeriesId::parse("...").is_ok() && SeriesId::parse(".a").is_ok());
     }
 
     #[test]
     fn rejects_empty_long_and_foreign_characters() {
-        for bad in ["", "a b", "a/b", "ü", "a%20", &"a".repeat(129)] {
+        for bad in ["", "a b", "a/b", "ü", "a%20", &"a".repeat(129), ".", ".."] {
             let err = SeriesId::parse(bad).expect_err(bad);
             assert_eq!(err.code(), "invalid_series_id");
         }

@@ -297,6 +297,9 @@ impl ModelStore for SqlModelStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ModelRecord>, StoreError> {
+        if filter.is_some_and(|f| f.len() > SeriesId::MAX_LEN) {
+            return Ok(Vec::new()); // no id is that long (and SQLite refuses long LIKE patterns)
+        }
         let pattern = filter.map(like_pattern);
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -324,6 +327,9 @@ impl ModelStore for SqlModelStore {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ModelRecord>, u64), StoreError> {
+        if filter.is_some_and(|f| f.len() > SeriesId::MAX_LEN) {
+            return Ok((Vec::new(), 0)); // no id is that long (and SQLite refuses long LIKE patterns)
+        }
         let pattern = filter.filter(|f| !f.is_empty()).map(like_pattern);
         let condition = if pattern.is_some() { "WHERE lower(s.series_id) LIKE lower($1) ESCAPE '\\'" } else { "" };
         let (column, direction) = (sort.key.column(), if sort.descending { "DESC" } else { "ASC" });
