@@ -69,7 +69,11 @@ pub fn read(path: &Path, series_id: String) -> anyhow::Result<SeriesFile> {
         let time = record.get(time_at).unwrap_or_default().trim();
         timestamps.push(parse_time(time).with_context(at)?);
         let value = record.get(value_at).unwrap_or_default().trim();
-        values.push(value.parse::<f64>().with_context(|| format!("{}: value {value:?}", at()))?);
+        let value = value.parse::<f64>().with_context(|| format!("{}: value {value:?}", at()))?;
+        if !value.is_finite() {
+            bail!("{}: value {value} is not a finite number", at());
+        }
+        values.push(value);
     }
     Ok(SeriesFile { series_id, timestamps, values })
 }
@@ -110,5 +114,7 @@ mod tests {
         let bad = dir.path().join("bad.csv");
         std::fs::write(&bad, "time,v\n1,2\n").expect("write");
         assert!(read(&bad, "b".into()).is_err());
+        std::fs::write(&bad, "timestamp,value\n1,NaN\n").expect("write");
+        assert!(read(&bad, "b".into()).is_err(), "NaN is refused");
     }
 }

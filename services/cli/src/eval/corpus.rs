@@ -112,7 +112,11 @@ fn read_yahoo(file: &Path, name: String) -> anyhow::Result<LabelledSeries> {
         let field = |at: usize| record.get(at).unwrap_or_default().trim();
         let at = || format!("{} line {}", file.display(), line + 2);
         timestamps.push(parse_time(field(time_at)).with_context(at)?);
-        values.push(field(value_at).parse::<f64>().with_context(at)?);
+        let value = field(value_at).parse::<f64>().with_context(at)?;
+        if !value.is_finite() {
+            bail!("{}: value {value} is not a finite number", at());
+        }
+        values.push(value);
         labels.push(field(label_at).parse::<f64>().with_context(at)? != 0.0);
     }
     let windows = windows_around(&labels);
