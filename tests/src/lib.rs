@@ -153,9 +153,15 @@ async fn delete_keys(url: &str, prefix: &str) -> redis::RedisResult<()> {
     Ok(())
 }
 
-/// HTTP settings for tests: loopback, a 1 MiB body limit.
+/// HTTP settings for tests: loopback, a 1 MiB body limit, the default timeouts.
 pub fn http_args() -> HttpArgs {
-    HttpArgs { host: "127.0.0.1".into(), max_body_bytes: 1024 * 1024, log_format: "text".into() }
+    HttpArgs {
+        host: "127.0.0.1".into(),
+        max_body_bytes: 1024 * 1024,
+        log_format: "text".into(),
+        request_body_timeout: 30,
+        shutdown_timeout: 10,
+    }
 }
 
 /// A service running on a free port; stopped when dropped.

@@ -66,6 +66,5 @@ pub fn router(state: MonitorState) -> Router {
 
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    Server::bind(&http.host, settings.monitor_port, router(MonitorState::new(backends, settings)), http.max_body_bytes)
-        .await
+    Server::bind(&http.host, settings.monitor_port, router(MonitorState::new(backends, settings)), http).await
 }

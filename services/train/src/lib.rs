@@ -68,7 +68,7 @@ pub fn router(state: TrainState) -> Router {
 /// Binds the train service on `settings.train_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &TrainSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let state = TrainState::new(backends, settings);
-    Server::bind(&http.host, settings.train_port, router(state), http.max_body_bytes).await
+    Server::bind(&http.host, settings.train_port, router(state), http).await
 }
 
 #[cfg(test)]

@@ -73,4 +73,13 @@ pub struct HttpArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Seconds a request body may go without sending data before the
+    /// request is answered 408 and its connection closed (a body declared
+    /// longer than it is cannot hold a connection forever).
+    #[arg(long, env = "REQUEST_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_body_timeout: u64,
+    /// Seconds a stopping service waits for requests in flight before it
+    /// drops the connections still open and exits.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
 }

@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The body is larger than the configured limit (413).
     #[error("request body is larger than the configured limit (MAX_BODY_BYTES); send less or raise the limit")]
     PayloadTooLarge,
+    /// The body stopped arriving for longer than `REQUEST_BODY_TIMEOUT` (408).
+    #[error("the request body stopped arriving before it was complete; send it again, in full")]
+    RequestTimeout,
     /// No such series, version or route (404).
     #[error("{message}")]
     NotFound {
@@ -90,6 +93,7 @@ impl ApiError {
             Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             Self::BadRequest { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Busy { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),

@@ -21,12 +21,27 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if timed_out(&rejection) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
             }
         })?;
         Ok(Self(bytes))
     }
+}
+
+/// Whether `error` comes from the body timeout (tower-http's `TimeoutError`
+/// somewhere down its chain of sources).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// A JSON body. The content type is not checked, so `curl -d` works as is.

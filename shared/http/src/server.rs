@@ -1,19 +1,26 @@
 //! A server that binds when built and serves when run, so a caller (or a
 //! test on port 0) knows the address before requests arrive. Every router
-//! gets the same outer layers: body limit, tracing, JSON 404.
+//! gets the same outer layers: body limit, body timeout, tracing, JSON 404;
+//! a stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`.
 
+use crate::HttpArgs;
 use crate::error::{method_not_allowed, route_not_found};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// A bound listener and the router it will serve.
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    shutdown_timeout: Duration,
 }
 
 impl Server {
@@ -21,16 +28,17 @@ impl Server {
     /// shared layers. Per-request trace spans cost about 8% of predict
     /// throughput, so the trace layer is added only when the log filter
     /// enables them (`RUST_LOG=tower_http=debug`).
-    pub async fn bind(host: &str, port: u16, router: Router, max_body_bytes: usize) -> std::io::Result<Self> {
+    pub async fn bind(host: &str, port: u16, router: Router, http: &HttpArgs) -> std::io::Result<Self> {
         let listener = TcpListener::bind((host, port)).await?;
         let mut router = router
             .fallback(route_not_found)
             .method_not_allowed_fallback(method_not_allowed)
-            .layer(DefaultBodyLimit::max(max_body_bytes));
+            .layer(DefaultBodyLimit::max(http.max_body_bytes))
+            .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(http.request_body_timeout)));
         if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
             router = router.layer(TraceLayer::new_for_http());
         }
-        Ok(Self { listener, router })
+        Ok(Self { listener, router, shutdown_timeout: Duration::from_secs(http.shutdown_timeout) })
     }
 
     /// The bound address.
@@ -47,9 +55,27 @@ impl Server {
         Ok(format!("http://{addr}"))
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in
+    /// flight for at most the shutdown timeout; connections still open then
+    /// are left to the process' exit.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let stopping = Arc::new(Notify::new());
+        let signal = stopping.clone();
+        let graceful = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            signal.notify_one();
+        });
+        let deadline = async {
+            stopping.notified().await;
+            tokio::time::sleep(self.shutdown_timeout).await;
+        };
+        tokio::select! {
+            result = graceful.into_future() => result,
+            () = deadline => {
+                tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown deadline; closing");
+                Ok(())
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod plot_and_docs;
 mod prediction_history;
 mod redis_recovery;
 mod restart;
+mod slow_clients;
 mod stream_crash;
 mod stream_matches_eval;
 mod streaming;
