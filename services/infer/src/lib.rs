@@ -85,7 +85,7 @@ pub fn router(state: InferState) -> Router {
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let state = InferState::new(backends, settings)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("stream defaults: {e}")))?;
-    Server::bind(&http.host, settings.infer_port, router(state), &http).await
+    Server::bind(&http.host, settings.infer_port, router(state), http).await
 }
 
 #[cfg(test)]
