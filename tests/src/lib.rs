@@ -160,6 +160,8 @@ pub fn http_args() -> HttpArgs {
         max_body_bytes: 1024 * 1024,
         log_format: "text".into(),
         request_body_timeout: 30,
+        header_read_timeout: 30,
+        max_connections: 10_000,
         shutdown_timeout: 10,
     }
 }

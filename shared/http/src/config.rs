@@ -78,6 +78,15 @@ pub struct HttpArgs {
     /// longer than it is cannot hold a connection forever).
     #[arg(long, env = "REQUEST_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_body_timeout: u64,
+    /// Seconds a connection may take to send a request's headers, the idle
+    /// time before them included: half-sent headers and idle keep-alive
+    /// connections are closed after it.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Most open connections per process; further clients wait in the
+    /// listen queue until one closes (so file descriptors never run out).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
     /// Seconds a stopping service waits for requests in flight before it
     /// drops the connections still open and exits.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]

@@ -1,18 +1,24 @@
 //! A server that binds when built and serves when run, so a caller (or a
 //! test on port 0) knows the address before requests arrive. Every router
-//! gets the same outer layers: body limit, body timeout, tracing, JSON 404;
-//! a stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`.
+//! gets the same outer layers: body limit, body timeout, tracing, JSON 404.
+//! Connections are served by hyper with a header-read timeout (which also
+//! closes idle keep-alive connections) and a cap on how many are open; a
+//! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`.
 
 use crate::HttpArgs;
 use crate::error::{method_not_allowed, route_not_found};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use std::future::{Future, IntoFuture};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -21,6 +27,8 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     shutdown_timeout: Duration,
+    header_read_timeout: Duration,
+    max_connections: usize,
 }
 
 impl Server {
@@ -38,7 +46,13 @@ impl Server {
         if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
             router = router.layer(TraceLayer::new_for_http());
         }
-        Ok(Self { listener, router, shutdown_timeout: Duration::from_secs(http.shutdown_timeout) })
+        Ok(Self {
+            listener,
+            router,
+            shutdown_timeout: Duration::from_secs(http.shutdown_timeout),
+            header_read_timeout: Duration::from_secs(http.header_read_timeout),
+            max_connections: usize::try_from(http.max_connections).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS),
+        })
     }
 
     /// The bound address.
@@ -59,23 +73,52 @@ impl Server {
     /// flight for at most the shutdown timeout; connections still open then
     /// are left to the process' exit.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let stopping = Arc::new(Notify::new());
-        let signal = stopping.clone();
-        let graceful = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            signal.notify_one();
-        });
-        let deadline = async {
-            stopping.notified().await;
-            tokio::time::sleep(self.shutdown_timeout).await;
-        };
-        tokio::select! {
-            result = graceful.into_future() => result,
-            () = deadline => {
-                tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown deadline; closing");
-                Ok(())
-            }
+        // HTTP/1 only: the auto-detection of HTTP/2 waits for a client's
+        // first bytes with no timeout, which would let a silent connection
+        // stay open for good (HTTP/2 reaches services through a proxy anyway).
+        let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_read_timeout);
+        let graceful = GracefulShutdown::new();
+        let open = Arc::new(Semaphore::new(self.max_connections));
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            // Past the cap, stop accepting: clients wait in the listen queue.
+            let permit = tokio::select! {
+                permit = open.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+                () = &mut shutdown => break,
+            };
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors or a connection reset before
+                        // it was accepted: not fatal; wait a moment and go on.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = TowerToHyperService::new(self.router.clone());
+            let (builder, watcher, silence) = (builder.clone(), graceful.watcher(), self.header_read_timeout);
+            tokio::spawn(async move {
+                // hyper's header timer starts at the first byte: a client that
+                // sends nothing at all is closed after the same timeout.
+                if tokio::time::timeout(silence, stream.peek(&mut [0u8; 1])).await.is_ok() {
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection.into_owned()).await;
+                }
+                drop(permit);
+            });
         }
+        drop(self.listener);
+        tracing::info!("shutdown: no new connections; finishing requests in flight");
+        if tokio::time::timeout(self.shutdown_timeout, graceful.shutdown()).await.is_err() {
+            tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown deadline; closing");
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,8 @@
-//! Slow clients cannot hold a service: a body that stops arriving is
-//! answered and its connection closed after `REQUEST_BODY_TIMEOUT`, and a
-//! stop waits for such requests at most `SHUTDOWN_TIMEOUT`.
+//! Slow clients cannot hold a service: half-sent headers and idle
+//! connections are closed after `HEADER_READ_TIMEOUT`, a body that stops
+//! arriving is answered and closed after `REQUEST_BODY_TIMEOUT`, at most
+//! `MAX_CONNECTIONS` are open at once, and a stop waits for slow requests at
+//! most `SHUTDOWN_TIMEOUT`.
 
 use blackbox_tests::*;
 use std::time::{Duration, Instant};
@@ -65,4 +67,41 @@ async fn a_stop_waits_for_slow_requests_at_most_the_shutdown_timeout() {
     let _ = stop.send(());
     let finished = tokio::time::timeout(Duration::from_secs(15), serving).await;
     assert!(finished.is_ok(), "the service stopped despite 20 half-sent requests");
+}
+
+/// Whether the server closes `stream` within `seconds` (reads to the end).
+async fn closed_within(stream: &mut TcpStream, seconds: u64) -> bool {
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(seconds), stream.read_to_end(&mut rest)).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_and_idle_connections_are_closed() {
+    let (server, _env) = infer_with(anomaly_http::HttpArgs { header_read_timeout: 1, ..http_args() }).await;
+    let infer = run(server);
+    let address = infer.url.trim_start_matches("http://").to_owned();
+    let mut idle = TcpStream::connect(&address).await.expect("connects");
+    let mut half = TcpStream::connect(&address).await.expect("connects");
+    half.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n").await.expect("writes");
+    assert!(closed_within(&mut half, 15).await, "half-sent headers are not held open");
+    assert!(closed_within(&mut idle, 15).await, "an idle connection is not held open");
+    let (status, _) = get_json(&format!("{}/healthcheck", infer.url)).await;
+    assert_eq!(status, StatusCode::OK, "the service still accepts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    let http = anomaly_http::HttpArgs { max_connections: 2, header_read_timeout: 600, ..http_args() };
+    let (server, _env) = infer_with(http).await;
+    let infer = run(server);
+    let address = infer.url.trim_start_matches("http://").to_owned();
+    let first = TcpStream::connect(&address).await.expect("connects");
+    let _second = TcpStream::connect(&address).await.expect("connects");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let quick = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().expect("client");
+    let over_cap = quick.get(format!("{}/healthcheck", infer.url)).send().await;
+    assert!(over_cap.is_err(), "a third connection is not served while two are open");
+    drop(first);
+    let (status, _) = get_json(&format!("{}/healthcheck", infer.url)).await;
+    assert_eq!(status, StatusCode::OK, "served once a connection closed");
 }
