@@ -1,7 +1,8 @@
 //! Reading a series from CSV: the NAB layout (`timestamp,value`, times as
 //! `YYYY-MM-DD HH:MM:SS` UTC) and the Yahoo S5 layout
-//! (`timestamp,value,is_anomaly`, times as integers); extra columns are
-//! ignored. Files of a folder are found recursively, in name order.
+//! (`timestamp,value,is_anomaly`, or `timestamps,value,anomaly`, times as
+//! integers), whose 0/1 label column is kept; other columns are ignored.
+//! Files of a folder are found recursively, in name order.
 
 use anyhow::{Context, bail};
 use chrono::NaiveDateTime;
@@ -17,6 +18,8 @@ pub struct SeriesFile {
     pub timestamps: Vec<i64>,
     /// The values.
     pub values: Vec<f64>,
+    /// The labels (true: anomalous) when the file has a label column.
+    pub labels: Option<Vec<bool>>,
 }
 
 /// The CSV files at `path`: the file itself, or every `.csv` below a folder.
@@ -58,28 +61,33 @@ pub fn series_id_of(path: &Path) -> String {
 pub fn read(path: &Path, series_id: String) -> anyhow::Result<SeriesFile> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let headers = reader.headers()?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (Some(time_at), Some(value_at)) = (column("timestamp"), column("value")) else {
+    let column = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
+    let (Some(time_at), Some(value_at)) = (column(&["timestamp", "timestamps"]), column(&["value"])) else {
         bail!("{}: needs the columns timestamp and value; found {:?}", path.display(), headers);
     };
-    let (mut timestamps, mut values) = (Vec::new(), Vec::new());
+    let label_at = column(&["is_anomaly", "anomaly"]);
+    let (mut timestamps, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
     for (line, record) in reader.records().enumerate() {
         let record = record?;
+        let field = |at: usize| record.get(at).unwrap_or_default().trim();
         let at = || format!("{} line {}", path.display(), line + 2);
-        let time = record.get(time_at).unwrap_or_default().trim();
-        timestamps.push(parse_time(time).with_context(at)?);
-        let value = record.get(value_at).unwrap_or_default().trim();
+        timestamps.push(parse_time(field(time_at)).with_context(at)?);
+        let value = field(value_at);
         let value = value.parse::<f64>().with_context(|| format!("{}: value {value:?}", at()))?;
         if !value.is_finite() {
             bail!("{}: value {value} is not a finite number", at());
         }
         values.push(value);
+        if let Some(label_at) = label_at {
+            let label = field(label_at);
+            labels.push(label.parse::<f64>().with_context(|| format!("{}: label {label:?}", at()))? != 0.0);
+        }
     }
-    Ok(SeriesFile { series_id, timestamps, values })
+    Ok(SeriesFile { series_id, timestamps, values, labels: label_at.map(|_| labels) })
 }
 
 /// Unix seconds from an integer, or from `YYYY-MM-DD HH:MM:SS` (UTC).
-pub fn parse_time(text: &str) -> anyhow::Result<i64> {
+fn parse_time(text: &str) -> anyhow::Result<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
@@ -109,6 +117,7 @@ mod tests {
         std::fs::write(&yahoo, "timestamp,value,is_anomaly\n1,0.5,0\n2,9.5,1\n").expect("write");
         let series = read(&yahoo, "y".into()).expect("reads");
         assert_eq!((series.timestamps, series.values), (vec![1, 2], vec![0.5, 9.5]));
+        assert_eq!(series.labels, Some(vec![false, true]));
         assert_eq!(csv_files(dir.path()).expect("found"), [nab, yahoo]);
 
         let bad = dir.path().join("bad.csv");

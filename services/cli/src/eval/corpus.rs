@@ -4,7 +4,7 @@
 //! the NAB way: 10% of the file's length shared among its anomalies, each
 //! window centred on one).
 
-use crate::series_file::{self, parse_time};
+use crate::series_file;
 use anyhow::{Context, bail};
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
@@ -92,35 +92,18 @@ fn load_yahoo(dir: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
         .iter()
         .map(|file| {
             let name = file.strip_prefix(dir).unwrap_or(file).to_string_lossy().replace('\\', "/");
-            read_yahoo(file, name)
+            let series = series_file::read(file, name.clone())?;
+            let labels = series.labels.with_context(|| {
+                format!("{}: needs a label column (is_anomaly or anomaly) outside NAB's layout", file.display())
+            })?;
+            Ok(LabelledSeries {
+                name,
+                timestamps: series.timestamps,
+                values: series.values,
+                windows: windows_around(&labels),
+            })
         })
         .collect()
-}
-
-fn read_yahoo(file: &Path, name: String) -> anyhow::Result<LabelledSeries> {
-    let mut reader = csv::Reader::from_path(file).with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers()?.clone();
-    let column = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
-    let (Some(time_at), Some(value_at), Some(label_at)) =
-        (column(&["timestamp", "timestamps"]), column(&["value"]), column(&["is_anomaly", "anomaly"]))
-    else {
-        bail!("{}: needs the columns timestamp, value and is_anomaly; found {:?}", file.display(), headers);
-    };
-    let (mut timestamps, mut values, mut labels) = (Vec::new(), Vec::new(), Vec::new());
-    for (line, record) in reader.records().enumerate() {
-        let record = record?;
-        let field = |at: usize| record.get(at).unwrap_or_default().trim();
-        let at = || format!("{} line {}", file.display(), line + 2);
-        timestamps.push(parse_time(field(time_at)).with_context(at)?);
-        let value = field(value_at).parse::<f64>().with_context(at)?;
-        if !value.is_finite() {
-            bail!("{}: value {value} is not a finite number", at());
-        }
-        values.push(value);
-        labels.push(field(label_at).parse::<f64>().with_context(at)? != 0.0);
-    }
-    let windows = windows_around(&labels);
-    Ok(LabelledSeries { name, timestamps, values, windows })
 }
 
 /// NAB's windows for labelled rows: each run of labelled rows is one
