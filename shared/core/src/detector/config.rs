@@ -82,11 +82,26 @@ fn invalid(message: String) -> ValidationError {
     ValidationError::InvalidDetector(message)
 }
 
-/// Refuses options that do not belong to `kind`.
-fn only(kind: &str, given: &[(&str, bool)]) -> Result<(), ValidationError> {
-    match given.iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(invalid(format!("{name} does not apply to the {kind} detector; leave it out"))),
-        None => Ok(()),
+impl DetectorOptions {
+    /// Each kind-specific option by name, and whether it was given
+    /// (`threshold` applies to every kind).
+    fn given(&self) -> [(&'static str, bool); 6] {
+        [
+            ("window", self.window.is_some()),
+            ("alpha", self.alpha.is_some()),
+            ("warmup", self.warmup.is_some()),
+            ("direction", self.direction.is_some()),
+            ("tolerance", self.tolerance.is_some()),
+            ("quiet", self.quiet.is_some()),
+        ]
+    }
+
+    /// Refuses the options given that `kind` does not take (all but `accepted`).
+    fn only(&self, kind: &str, accepted: &[&str]) -> Result<(), ValidationError> {
+        match self.given().iter().find(|(name, present)| *present && !accepted.contains(name)) {
+            Some((name, _)) => Err(invalid(format!("{name} does not apply to the {kind} detector; leave it out"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -126,30 +141,12 @@ impl DetectorConfig {
         let o = options;
         match kind {
             "three_sigma" => {
-                only(
-                    kind,
-                    &[
-                        ("window", o.window.is_some()),
-                        ("alpha", o.alpha.is_some()),
-                        ("warmup", o.warmup.is_some()),
-                        ("tolerance", o.tolerance.is_some()),
-                        ("quiet", o.quiet.is_some()),
-                    ],
-                )?;
+                o.only(kind, &["direction"])?;
                 let direction = o.direction.as_deref().map(Direction::parse).transpose()?.unwrap_or_default();
                 Ok(Self::ThreeSigma { threshold, direction })
             }
             "rolling_zscore" | "rolling_mad" => {
-                only(
-                    kind,
-                    &[
-                        ("alpha", o.alpha.is_some()),
-                        ("warmup", o.warmup.is_some()),
-                        ("direction", o.direction.is_some()),
-                        ("tolerance", o.tolerance.is_some()),
-                        ("quiet", o.quiet.is_some()),
-                    ],
-                )?;
+                o.only(kind, &["window"])?;
                 let window = window_of(kind, o.window)?;
                 Ok(if kind == "rolling_mad" {
                     Self::RollingMad { window, threshold }
@@ -158,21 +155,13 @@ impl DetectorConfig {
                 })
             }
             "ewma_zscore" => {
-                only(
-                    kind,
-                    &[
-                        ("window", o.window.is_some()),
-                        ("direction", o.direction.is_some()),
-                        ("tolerance", o.tolerance.is_some()),
-                        ("quiet", o.quiet.is_some()),
-                    ],
-                )?;
+                o.only(kind, &["alpha", "warmup"])?;
                 let alpha = alpha_of(kind, o.alpha.unwrap_or(2.0 / (f64::from(DEFAULT_WINDOW) + 1.0)))?;
                 let warmup = warmup_of(kind, o.warmup.unwrap_or(DEFAULT_WINDOW))?;
                 Ok(Self::EwmaZscore { alpha, threshold, warmup })
             }
             "novelty" => {
-                only(kind, &[("window", o.window.is_some()), ("direction", o.direction.is_some())])?;
+                o.only(kind, &["alpha", "warmup", "tolerance", "quiet"])?;
                 let defaults = NoveltyParams::DEFAULT;
                 let tolerance = o.tolerance.unwrap_or(defaults.tolerance);
                 if !(tolerance > 0.0 && tolerance <= 1e6) {
