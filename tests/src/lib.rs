@@ -199,10 +199,10 @@ pub async fn start_train(backends: Backends) -> Running {
     start_train_with(backends, 3).await
 }
 
-/// Starts one infer replica whose stream judges series without a model
+/// Infer's settings for tests, its stream judging series without a model
 /// with the detector kind `stream_detector` (`STREAM_DETECTOR`).
-pub async fn start_infer_detecting(backends: Backends, stream_detector: &str) -> Running {
-    let settings = infer::InferSettings {
+pub fn infer_settings(stream_detector: &str) -> infer::InferSettings {
+    infer::InferSettings {
         infer_port: 0,
         local_cache_capacity: 10_000,
         prediction_history_max_rows: 100_000,
@@ -212,7 +212,13 @@ pub async fn start_infer_detecting(backends: Backends, stream_detector: &str) ->
         detector_window_size: 50,
         z_score_threshold: 3.0,
         ready_max_lag: 1000,
-    };
+    }
+}
+
+/// Starts one infer replica whose stream judges series without a model
+/// with the detector kind `stream_detector`.
+pub async fn start_infer_detecting(backends: Backends, stream_detector: &str) -> Running {
+    let settings = infer_settings(stream_detector);
     run(infer::build(backends, &settings, &http_args()).await.expect("infer binds"))
 }
 

@@ -297,8 +297,8 @@ impl ModelStore for SqlModelStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ModelRecord>, StoreError> {
-        if filter.is_some_and(|f| f.len() > SeriesId::MAX_LEN) {
-            return Ok(Vec::new()); // no id is that long (and SQLite refuses long LIKE patterns)
+        if matches_nothing(filter) {
+            return Ok(Vec::new());
         }
         let pattern = filter.map(like_pattern);
         let rows = sqlx::query(concat!(
@@ -327,8 +327,8 @@ impl ModelStore for SqlModelStore {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ModelRecord>, u64), StoreError> {
-        if filter.is_some_and(|f| f.len() > SeriesId::MAX_LEN) {
-            return Ok((Vec::new(), 0)); // no id is that long (and SQLite refuses long LIKE patterns)
+        if matches_nothing(filter) {
+            return Ok((Vec::new(), 0));
         }
         let pattern = filter.filter(|f| !f.is_empty()).map(like_pattern);
         let condition = if pattern.is_some() { "WHERE lower(s.series_id) LIKE lower($1) ESCAPE '\\'" } else { "" };
@@ -432,6 +432,12 @@ impl ModelStore for SqlModelStore {
     fn backend(&self) -> &'static str {
         self.backend
     }
+}
+
+/// Whether no series id can contain `filter`: it is longer than any id
+/// (answered without a query: SQLite refuses LIKE patterns of 50,000 bytes).
+fn matches_nothing(filter: Option<&str>) -> bool {
+    filter.is_some_and(|f| f.len() > SeriesId::MAX_LEN)
 }
 
 /// A LIKE pattern matching ids that contain `text`. `_` is allowed in ids

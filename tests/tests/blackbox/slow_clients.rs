@@ -23,17 +23,7 @@ async fn half_sent_request(url: &str) -> TcpStream {
 async fn infer_with(http: anomaly_http::HttpArgs) -> (anomaly_http::Server, TestEnv) {
     let env = TestEnv::new(Kind::Embedded).await;
     let backends = env.connect().await;
-    let settings = infer::InferSettings {
-        infer_port: 0,
-        local_cache_capacity: 10,
-        prediction_history_max_rows: 100,
-        prediction_history_max_rate: 100,
-        prediction_history_queue: 100,
-        stream_detector: "novelty".into(),
-        detector_window_size: 50,
-        z_score_threshold: 3.0,
-        ready_max_lag: 1000,
-    };
+    let settings = infer_settings("novelty");
     (infer::build(backends, &settings, &http).await.expect("binds"), env)
 }
 
