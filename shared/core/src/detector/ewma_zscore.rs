@@ -17,7 +17,9 @@ pub struct EwmaZScore {
     /// Points seen before the first verdict.
     pub warmup: u32,
     seen: u64,
+    #[serde(with = "super::state_float")]
     mean: f64,
+    #[serde(with = "super::state_float")]
     variance: f64,
 }
 

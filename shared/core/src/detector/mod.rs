@@ -9,6 +9,7 @@ mod model;
 mod novelty;
 mod rolling_mad;
 mod rolling_zscore;
+mod state_float;
 mod three_sigma;
 mod window;
 

@@ -140,4 +140,25 @@ mod tests {
             serde_json::json!({"kind": "three_sigma", "mean": 1.0, "std": 2.0, "threshold": 3.0, "direction": "upper"})
         );
     }
+
+    #[test]
+    fn a_state_overflowed_by_hostile_values_reads_back() {
+        let hostile = [f64::MAX, -f64::MAX, 5e-324, 1.0, 1e308, -1e308];
+        for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
+            let options = DetectorOptions { kind: Some((*kind).into()), warmup: None, ..Default::default() };
+            let mut model = DetectorConfig::from_options(&options)
+                .and_then(|c| c.start().ok_or(crate::ValidationError::EmptySeries))
+                .expect("online");
+            for value in std::iter::repeat_n(1.0, 200).chain(hostile) {
+                let _ = model.update(value);
+            }
+            let text = serde_json::to_string(&model).expect("serialises");
+            assert!(!text.contains("null"), "{kind}: every number is written: {text}");
+            let back: Model = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(serde_json::to_string(&back).expect("serialises"), text, "{kind}");
+            for value in [1.0, f64::MAX, 2.0] {
+                assert_eq!(back.judge(value).is_anomaly(), model.judge(value).is_anomaly(), "{kind}");
+            }
+        }
+    }
 }

@@ -50,13 +50,18 @@ pub struct Novelty {
     #[serde(flatten)]
     pub params: NoveltyParams,
     seen: u64,
+    #[serde(with = "super::state_float")]
     min: f64,
+    #[serde(with = "super::state_float")]
     max: f64,
+    #[serde(with = "super::state_float")]
     mean: f64,
+    #[serde(with = "super::state_float")]
     variance: f64,
     /// Points since the last alert (saturating); `u32::MAX` before any.
     since_alert: u32,
     /// The score of the last alert.
+    #[serde(with = "super::state_float")]
     alert_score: f64,
 }
 

@@ -16,8 +16,10 @@ pub struct RollingZScore {
     /// The largest normal |z|.
     pub threshold: Threshold,
     recent: Window,
+    #[serde(with = "super::state_float")]
     mean: f64,
     /// Sum of squared distances from `mean` over the window.
+    #[serde(with = "super::state_float")]
     m2: f64,
     /// Updates since the last exact recomputation.
     since_exact: u32,
