@@ -9,8 +9,10 @@
 //! they are missing.
 
 mod proxy;
+mod sse;
 
 pub use proxy::TcpProxy;
+pub use sse::{SseClient, SseEvent};
 
 use anomaly_http::HttpArgs;
 use anomaly_store::{Backends, StorageConfig};

@@ -5,13 +5,14 @@
 //! the verdicts themselves as rows up to `PREDICTION_HISTORY_MAX_RATE` per
 //! second (anomalies first, then the newest normal ones), so the history's
 //! cost stays bounded at any request rate. The oldest rows beyond
-//! `PREDICTION_HISTORY_MAX_ROWS` are pruned.
+//! `PREDICTION_HISTORY_MAX_ROWS` are pruned. The anomalies among the rows,
+//! once stored, are published to the anomaly feed (`source: predict`).
 //!
 //! Verdicts that find the queue full are counted in
 //! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
 //! `anomaly_prediction_history_sampled_out_total`.
 
-use anomaly_store::{PredictionBatch, PredictionHistory, PredictionRecord};
+use anomaly_store::{AnomalyFeed, FeedAnomaly, PredictionBatch, PredictionHistory, PredictionRecord};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -42,11 +43,11 @@ pub struct HistoryRecorder {
 
 impl HistoryRecorder {
     /// Starts the writer (unless `limits.max_rows` is 0).
-    pub fn start(history: Arc<dyn PredictionHistory>, limits: HistoryLimits) -> Self {
+    pub fn start(history: Arc<dyn PredictionHistory>, feed: Arc<dyn AnomalyFeed>, limits: HistoryLimits) -> Self {
         anomaly_http::metrics::install();
         let queue = (limits.max_rows > 0).then(|| {
             let (queue, receiver) = mpsc::channel(limits.queue.max(1));
-            tokio::spawn(write_batches(receiver, history, limits));
+            tokio::spawn(write_batches(receiver, history, feed, limits));
             queue
         });
         Self {
@@ -71,6 +72,7 @@ impl HistoryRecorder {
 async fn write_batches(
     mut queue: mpsc::Receiver<PredictionRecord>,
     history: Arc<dyn PredictionHistory>,
+    feed: Arc<dyn AnomalyFeed>,
     limits: HistoryLimits,
 ) {
     let written = metrics::counter!("anomaly_prediction_history_written_total");
@@ -88,7 +90,13 @@ async fn write_batches(
         let total: u64 = batch.per_series.values().map(|s| s.predictions).sum();
         sampled_out.increment(total - batch.rows.len() as u64);
         match history.append(&batch).await {
-            Ok(()) => written.increment(batch.rows.len() as u64),
+            Ok(()) => {
+                written.increment(batch.rows.len() as u64);
+                let anomalies: Vec<_> = batch.rows.iter().filter(|r| r.anomaly).map(FeedAnomaly::from).collect();
+                if let Err(error) = feed.publish(&anomalies).await {
+                    tracing::warn!(%error, anomalies = anomalies.len(), "anomalous predictions not published");
+                }
+            }
             Err(error) => {
                 lost.increment(batch.rows.len() as u64);
                 tracing::warn!(%error, rows = batch.rows.len(), "prediction history batch not stored");

@@ -57,7 +57,7 @@ impl InferState {
             max_rows_per_second: settings.prediction_history_max_rate,
             queue: settings.prediction_history_queue,
         };
-        let history = HistoryRecorder::start(backends.predictions.clone(), limits);
+        let history = HistoryRecorder::start(backends.predictions.clone(), backends.anomaly_feed.clone(), limits);
         let models = Arc::new(ModelLookup::new(local, backends.clone()));
         let defaults =
             StreamDefaults::new(&settings.stream_detector, settings.detector_window_size, settings.z_score_threshold)?;

@@ -2,9 +2,12 @@
 //! with its fitted band, drawn as SVG by plotters), the model listings
 //! `GET /models` and `GET /models/{series_id}`, and the prediction history
 //! `GET /series/{series_id}/predictions` and `GET /anomalies`, and the
-//! dashboard in the browser (`/dashboard`).
+//! dashboard in the browser (`/dashboard`), and the live feed of anomalies
+//! `GET /events` (Server-Sent Events).
 
 mod dashboard;
+mod events_route;
+mod live_feed;
 mod models_route;
 mod openapi;
 mod plot;
@@ -13,6 +16,7 @@ mod predictions_route;
 mod render;
 mod settings;
 
+pub use events_route::events;
 pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};
 pub use openapi::openapi;
 pub use plot::{PlotInput, render_svg};
@@ -36,12 +40,16 @@ pub struct MonitorState {
     pub infer_url: String,
     /// Client for those health checks.
     pub http: reqwest::Client,
+    /// The anomaly feed as this process follows it, for `/events`.
+    pub live: std::sync::Arc<live_feed::LiveFeed>,
 }
 
 impl MonitorState {
-    /// State over `backends`, checking the services `settings` names.
+    /// State over `backends`, checking the services `settings` names;
+    /// starts following the anomaly feed.
     pub fn new(backends: Backends, settings: &MonitorSettings) -> Self {
         Self {
+            live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
             backends,
             train_url: settings.train_url.clone(),
             infer_url: settings.infer_url.clone(),
@@ -59,6 +67,7 @@ pub fn router(state: MonitorState) -> Router {
         .route("/models/{series_id}", get(series_models))
         .route("/series/{series_id}/predictions", get(series_predictions))
         .route("/anomalies", get(anomalies))
+        .route("/events", get(events))
         .merge(dashboard::routes())
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), openapi())

@@ -4,13 +4,14 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "monitor", description = "Plots, model listings and platform health."),
+    info(title = "monitor", description = "Plots, model listings, the live feed of anomalies and platform health."),
     paths(
         crate::plot_route::plot,
         crate::models_route::list_models,
         crate::models_route::series_models,
         crate::predictions_route::series_predictions,
         crate::predictions_route::anomalies,
+        crate::events_route::events,
         anomaly_http::health::healthcheck
     ),
     components(schemas(anomaly_http::ErrorBody))

@@ -6,7 +6,7 @@ use crate::MonitorState;
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
-use anomaly_store::{AnomalyQuery, PredictionQuery, PredictionRecord, StreamAnomaly};
+use anomaly_store::{AnomalyQuery, FeedAnomaly, PredictionQuery, PredictionRecord, StreamAnomaly};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,22 @@ impl From<&StreamAnomaly> for PredictionView {
     }
 }
 
+impl From<&FeedAnomaly> for PredictionView {
+    fn from(anomaly: &FeedAnomaly) -> Self {
+        Self {
+            series_id: anomaly.series_id.clone(),
+            timestamp: anomaly.timestamp,
+            value: anomaly.value,
+            anomaly: true,
+            score: anomaly.score,
+            model_version: anomaly.model_version.clone(),
+            recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
+            source: anomaly.source.clone(),
+            detector: anomaly.detector.clone(),
+        }
+    }
+}
+
 impl From<&PredictionRecord> for PredictionView {
     fn from(record: &PredictionRecord) -> Self {
         Self {
@@ -156,20 +172,7 @@ pub async fn anomalies(
 ) -> Result<Json<PredictionsPage>, ApiError> {
     let series_id = filter.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
     let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
-    let (from_predict, from_stream) = match filter.source.as_deref().filter(|s| !s.is_empty()) {
-        None => (true, true),
-        Some("predict") => (true, false),
-        Some("stream") => (false, true),
-        Some(other) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_query",
-                message: format!(
-                    "source must be \"stream\" or \"predict\"; got {:?}",
-                    other.chars().take(40).collect::<String>()
-                ),
-            });
-        }
-    };
+    let (from_predict, from_stream) = sources(filter.source.as_deref())?;
     let mut views = Vec::new();
     if from_predict {
         views.extend(state.backends.predictions.predictions(&query).await?.iter().map(PredictionView::from));
@@ -183,6 +186,22 @@ pub async fn anomalies(
     views.sort_by_key(|view| std::cmp::Reverse(view.timestamp));
     views.truncate(query.limit as usize);
     Ok(Json(PredictionsPage { predictions: views }))
+}
+
+/// Which sources `?source=` asks for: `(predict, stream)`; both when omitted.
+pub fn sources(source: Option<&str>) -> Result<(bool, bool), ApiError> {
+    match source.filter(|s| !s.is_empty()) {
+        None => Ok((true, true)),
+        Some("predict") => Ok((true, false)),
+        Some("stream") => Ok((false, true)),
+        Some(other) => Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!(
+                "source must be \"stream\" or \"predict\"; got {:?}",
+                other.chars().take(40).collect::<String>()
+            ),
+        }),
+    }
 }
 
 /// Checks the range and limit of a history query.

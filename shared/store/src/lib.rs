@@ -21,7 +21,7 @@ mod sql_stream;
 mod stream;
 mod training_codec;
 
-pub use anomaly_feed::{AnomalyFeed, MemoryAnomalyFeed, anomaly_json};
+pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, MemoryAnomalyFeed};
 pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
 pub use cache::ModelCache;

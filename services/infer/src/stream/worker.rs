@@ -8,7 +8,9 @@
 use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId};
-use anomaly_store::{Backends, BusEvent, Checkpoint, EntryId, LogEntry, SeriesStream, StoreError, StreamAnomaly};
+use anomaly_store::{
+    Backends, BusEvent, Checkpoint, EntryId, FeedAnomaly, LogEntry, SeriesStream, StoreError, StreamAnomaly,
+};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -204,7 +206,8 @@ impl Worker {
         }
         // Published before the commit: at least once (a retried batch
         // publishes again), never lost.
-        self.backends.anomaly_feed.publish(&checkpoint.anomalies).await?;
+        let published: Vec<FeedAnomaly> = checkpoint.anomalies.iter().map(FeedAnomaly::from).collect();
+        self.backends.anomaly_feed.publish(&published).await?;
         if !self.backends.streams.commit(&checkpoint).await? {
             return Ok(None);
         }

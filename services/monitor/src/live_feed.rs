@@ -1,0 +1,224 @@
+//! The live feed of one monitor process: one task follows the anomaly feed
+//! (the Redis stream every replica reads, or the in-process ring) into a
+//! bounded ring of the newest [`RING`] anomalies, each encoded once, that
+//! every SSE client reads at its own pace with its own cursor. A client
+//! that falls further behind than the ring is told so and reads what it
+//! missed from the feed itself, a page at a time, so slow clients cost
+//! neither memory nor the others' latency.
+
+use crate::predictions_route::PredictionView;
+use anomaly_store::{AnomalyFeed, EntryId, FeedEntry, StoreError};
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Newest anomalies kept for clients in memory.
+const RING: usize = 10_000;
+/// Entries read from the feed at once.
+const PAGE: usize = 512;
+/// How long one read of the follower waits for new entries.
+const FOLLOW_WAIT: Duration = Duration::from_secs(5);
+/// Pause after the feed failed before reading it again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// One anomaly with its feed position and its `GET /anomalies` JSON,
+/// encoded once for every client.
+#[derive(Debug, Clone)]
+pub struct LiveAnomaly {
+    /// Its position in the feed: the SSE event id.
+    pub id: EntryId,
+    /// As listed by `GET /anomalies`.
+    pub view: PredictionView,
+    /// `view` as JSON.
+    pub json: String,
+}
+
+impl From<FeedEntry> for LiveAnomaly {
+    fn from(entry: FeedEntry) -> Self {
+        let view = PredictionView::from(&entry.anomaly);
+        let json = serde_json::to_string(&view).unwrap_or_default();
+        Self { id: entry.id, view, json }
+    }
+}
+
+/// The newest anomalies, and from where on it holds every one.
+#[derive(Default)]
+struct Ring {
+    anomalies: VecDeque<Arc<LiveAnomaly>>,
+    /// Every entry after this id is in `anomalies`; `None` until the
+    /// follower has found the end of the feed.
+    complete_after: Option<EntryId>,
+}
+
+/// The feed as a process follows it.
+pub struct LiveFeed {
+    feed: Arc<dyn AnomalyFeed>,
+    ring: RwLock<Ring>,
+    /// The newest id followed.
+    newest: watch::Sender<Option<EntryId>>,
+}
+
+impl LiveFeed {
+    /// Starts following `feed`.
+    pub fn start(feed: Arc<dyn AnomalyFeed>) -> Arc<Self> {
+        let live = Arc::new(Self { feed, ring: RwLock::default(), newest: watch::channel(None).0 });
+        tokio::spawn(follow(Arc::downgrade(&live)));
+        live
+    }
+
+    /// What a client reads: after `resume` (its `Last-Event-ID`), or from now on.
+    pub async fn subscribe(self: &Arc<Self>, resume: Option<EntryId>) -> Result<Subscription, StoreError> {
+        let newest = *self.newest.borrow();
+        let cursor = match resume.or(newest) {
+            Some(id) => id,
+            None => self.feed.last_id().await?,
+        };
+        Ok(Subscription {
+            live: self.clone(),
+            newest: self.newest.subscribe(),
+            cursor,
+            following: false,
+            ready: VecDeque::new(),
+        })
+    }
+
+    /// Up to `PAGE` ring entries after `cursor`; `None` when the ring does
+    /// not hold every entry after `cursor`.
+    fn ring_after(&self, cursor: EntryId) -> Option<Vec<Arc<LiveAnomaly>>> {
+        let ring = self.ring.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if ring.complete_after.is_none_or(|complete| cursor < complete) {
+            return None;
+        }
+        let first = ring.anomalies.partition_point(|anomaly| anomaly.id <= cursor);
+        Some(ring.anomalies.range(first..).take(PAGE).cloned().collect())
+    }
+
+    /// The follower found the end of the feed at `id`.
+    fn start_at(&self, id: EntryId) {
+        self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner()).complete_after = Some(id);
+        self.newest.send_replace(Some(id));
+    }
+
+    fn push(&self, entries: Vec<FeedEntry>) {
+        let Some(newest) = entries.last().map(|entry| entry.id) else { return };
+        {
+            let mut ring = self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for entry in entries {
+                if ring.anomalies.len() == RING
+                    && let Some(dropped) = ring.anomalies.pop_front()
+                {
+                    ring.complete_after = Some(dropped.id);
+                }
+                ring.anomalies.push_back(Arc::new(LiveAnomaly::from(entry)));
+            }
+        }
+        self.newest.send_replace(Some(newest));
+    }
+}
+
+/// Reads the feed into the ring for as long as the [`LiveFeed`] lives.
+async fn follow(live: Weak<LiveFeed>) {
+    let mut cursor = None;
+    loop {
+        let Some(feed) = live.upgrade().map(|live| live.feed.clone()) else { return };
+        let read = async {
+            let after = match cursor {
+                Some(id) => id,
+                None => {
+                    let end = feed.last_id().await?;
+                    if let Some(live) = live.upgrade() {
+                        live.start_at(end);
+                    }
+                    end
+                }
+            };
+            cursor = Some(after);
+            feed.read_after(after, PAGE, FOLLOW_WAIT).await
+        };
+        match read.await {
+            Ok(entries) => {
+                let Some(live) = live.upgrade() else { return };
+                cursor = entries.last().map(|entry| entry.id).or(cursor);
+                live.push(entries);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the anomaly feed; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    }
+}
+
+/// What one client is sent next.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    /// An anomaly.
+    Anomaly(Arc<LiveAnomaly>),
+    /// The client fell further behind than the ring; what it missed
+    /// follows, read from the feed.
+    Lagged,
+}
+
+/// One client's position in the feed.
+pub struct Subscription {
+    live: Arc<LiveFeed>,
+    newest: watch::Receiver<Option<EntryId>>,
+    /// The newest id this client has been handed.
+    cursor: EntryId,
+    /// Reading from the ring (rather than catching up from the feed).
+    following: bool,
+    ready: VecDeque<Arc<LiveAnomaly>>,
+}
+
+impl Subscription {
+    /// The next event, in feed order, without gaps or repeats; `Err` when
+    /// the feed cannot be read (the client reconnects with `Last-Event-ID`).
+    pub async fn next(&mut self) -> Result<LiveEvent, StoreError> {
+        loop {
+            if let Some(anomaly) = self.ready.pop_front() {
+                return Ok(LiveEvent::Anomaly(anomaly));
+            }
+            match self.live.ring_after(self.cursor) {
+                Some(page) if page.is_empty() => {
+                    self.following = true;
+                    let cursor = self.cursor;
+                    if self.newest.wait_for(|newest| newest.is_some_and(|id| id > cursor)).await.is_err() {
+                        return Err(StoreError::Corrupt("the live feed stopped".into()));
+                    }
+                }
+                Some(page) => {
+                    self.following = true;
+                    self.take(page);
+                }
+                None if self.following => {
+                    self.following = false;
+                    return Ok(LiveEvent::Lagged);
+                }
+                None => {
+                    let page = self.read_feed().await?;
+                    if page.is_empty() {
+                        // At the end of the feed before the follower started.
+                        let _ = tokio::time::timeout(RETRY_AFTER, self.newest.changed()).await;
+                    }
+                    self.take(page);
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, page: Vec<Arc<LiveAnomaly>>) {
+        if let Some(last) = page.last() {
+            self.cursor = last.id;
+        }
+        self.ready.extend(page);
+    }
+
+    /// The page after the cursor, read from the feed on a task of its own:
+    /// a client that stops reading mid-way never holds a connection.
+    async fn read_feed(&self) -> Result<Vec<Arc<LiveAnomaly>>, StoreError> {
+        let (feed, cursor) = (self.live.feed.clone(), self.cursor);
+        let page = tokio::spawn(async move { feed.read_after(cursor, PAGE, Duration::ZERO).await }).await??;
+        Ok(page.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect())
+    }
+}
