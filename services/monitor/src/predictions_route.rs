@@ -172,10 +172,20 @@ pub async fn anomalies(
 ) -> Result<Json<PredictionsPage>, ApiError> {
     let series_id = filter.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
     let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
-    let (from_predict, from_stream) = sources(filter.source.as_deref())?;
+    let sources = sources(filter.source.as_deref())?;
+    Ok(Json(PredictionsPage { predictions: recent_anomalies(&state, &query, sources).await? }))
+}
+
+/// The anomalies `query` selects from the sources `(predict, stream)`
+/// asks for, merged: the newest `query.limit` by point time.
+pub async fn recent_anomalies(
+    state: &MonitorState,
+    query: &PredictionQuery,
+    (from_predict, from_stream): (bool, bool),
+) -> Result<Vec<PredictionView>, ApiError> {
     let mut views = Vec::new();
     if from_predict {
-        views.extend(state.backends.predictions.predictions(&query).await?.iter().map(PredictionView::from));
+        views.extend(state.backends.predictions.predictions(query).await?.iter().map(PredictionView::from));
     }
     if from_stream {
         let stream_query =
@@ -185,7 +195,7 @@ pub async fn anomalies(
     // Both lists are newest first; merged, the newest `limit` of the two.
     views.sort_by_key(|view| std::cmp::Reverse(view.timestamp));
     views.truncate(query.limit as usize);
-    Ok(Json(PredictionsPage { predictions: views }))
+    Ok(views)
 }
 
 /// Which sources `?source=` asks for: `(predict, stream)`; both when omitted.

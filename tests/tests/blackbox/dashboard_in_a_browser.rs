@@ -124,6 +124,7 @@ async fn every_dashboard_page_renders_in_chromium() {
         ("series", "/dashboard/series/nyc_taxi".to_owned(), 1, 30),
         ("series-v1", "/dashboard/series/art_daily_jumpsup?version=v1".to_owned(), 1, 30),
         ("anomalies", "/dashboard/anomalies".to_owned(), 0, 9),
+        ("live", "/dashboard/live".to_owned(), 0, 9),
     ];
     for (name, path, charts, rows) in pages {
         let url = format!("{monitor}{path}");
@@ -145,6 +146,40 @@ async fn every_dashboard_page_renders_in_chromium() {
         let seen = std::mem::take(&mut *problems.lock().expect("lock"));
         assert!(seen.is_empty(), "{url}: {seen:#?}");
     }
+
+    // The live page, still open: a spike ingested now appears without a reload.
+    let status: String = page
+        .evaluate("document.getElementById('live-status').textContent")
+        .await
+        .expect("status")
+        .into_value()
+        .expect("text");
+    assert_eq!(status, "live", "the page follows /events");
+    let timestamps: Vec<i64> = (0..60).map(|i| 1_700_000_000 + 60 * i).collect();
+    let values: Vec<f64> = (0..60).map(|i| if i == 55 { 500.0 } else { 10.0 + (i % 3) as f64 }).collect();
+    let ingested = Instant::now();
+    let (status, answer) = post_json(
+        &format!("{}/ingest/spiky", platform.infer.url),
+        &json!({"timestamps": timestamps, "values": values}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let newest_row = "document.querySelector('#anomaly-rows tr')?.textContent ?? ''";
+    loop {
+        let row: String = page.evaluate(newest_row).await.expect("row").into_value().expect("text");
+        if row.contains("spiky") {
+            assert!(row.contains("500") && row.contains("stream"), "{row}");
+            println!("ingest to a row on the live page: {:?}", ingested.elapsed());
+            break;
+        }
+        assert!(ingested.elapsed() < Duration::from_secs(10), "the spike never appeared on the live page: {row}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shot = ScreenshotParams::builder().full_page(true).build();
+    page.save_screenshot(shot, screenshots.join("live-after-spike.png")).await.expect("screenshot");
+    let seen = std::mem::take(&mut *problems.lock().expect("lock"));
+    assert!(seen.is_empty(), "live page: {seen:#?}");
+
     browser.close().await.expect("closed");
     browser.wait().await.expect("exited");
     collector.abort();

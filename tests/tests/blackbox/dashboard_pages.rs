@@ -76,6 +76,8 @@ async fn pages_show_the_platform(env: TestEnv) {
         ("/dashboard/series?page=-1", StatusCode::UNPROCESSABLE_ENTITY),
         ("/dashboard/anomalies?from=yesterday", StatusCode::UNPROCESSABLE_ENTITY),
         ("/dashboard/anomalies?series_id=bad%20id", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/dashboard/anomalies?source=kafka", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/dashboard/live?series_id=bad%20id", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let (status, body) = page(&format!("{monitor}{path}")).await;
         assert_eq!(status, expected, "{path}: {body}");

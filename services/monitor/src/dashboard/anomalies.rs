@@ -1,14 +1,15 @@
-//! `/dashboard/anomalies`: recent anomalous predictions across series,
-//! newest first, filtered by series and by a UTC time range of the points.
+//! `/dashboard/anomalies`: recent anomalies across series (found by the
+//! stream and answered by predict), newest first, filtered by series,
+//! source and a UTC time range of the points.
 
-use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, layout};
+use super::{OnPage, PageResult, Section, format_seconds, format_value, layout};
 use crate::MonitorState;
-use crate::predictions_route::prediction_query;
+use crate::predictions_route::{PredictionView, prediction_query, recent_anomalies, sources};
 use anomaly_core::SeriesId;
 use anomaly_http::{ApiError, ApiQuery};
 use axum::extract::State;
 use chrono::NaiveDateTime;
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 /// Anomalies listed per page.
@@ -19,6 +20,8 @@ const LISTED: u32 = 200;
 pub struct AnomalyFilters {
     /// Exact series id.
     pub series_id: Option<String>,
+    /// `stream`, `predict`, or empty for both.
+    pub source: Option<String>,
     /// `YYYY-MM-DDTHH:MM` (UTC), inclusive.
     pub from: Option<String>,
     /// `YYYY-MM-DDTHH:MM` (UTC), inclusive.
@@ -34,39 +37,61 @@ pub async fn page(
     let series_id = series.map(SeriesId::parse).transpose()?;
     let (from_text, to_text) = (filters.from.unwrap_or_default(), filters.to.unwrap_or_default());
     let query = prediction_query(series_id, parse_minute(&from_text)?, parse_minute(&to_text)?, Some(LISTED), true)?;
-    let anomalies = state.backends.predictions.predictions(&query).await?;
+    let source = filters.source.unwrap_or_default();
+    let anomalies = recent_anomalies(&state, &query, sources(Some(&source))?).await?;
     let content = html! {
         form.filters method="get" action="/dashboard/anomalies" {
             label { "Series" input type="text" name="series_id" value=(series.unwrap_or_default()) placeholder="any"; }
+            label { "Source" select name="source" {
+                @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
+                    option value=(value) selected[source == value] { (label) }
+                }
+            } }
             label { "From (UTC)" input type="datetime-local" name="from" value=(from_text); }
             label { "To (UTC)" input type="datetime-local" name="to" value=(to_text); }
             button type="submit" { "Filter" }
             a href="/dashboard/anomalies" { "Clear" }
         }
-        p.muted { (anomalies.len()) " anomalies shown (newest " (LISTED) " at most, by point time)." }
+        p.muted { (anomalies.len()) " anomalies shown (newest " (LISTED) " at most, by point time). "
+            a href="/dashboard/live" { "Follow them live" } }
+        (anomaly_table(&anomalies, "No anomalies recorded for these filters."))
+    };
+    Ok(layout("Anomalies", Section::Anomalies, content))
+}
+
+/// The table of anomalies the anomalies and live pages share (the live
+/// page's script adds rows of the same shape).
+pub fn anomaly_table(anomalies: &[PredictionView], empty: &str) -> Markup {
+    html! {
         table {
             thead { tr {
-                th { "Point time (UTC)" } th { "Series" } th.num { "Value" } th.num { "Score (z)" } th { "Version" }
-                th { "Judged at (UTC)" }
+                th { "Point time (UTC)" } th { "Series" } th.num { "Value" } th.num { "Score" } th { "Source" }
+                th { "Detector / version" } th { "Judged at (UTC)" }
             } }
-            tbody {
-                @for p in &anomalies {
-                    tr.anomaly {
-                        td { (format_seconds(p.timestamp)) }
-                        td { a href={ "/dashboard/series/" (p.series_id) "?version=" (p.version) } { (p.series_id) } }
-                        td.num { (format_value(p.value)) }
-                        td.num { (p.score.map(format_value).unwrap_or_default()) }
-                        td { (p.version) }
-                        td { (format_millis(p.recorded_at_ms)) }
-                    }
-                }
+            tbody #anomaly-rows {
+                @for anomaly in anomalies { (anomaly_row(anomaly)) }
                 @if anomalies.is_empty() {
-                    tr { td colspan="6" .muted { "No anomalies recorded for these filters." } }
+                    tr.empty { td colspan="7" .muted { (empty) } }
                 }
             }
         }
-    };
-    Ok(layout("Anomalies", Section::Anomalies, content))
+    }
+}
+
+fn anomaly_row(anomaly: &PredictionView) -> Markup {
+    let version = anomaly.model_version.as_deref();
+    let judged_by = [anomaly.detector.as_deref(), version].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    html! {
+        tr.anomaly {
+            td { (format_seconds(anomaly.timestamp)) }
+            td { a href={ "/dashboard/series/" (anomaly.series_id) @if let Some(v) = version { "?version=" (v) } } { (anomaly.series_id) } }
+            td.num { (format_value(anomaly.value)) }
+            td.num { (anomaly.score.map(format_value).unwrap_or_default()) }
+            td { (anomaly.source) }
+            td { (judged_by) }
+            td { (anomaly.recorded_at.replace('T', " ").get(..19).unwrap_or_default()) }
+        }
+    }
 }
 
 /// A `datetime-local` value (`YYYY-MM-DDTHH:MM[:SS]`, UTC) as Unix seconds;

@@ -1,12 +1,14 @@
 //! The dashboard: server-rendered HTML (maud) with plots drawn by plotters
 //! as inline SVG. No script, font or style comes from elsewhere: the one
-//! stylesheet is served by the monitor itself.
+//! stylesheet and the live page's one script are served by the monitor.
 //!
 //! Pages: `/dashboard` (overview), `/dashboard/series` (every series),
-//! `/dashboard/series/{series_id}` (one series), `/dashboard/anomalies`.
+//! `/dashboard/series/{series_id}` (one series), `/dashboard/anomalies`,
+//! `/dashboard/live` (anomalies as they are found; the one script).
 
 mod anomalies;
 mod charts;
+mod live;
 mod overview;
 mod series_list;
 mod series_page;
@@ -33,6 +35,8 @@ pub fn routes() -> Router<MonitorState> {
         .route("/dashboard/series", get(series_list::page))
         .route("/dashboard/series/{series_id}", get(series_page::page))
         .route("/dashboard/anomalies", get(anomalies::page))
+        .route("/dashboard/live", get(live::page))
+        .route("/dashboard/live.js", get(live::script))
         .route("/dashboard/style.css", get(style))
 }
 
@@ -46,6 +50,7 @@ enum Section {
     Overview,
     Series,
     Anomalies,
+    Live,
 }
 
 /// The frame every page shares: head, navigation, content.
@@ -54,6 +59,7 @@ fn layout(title: &str, section: Section, content: Markup) -> Markup {
         (Section::Overview, "/dashboard", "Overview"),
         (Section::Series, "/dashboard/series", "Series"),
         (Section::Anomalies, "/dashboard/anomalies", "Anomalies"),
+        (Section::Live, "/dashboard/live", "Live"),
     ];
     html! {
         (DOCTYPE)

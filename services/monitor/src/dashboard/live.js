@@ -1,0 +1,59 @@
+// The live page: follows GET /events (EventSource reconnects by itself,
+// resuming after the last event id) and adds each anomaly at the top of the
+// table, in the shape the server renders its rows.
+(() => {
+  "use strict";
+  const MAX_ROWS = 200;
+  const rows = document.getElementById("anomaly-rows");
+  const status = document.getElementById("live-status");
+  const received = document.getElementById("live-count");
+  const page = new URLSearchParams(location.search);
+  const filters = new URLSearchParams();
+  for (const key of ["series_id", "source"]) {
+    if (page.get(key)) filters.set(key, page.get(key));
+  }
+  let count = 0;
+
+  const cell = (text, className) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  };
+  const time = seconds => new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+  const number = value => {
+    if (value === null || value === undefined) return "";
+    const magnitude = Math.abs(value);
+    if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e9)) return value.toExponential(3).replace("+", "");
+    return String(Number(value.toFixed(4)));
+  };
+  const setStatus = (text, state) => {
+    status.textContent = text;
+    status.className = "state " + state;
+  };
+
+  const addRow = anomaly => {
+    const tr = document.createElement("tr");
+    tr.className = "anomaly fresh";
+    const link = document.createElement("a");
+    link.href = "/dashboard/series/" + encodeURIComponent(anomaly.series_id) +
+      (anomaly.model_version ? "?version=" + encodeURIComponent(anomaly.model_version) : "");
+    link.textContent = anomaly.series_id;
+    const series = document.createElement("td");
+    series.appendChild(link);
+    const judgedBy = [anomaly.detector, anomaly.model_version].filter(Boolean).join(" ");
+    tr.append(cell(time(anomaly.timestamp)), series, cell(number(anomaly.value), "num"),
+      cell(number(anomaly.score), "num"), cell(anomaly.source), cell(judgedBy),
+      cell(anomaly.recorded_at.slice(0, 19).replace("T", " ")));
+    rows.querySelector("tr.empty")?.remove();
+    rows.prepend(tr);
+    while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+    received.textContent = String(++count);
+  };
+
+  const events = new EventSource("/events" + (filters.size ? "?" + filters : ""));
+  events.onopen = () => setStatus("live", "up");
+  events.onerror = () => setStatus("reconnecting…", "down");
+  events.addEventListener("anomaly", event => addRow(JSON.parse(event.data)));
+  events.addEventListener("lagged", () => setStatus("live (caught up after falling behind)", "up"));
+})();
