@@ -234,8 +234,12 @@ pub async fn start_infer(backends: Backends) -> Running {
 
 /// Starts monitor, its dashboard watching train and infer at these URLs.
 pub async fn start_monitor_watching(backends: Backends, train_url: &str, infer_url: &str) -> Running {
-    let settings =
-        monitor::MonitorSettings { monitor_port: 0, train_url: train_url.to_owned(), infer_url: infer_url.to_owned() };
+    start_monitor_with(backends, monitor::MonitorSettings::watching(train_url, infer_url)).await
+}
+
+/// Starts monitor with `settings` (on a free port).
+pub async fn start_monitor_with(backends: Backends, settings: monitor::MonitorSettings) -> Running {
+    let settings = monitor::MonitorSettings { monitor_port: 0, ..settings };
     run(monitor::build(backends, &settings, &http_args()).await.expect("monitor binds"))
 }
 

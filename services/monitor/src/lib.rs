@@ -3,7 +3,8 @@
 //! `GET /models` and `GET /models/{series_id}`, and the prediction history
 //! `GET /series/{series_id}/predictions` and `GET /anomalies`, and the
 //! dashboard in the browser (`/dashboard`), and the live feed of anomalies
-//! `GET /events` (Server-Sent Events).
+//! `GET /events` (Server-Sent Events), and webhooks (`/webhooks`) that
+//! receive each anomaly as a signed POST.
 
 mod dashboard;
 mod events_route;
@@ -15,6 +16,7 @@ mod plot_route;
 mod predictions_route;
 mod render;
 mod settings;
+mod webhooks;
 
 pub use events_route::events;
 pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};
@@ -27,7 +29,7 @@ pub use settings::MonitorSettings;
 use anomaly_http::{HttpArgs, Server, service_router};
 use anomaly_store::Backends;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 
 /// What the monitor handlers share.
 #[derive(Clone)]
@@ -42,14 +44,18 @@ pub struct MonitorState {
     pub http: reqwest::Client,
     /// The anomaly feed as this process follows it, for `/events`.
     pub live: std::sync::Arc<live_feed::LiveFeed>,
+    /// The webhook fan-out and dispatcher of this process.
+    pub webhooks: std::sync::Arc<webhooks::WebhookWorkers>,
 }
 
 impl MonitorState {
     /// State over `backends`, checking the services `settings` names;
-    /// starts following the anomaly feed.
+    /// starts following the anomaly feed and delivering webhooks.
     pub fn new(backends: Backends, settings: &MonitorSettings) -> Self {
+        let policy = webhooks::RetryPolicy::from(settings);
         Self {
             live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
+            webhooks: webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy),
             backends,
             train_url: settings.train_url.clone(),
             infer_url: settings.infer_url.clone(),
@@ -68,6 +74,10 @@ pub fn router(state: MonitorState) -> Router {
         .route("/series/{series_id}/predictions", get(series_predictions))
         .route("/anomalies", get(anomalies))
         .route("/events", get(events))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .merge(dashboard::routes())
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), openapi())

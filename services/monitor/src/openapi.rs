@@ -4,7 +4,10 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "monitor", description = "Plots, model listings, the live feed of anomalies and platform health."),
+    info(
+        title = "monitor",
+        description = "Plots, model listings, the live feed of anomalies, webhooks and platform health."
+    ),
     paths(
         crate::plot_route::plot,
         crate::models_route::list_models,
@@ -12,6 +15,11 @@ use utoipa::OpenApi;
         crate::predictions_route::series_predictions,
         crate::predictions_route::anomalies,
         crate::events_route::events,
+        crate::webhooks::create,
+        crate::webhooks::list,
+        crate::webhooks::delete,
+        crate::webhooks::test,
+        crate::webhooks::deliveries,
         anomaly_http::health::healthcheck
     ),
     components(schemas(anomaly_http::ErrorBody))

@@ -12,4 +12,28 @@ pub struct MonitorSettings {
     /// Where the dashboard checks the infer service's health.
     #[arg(long, env = "INFER_URL", default_value = "http://127.0.0.1:8001")]
     pub infer_url: String,
+    /// Attempts of a webhook delivery before it is marked failed.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+    /// Wait before the first retry, milliseconds; each retry doubles it
+    /// (up to 10 minutes), with jitter.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub webhook_retry_base_ms: u64,
+    /// How long one delivery attempt may take, seconds.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_seconds: u64,
+}
+
+impl MonitorSettings {
+    /// The defaults, the dashboard checking train and infer at these URLs.
+    pub fn watching(train_url: &str, infer_url: &str) -> Self {
+        Self {
+            monitor_port: 8002,
+            train_url: train_url.to_owned(),
+            infer_url: infer_url.to_owned(),
+            webhook_max_attempts: 8,
+            webhook_retry_base_ms: 1000,
+            webhook_timeout_seconds: 10,
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::{
     AnomalyFeed, InvalidationBus, LatencyLog, MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog,
     MemoryLeases, ModelCache, ModelStore, PartitionLeases, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus,
     RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore,
-    redis_pool,
+    WebhookStore, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +77,8 @@ pub struct Backends {
     pub leases: Arc<dyn PartitionLeases>,
     /// Recent predictions and their counters.
     pub predictions: Arc<dyn PredictionHistory>,
+    /// Webhooks and their deliveries.
+    pub webhooks: Arc<dyn WebhookStore>,
     pools: Pools,
 }
 
@@ -120,6 +122,7 @@ impl Backends {
                     bus: Arc::new(RedisBus::new(url, pool.clone(), prefix)?),
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
                     predictions: store.clone(),
+                    webhooks: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
                     leases: Arc::new(RedisLeases::new(pool.clone(), prefix, config.stream_lease)),
@@ -133,6 +136,7 @@ impl Backends {
                 bus: Arc::new(MemoryBus::default()),
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
                 predictions: store.clone(),
+                webhooks: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),
                 leases: Arc::new(MemoryLeases),

@@ -20,6 +20,7 @@ mod sql_predictions;
 mod sql_stream;
 mod stream;
 mod training_codec;
+mod webhooks;
 
 pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, MemoryAnomalyFeed};
 pub use backends::{Backends, PoolUsage, StorageConfig};
@@ -40,3 +41,4 @@ pub use stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamPoint, StreamStore,
     decode_points, encode_points,
 };
+pub use webhooks::{AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore};

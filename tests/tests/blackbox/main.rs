@@ -24,3 +24,4 @@ mod stream_crash;
 mod stream_matches_eval;
 mod streaming;
 mod versions_under_concurrency;
+mod webhooks;
