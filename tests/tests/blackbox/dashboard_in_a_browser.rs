@@ -69,6 +69,12 @@ async fn every_dashboard_page_renders_in_chromium() {
     let env = TestEnv::new(Kind::Embedded).await;
     let platform = Platform::start(&env).await;
     fit_datasets_and_predict(&platform).await;
+    // A webhook nobody answers, with a test delivery that fails at once.
+    let (status, hook) =
+        post_json(&format!("{}/webhooks", platform.monitor.url), &json!({"url": "http://127.0.0.1:9/hook"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let test_delivery = format!("{}/webhooks/{}/test", platform.monitor.url, hook["id"].as_str().expect("id"));
+    assert_eq!(post_json(&test_delivery, &json!({})).await.0, StatusCode::ACCEPTED);
 
     let profile = tempfile::tempdir().expect("profile dir");
     let config = BrowserConfig::builder()
@@ -125,6 +131,7 @@ async fn every_dashboard_page_renders_in_chromium() {
         ("series-v1", "/dashboard/series/art_daily_jumpsup?version=v1".to_owned(), 1, 30),
         ("anomalies", "/dashboard/anomalies".to_owned(), 0, 9),
         ("live", "/dashboard/live".to_owned(), 0, 9),
+        ("webhooks", "/dashboard/webhooks".to_owned(), 0, 2),
     ];
     for (name, path, charts, rows) in pages {
         let url = format!("{monitor}{path}");
@@ -147,7 +154,10 @@ async fn every_dashboard_page_renders_in_chromium() {
         assert!(seen.is_empty(), "{url}: {seen:#?}");
     }
 
-    // The live page, still open: a spike ingested now appears without a reload.
+    // The live page, open: a spike ingested now appears without a reload.
+    page.goto(format!("{monitor}/dashboard/live").as_str()).await.expect("live page");
+    page.wait_for_navigation().await.expect("loaded");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let status: String = page
         .evaluate("document.getElementById('live-status').textContent")
         .await

@@ -4,7 +4,8 @@
 //!
 //! Pages: `/dashboard` (overview), `/dashboard/series` (every series),
 //! `/dashboard/series/{series_id}` (one series), `/dashboard/anomalies`,
-//! `/dashboard/live` (anomalies as they are found; the one script).
+//! `/dashboard/live` (anomalies as they are found; the one script),
+//! `/dashboard/webhooks`.
 
 mod anomalies;
 mod charts;
@@ -12,6 +13,7 @@ mod live;
 mod overview;
 mod series_list;
 mod series_page;
+mod webhooks;
 
 use crate::MonitorState;
 use anomaly_http::ApiError;
@@ -37,6 +39,7 @@ pub fn routes() -> Router<MonitorState> {
         .route("/dashboard/anomalies", get(anomalies::page))
         .route("/dashboard/live", get(live::page))
         .route("/dashboard/live.js", get(live::script))
+        .route("/dashboard/webhooks", get(webhooks::page))
         .route("/dashboard/style.css", get(style))
 }
 
@@ -51,6 +54,7 @@ enum Section {
     Series,
     Anomalies,
     Live,
+    Webhooks,
 }
 
 /// The frame every page shares: head, navigation, content.
@@ -60,6 +64,7 @@ fn layout(title: &str, section: Section, content: Markup) -> Markup {
         (Section::Series, "/dashboard/series", "Series"),
         (Section::Anomalies, "/dashboard/anomalies", "Anomalies"),
         (Section::Live, "/dashboard/live", "Live"),
+        (Section::Webhooks, "/dashboard/webhooks", "Webhooks"),
     ];
     html! {
         (DOCTYPE)

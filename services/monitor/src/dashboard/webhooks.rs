@@ -1,0 +1,67 @@
+//! `/dashboard/webhooks`: the registered endpoints, their recent
+//! deliveries and the latest failures.
+
+use super::{PageResult, Section, format_millis, layout};
+use crate::MonitorState;
+use anomaly_store::{Delivery, DeliveryQuery};
+use axum::extract::State;
+use maud::{Markup, html};
+
+/// Deliveries listed per table.
+const LISTED: u32 = 50;
+
+/// The webhooks page.
+pub async fn page(State(state): State<MonitorState>) -> PageResult {
+    let store = &state.backends.webhooks;
+    let hooks = store.webhooks().await?;
+    let recent = store.deliveries(DeliveryQuery { webhook_id: None, status: None, limit: LISTED }).await?;
+    let failed = store.deliveries(DeliveryQuery { webhook_id: None, status: Some("failed"), limit: LISTED }).await?;
+    let content = html! {
+        p.muted { "Register endpoints with " code { "POST /webhooks" } "; see the API docs." }
+        table {
+            thead { tr { th { "Id" } th { "URL" } th { "Series" } th.num { "Min score" } th { "Registered (UTC)" } } }
+            tbody {
+                @for hook in &hooks {
+                    tr {
+                        td { code { (hook.id) } }
+                        td.wrap { (hook.url) }
+                        td { (hook.series_id.as_deref().unwrap_or("any")) }
+                        td.num { (hook.min_score.map(|m| m.to_string()).unwrap_or_default()) }
+                        td { (format_millis(hook.created_at_ms)) }
+                    }
+                }
+                @if hooks.is_empty() { tr { td colspan="5" .muted { "No webhooks registered." } } }
+            }
+        }
+        h2 { "Recent deliveries" }
+        (deliveries_table(&recent, "No deliveries yet."))
+        h2 { "Latest failures" }
+        (deliveries_table(&failed, "No delivery has failed."))
+    };
+    Ok(layout("Webhooks", Section::Webhooks, content))
+}
+
+fn deliveries_table(deliveries: &[Delivery], empty: &str) -> Markup {
+    html! {
+        table {
+            thead { tr {
+                th { "Delivery" } th { "Webhook" } th { "Status" } th.num { "Attempts" } th.num { "Last code" }
+                th { "Last error" } th { "Created (UTC)" }
+            } }
+            tbody {
+                @for delivery in deliveries {
+                    tr class=[(delivery.status == "failed").then_some("anomaly")] {
+                        td { code { (delivery.id) } }
+                        td { code { (delivery.webhook_id) } }
+                        td { (delivery.status) }
+                        td.num { (delivery.attempts) }
+                        td.num { (delivery.last_status_code.map(|c| c.to_string()).unwrap_or_default()) }
+                        td.wrap { (delivery.last_error.as_deref().unwrap_or_default()) }
+                        td { (format_millis(delivery.created_at_ms)) }
+                    }
+                }
+                @if deliveries.is_empty() { tr { td colspan="7" .muted { (empty) } } }
+            }
+        }
+    }
+}
