@@ -42,11 +42,7 @@ pub async fn page(
     let content = html! {
         form.filters method="get" action="/dashboard/anomalies" {
             label { "Series" input type="text" name="series_id" value=(series.unwrap_or_default()) placeholder="any"; }
-            label { "Source" select name="source" {
-                @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
-                    option value=(value) selected[source == value] { (label) }
-                }
-            } }
+            (source_select(&source))
             label { "From (UTC)" input type="datetime-local" name="from" value=(from_text); }
             label { "To (UTC)" input type="datetime-local" name="to" value=(to_text); }
             button type="submit" { "Filter" }
@@ -57,6 +53,17 @@ pub async fn page(
         (anomaly_table(&anomalies, "No anomalies recorded for these filters."))
     };
     Ok(layout("Anomalies", Section::Anomalies, content))
+}
+
+/// The source picker of the anomalies and live pages' filters.
+pub fn source_select(source: &str) -> Markup {
+    html! {
+        label { "Source" select name="source" {
+            @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
+                option value=(value) selected[source == value] { (label) }
+            }
+        } }
+    }
 }
 
 /// The table of anomalies the anomalies and live pages share (the live

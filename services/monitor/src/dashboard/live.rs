@@ -2,7 +2,7 @@
 //! newest ones and its script (`/dashboard/live.js`, served here, no CDN)
 //! follows `GET /events` and adds each new anomaly at the top.
 
-use super::anomalies::anomaly_table;
+use super::anomalies::{anomaly_table, source_select};
 use super::{OnPage, PageResult, Section, layout};
 use crate::MonitorState;
 use crate::predictions_route::{prediction_query, recent_anomalies, sources};
@@ -42,11 +42,7 @@ pub async fn page(
     let content = html! {
         form.filters method="get" action="/dashboard/live" {
             label { "Series" input type="text" name="series_id" value=(series.unwrap_or_default()) placeholder="any"; }
-            label { "Source" select name="source" {
-                @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
-                    option value=(value) selected[source == value] { (label) }
-                }
-            } }
+            (source_select(&source))
             button type="submit" { "Follow" }
         }
         p.muted {
