@@ -190,6 +190,20 @@ async fn every_dashboard_page_renders_in_chromium() {
     let seen = std::mem::take(&mut *problems.lock().expect("lock"));
     assert!(seen.is_empty(), "live page: {seen:#?}");
 
+    // Its link: the page of a series that only streams shows its stream state.
+    page.goto(format!("{monitor}/dashboard/series/spiky").as_str()).await.expect("series page");
+    page.wait_for_navigation().await.expect("loaded");
+    let text: String =
+        page.evaluate("document.querySelector('main').innerText").await.expect("text").into_value().expect("text");
+    for expected in ["rolling_zscore (the platform default)", "points judged", "60", "spiky", "stream"] {
+        let found = text.to_lowercase().contains(expected);
+        assert!(found, "{expected:?} missing from the stream-only series page: {text}");
+    }
+    let shot = ScreenshotParams::builder().full_page(true).build();
+    page.save_screenshot(shot, screenshots.join("series-streamed.png")).await.expect("screenshot");
+    let seen = std::mem::take(&mut *problems.lock().expect("lock"));
+    assert!(seen.is_empty(), "stream-only series page: {seen:#?}");
+
     browser.close().await.expect("closed");
     browser.wait().await.expect("exited");
     collector.abort();

@@ -13,6 +13,7 @@ mod live;
 mod overview;
 mod series_list;
 mod series_page;
+mod stream_state;
 mod webhooks;
 
 use crate::MonitorState;

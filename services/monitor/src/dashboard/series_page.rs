@@ -1,11 +1,15 @@
 //! `/dashboard/series/{series_id}?version=`: one series. The training data
 //! of the chosen version with its mean and band, the recent predictions
-//! drawn over it (anomalies marked), the versions with their parameters,
-//! and the latest predictions as a table.
+//! drawn over it (anomalies marked), the series' stream state and stream
+//! anomalies when the stream judges it, the versions with their
+//! parameters, and the latest predictions as a table. A series that only
+//! streams (no model fitted) shows its stream part alone.
 
+use super::stream_state;
 use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
 use crate::MonitorState;
 use crate::plot_route::draw_version;
+use crate::predictions_route::{prediction_query, recent_anomalies};
 use anomaly_core::ModelVersion;
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
 use anomaly_store::PredictionQuery;
@@ -17,6 +21,8 @@ use serde::Deserialize;
 const PLOTTED_PREDICTIONS: u32 = 2000;
 /// Predictions listed in the table.
 const LISTED_PREDICTIONS: usize = 50;
+/// Stream anomalies listed.
+const STREAM_ANOMALIES: u32 = 20;
 
 /// The version picker.
 #[derive(Debug, Default, Deserialize)]
@@ -34,8 +40,20 @@ pub async fn page(
     let store = &state.backends.store;
     let wanted = query.version.as_deref().filter(|v| !v.is_empty()).map(ModelVersion::parse).transpose()?;
     let versions = store.versions(&series_id).await?;
+    let streamed = match state.backends.streams.series_stream(&series_id).await? {
+        Some(stream) => {
+            let query = prediction_query(Some(series_id.clone()), None, None, Some(STREAM_ANOMALIES), true)?;
+            Some(stream_state::section(&stream, &recent_anomalies(&state, &query, (false, true)).await?))
+        }
+        None => None,
+    };
     let Some(latest) = versions.first() else {
-        return Err(ApiError::model_not_found(&series_id, None, false).into());
+        // Streamed without a fitted model: the stream part is the page.
+        let Some(streamed) = streamed else {
+            return Err(ApiError::model_not_found(&series_id, None, false).into());
+        };
+        let content = html! { p.muted { "No model fitted: the stream judges it with the platform's default detector." } (streamed) };
+        return Ok(layout(series_id.as_str(), Section::Series, content));
     };
     let chosen = match wanted {
         None => latest.clone(),
@@ -74,6 +92,7 @@ pub async fn page(
             (predictions.len()) " recent predictions drawn, " (anomalies) " anomalous."
         }
         div.plot { (PreEscaped(svg)) }
+        @if let Some(streamed) = &streamed { (streamed) }
         h2 { "Versions" }
         table {
             thead { tr {

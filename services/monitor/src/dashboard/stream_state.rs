@@ -1,0 +1,45 @@
+//! The stream part of a series page: how the stream judges the series
+//! (detector, warm-up, counters, last point) and its latest stream anomalies.
+
+use super::anomalies::anomaly_table;
+use super::{format_millis, format_seconds, format_value, grouped};
+use crate::predictions_route::PredictionView;
+use anomaly_core::{OnlineDetector, Verdict};
+use anomaly_store::SeriesStream;
+use maud::{Markup, html};
+
+/// The section, for a series the stream has judged.
+pub fn section(stream: &SeriesStream, anomalies: &[PredictionView]) -> Markup {
+    let warm_up = match stream.model.judge(0.0) {
+        Verdict::WarmingUp { seen, needed } => Some((seen, needed)),
+        Verdict::Judged(_) => None,
+    };
+    let judged_by = match stream.version {
+        Some(version) => format!("{} of {version}", stream.model.kind()),
+        None => format!("{} (the platform default)", stream.model.kind()),
+    };
+    html! {
+        h2 { "Stream" }
+        div.tiles {
+            div.tile { div.label { "Detector" } div.value.small { (judged_by) } }
+            div.tile { div.label { "State" } div.value.small {
+                @match warm_up {
+                    Some((seen, needed)) => { "warming up: " (seen) " of " (needed) " points" }
+                    None => { "judging" }
+                }
+            } }
+            div.tile { div.label { "Points judged" } div.value { (grouped(stream.points)) } }
+            div.tile { div.label { "Anomalies" } div.value { (grouped(stream.anomalies)) } }
+            div.tile { div.label { "Late points skipped" } div.value { (grouped(stream.late)) } }
+            div.tile { div.label { "Last point" } div.value.small {
+                @match stream.last_point {
+                    Some((timestamp, value)) => { (format_value(value)) " at " (format_seconds(timestamp)) }
+                    None => { "none" }
+                }
+            } }
+        }
+        p.muted { "State checkpointed at " (format_millis(stream.updated_ms)) " UTC. "
+            a href={ "/dashboard/live?series_id=" (stream.series_id) } { "Follow its anomalies live" } }
+        (anomaly_table(anomalies, "The stream has flagged nothing in this series."))
+    }
+}
