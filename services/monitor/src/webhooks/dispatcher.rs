@@ -16,7 +16,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 /// Deliveries of one webhook in flight at once, across replicas.
-const PER_WEBHOOK: u32 = 4;
+const PER_WEBHOOK: u32 = 16;
 /// Deliveries taken per round.
 const PER_ROUND: u32 = 64;
 /// How often due retries are looked for when nothing wakes the dispatcher.
@@ -73,7 +73,14 @@ pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Wea
         match store.claim_deliveries(&owner, now, lease_until, PER_WEBHOOK, PER_ROUND).await {
             Ok(claimed) if !claimed.is_empty() => {
                 for delivery in claimed {
-                    tokio::spawn(attempt(store.clone(), http.clone(), owner.clone(), policy, delivery));
+                    let (store, http, owner, workers) = (store.clone(), http.clone(), owner.clone(), workers.clone());
+                    tokio::spawn(async move {
+                        attempt(store, http, owner, policy, delivery).await;
+                        // A slot of its webhook is free: take the next one now.
+                        if let Some(workers) = workers.upgrade() {
+                            workers.created();
+                        }
+                    });
                 }
                 continue;
             }

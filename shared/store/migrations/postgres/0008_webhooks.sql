@@ -31,6 +31,7 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, status, created_at_ms);
+CREATE INDEX webhook_deliveries_due_by_webhook ON webhook_deliveries (webhook_id, status, next_attempt_ms);
 
 CREATE TABLE webhook_feed_position (
     id         BIGINT PRIMARY KEY,
