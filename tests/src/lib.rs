@@ -232,14 +232,26 @@ pub async fn start_infer(backends: Backends) -> Running {
     start_infer_detecting(backends, "rolling_zscore").await
 }
 
-/// Starts monitor, its dashboard watching train and infer at these URLs.
-pub async fn start_monitor_watching(backends: Backends, train_url: &str, infer_url: &str) -> Running {
-    start_monitor_with(backends, monitor::MonitorSettings::watching(train_url, infer_url)).await
+/// Monitor's settings for tests (on a free port), its dashboard checking
+/// train and infer at these URLs.
+pub fn monitor_settings(train_url: &str, infer_url: &str) -> monitor::MonitorSettings {
+    monitor::MonitorSettings {
+        monitor_port: 0,
+        train_url: train_url.to_owned(),
+        infer_url: infer_url.to_owned(),
+        webhook_max_attempts: 8,
+        webhook_retry_base_ms: 1000,
+        webhook_timeout_seconds: 10,
+    }
 }
 
-/// Starts monitor with `settings` (on a free port).
+/// Starts monitor, its dashboard watching train and infer at these URLs.
+pub async fn start_monitor_watching(backends: Backends, train_url: &str, infer_url: &str) -> Running {
+    start_monitor_with(backends, monitor_settings(train_url, infer_url)).await
+}
+
+/// Starts monitor with `settings`.
 pub async fn start_monitor_with(backends: Backends, settings: monitor::MonitorSettings) -> Running {
-    let settings = monitor::MonitorSettings { monitor_port: 0, ..settings };
     run(monitor::build(backends, &settings, &http_args()).await.expect("monitor binds"))
 }
 

@@ -7,8 +7,7 @@
 
 use crate::MonitorState;
 use crate::live_feed::{LiveEvent, Subscription};
-use crate::predictions_route::sources;
-use anomaly_core::SeriesId;
+use crate::query_params::{optional_series_id, sources};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
 use anomaly_store::EntryId;
 use axum::extract::State;
@@ -43,7 +42,7 @@ struct Filter {
 
 impl Filter {
     fn parse(query: &EventsQuery) -> Result<Self, ApiError> {
-        let series_id = query.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
+        let series_id = optional_series_id(query.series_id.as_deref())?;
         let (predict, stream) = sources(query.source.as_deref())?;
         Ok(Self { series_id: series_id.map(|id| id.to_string()), predict, stream })
     }

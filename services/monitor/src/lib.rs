@@ -14,6 +14,7 @@ mod openapi;
 mod plot;
 mod plot_route;
 mod predictions_route;
+mod query_params;
 mod render;
 mod settings;
 mod webhooks;

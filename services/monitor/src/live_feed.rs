@@ -102,28 +102,31 @@ impl LiveFeed {
 
     fn push(&self, entries: Vec<FeedEntry>) {
         let Some(newest) = entries.last().map(|entry| entry.id) else { return };
+        // Encoded before the lock: readers never wait on JSON.
+        let anomalies: Vec<_> = entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect();
         {
             let mut ring = self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for entry in entries {
+            for anomaly in anomalies {
                 if ring.anomalies.len() == RING
                     && let Some(dropped) = ring.anomalies.pop_front()
                 {
                     ring.complete_after = Some(dropped.id);
                 }
-                ring.anomalies.push_back(Arc::new(LiveAnomaly::from(entry)));
+                ring.anomalies.push_back(anomaly);
             }
         }
         self.newest.send_replace(Some(newest));
     }
 }
 
-/// Reads the feed into the ring for as long as the [`LiveFeed`] lives.
+/// Reads the feed into the ring for as long as the [`LiveFeed`] lives,
+/// after the newest id it followed.
 async fn follow(live: Weak<LiveFeed>) {
-    let mut cursor = None;
-    loop {
-        let Some(feed) = live.upgrade().map(|live| live.feed.clone()) else { return };
+    while let Some(current) = live.upgrade() {
+        let (feed, followed) = (current.feed.clone(), *current.newest.borrow());
+        drop(current);
         let read = async {
-            let after = match cursor {
+            let after = match followed {
                 Some(id) => id,
                 None => {
                     let end = feed.last_id().await?;
@@ -133,14 +136,13 @@ async fn follow(live: Weak<LiveFeed>) {
                     end
                 }
             };
-            cursor = Some(after);
             feed.read_after(after, PAGE, FOLLOW_WAIT).await
         };
         match read.await {
             Ok(entries) => {
-                let Some(live) = live.upgrade() else { return };
-                cursor = entries.last().map(|entry| entry.id).or(cursor);
-                live.push(entries);
+                if let Some(live) = live.upgrade() {
+                    live.push(entries);
+                }
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot read the anomaly feed; retrying");

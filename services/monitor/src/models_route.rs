@@ -2,6 +2,7 @@
 //! by series id) and `GET /models/{series_id}` (all versions of one).
 
 use crate::MonitorState;
+use crate::query_params::page_limit;
 use anomaly_core::SeriesId;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, ModelDescription, SeriesIdPath};
 use axum::Json;
@@ -60,13 +61,7 @@ pub async fn list_models(
     State(state): State<MonitorState>,
     ApiQuery(query): ApiQuery<ModelsQuery>,
 ) -> Result<Json<ModelsPage>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            message: format!("limit must be from 1 to {MAX_PAGE}; got {limit}"),
-        });
-    }
+    let limit = page_limit(query.limit, 100, MAX_PAGE)?;
     if let Some(filter) = query.filter.as_deref().filter(|f| f.len() > SeriesId::MAX_LEN) {
         return Err(ApiError::BadRequest {
             code: "invalid_filter",

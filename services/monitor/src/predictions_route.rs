@@ -3,6 +3,7 @@
 //! across series). Both newest first, over an indexed time range.
 
 use crate::MonitorState;
+use crate::query_params::{optional_series_id, page_limit, sources};
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
@@ -170,7 +171,7 @@ pub async fn anomalies(
     State(state): State<MonitorState>,
     ApiQuery(filter): ApiQuery<AnomaliesQuery>,
 ) -> Result<Json<PredictionsPage>, ApiError> {
-    let series_id = filter.series_id.as_deref().filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?;
+    let series_id = optional_series_id(filter.series_id.as_deref())?;
     let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
     let sources = sources(filter.source.as_deref())?;
     Ok(Json(PredictionsPage { predictions: recent_anomalies(&state, &query, sources).await? }))
@@ -198,22 +199,6 @@ pub async fn recent_anomalies(
     Ok(views)
 }
 
-/// Which sources `?source=` asks for: `(predict, stream)`; both when omitted.
-pub fn sources(source: Option<&str>) -> Result<(bool, bool), ApiError> {
-    match source.filter(|s| !s.is_empty()) {
-        None => Ok((true, true)),
-        Some("predict") => Ok((true, false)),
-        Some("stream") => Ok((false, true)),
-        Some(other) => Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: format!(
-                "source must be \"stream\" or \"predict\"; got {:?}",
-                other.chars().take(40).collect::<String>()
-            ),
-        }),
-    }
-}
-
 /// Checks the range and limit of a history query.
 pub fn prediction_query(
     series_id: Option<SeriesId>,
@@ -222,13 +207,7 @@ pub fn prediction_query(
     limit: Option<u32>,
     anomalies_only: bool,
 ) -> Result<PredictionQuery, ApiError> {
-    let limit = limit.unwrap_or(1000);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            message: format!("limit must be from 1 to {MAX_LIMIT}; got {limit}"),
-        });
-    }
+    let limit = page_limit(limit, 1000, MAX_LIMIT)?;
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {

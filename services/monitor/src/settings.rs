@@ -23,17 +23,3 @@ pub struct MonitorSettings {
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_seconds: u64,
 }
-
-impl MonitorSettings {
-    /// The defaults, the dashboard checking train and infer at these URLs.
-    pub fn watching(train_url: &str, infer_url: &str) -> Self {
-        Self {
-            monitor_port: 8002,
-            train_url: train_url.to_owned(),
-            infer_url: infer_url.to_owned(),
-            webhook_max_attempts: 8,
-            webhook_retry_base_ms: 1000,
-            webhook_timeout_seconds: 10,
-        }
-    }
-}

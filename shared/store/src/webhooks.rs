@@ -309,11 +309,14 @@ impl WebhookStore for SqlModelStore {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let due = sqlx::query(
-            "SELECT id FROM (SELECT id, webhook_id, next_attempt_ms, ROW_NUMBER() OVER \
-             (PARTITION BY webhook_id ORDER BY next_attempt_ms, id) AS position FROM webhook_deliveries \
-             WHERE status = 'pending' AND next_attempt_ms <= $1 AND (lease_until_ms IS NULL OR lease_until_ms < $1)) due \
-             WHERE position + (SELECT COUNT(*) FROM webhook_deliveries held WHERE held.webhook_id = due.webhook_id \
-             AND held.status = 'pending' AND held.lease_until_ms >= $1) <= $2 ORDER BY next_attempt_ms LIMIT $3",
+            "SELECT d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts, d.found_at_ms FROM (SELECT id, \
+             webhook_id, next_attempt_ms, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_ms, id) \
+             AS position FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_ms <= $1 \
+             AND (lease_until_ms IS NULL OR lease_until_ms < $1)) due \
+             JOIN webhook_deliveries d ON d.id = due.id JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE due.position + (SELECT COUNT(*) FROM webhook_deliveries held \
+             WHERE held.webhook_id = due.webhook_id AND held.status = 'pending' AND held.lease_until_ms >= $1) <= $2 \
+             ORDER BY due.next_attempt_ms LIMIT $3",
         )
         .bind(now_ms)
         .bind(i64::from(per_webhook))
@@ -323,10 +326,11 @@ impl WebhookStore for SqlModelStore {
         let mut claimed = Vec::new();
         for row in due {
             let id: String = row.try_get("id")?;
-            // Taken only if nobody took it since: one owner per delivery.
+            // Taken only if it is still due and nobody took it since: one
+            // owner per delivery, and the attempts read above are current.
             let taken = sqlx::query(
                 "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id = $3 \
-                 AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $4)",
+                 AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_until_ms IS NULL OR lease_until_ms < $4)",
             )
             .bind(owner)
             .bind(lease_until_ms)
@@ -337,24 +341,15 @@ impl WebhookStore for SqlModelStore {
             if taken.rows_affected() == 0 {
                 continue;
             }
-            let row = sqlx::query(
-                "SELECT d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts, d.found_at_ms \
-                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
-            )
-            .bind(&id)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
-                claimed.push(ClaimedDelivery {
-                    id: row.try_get("id")?,
-                    webhook_id: row.try_get("webhook_id")?,
-                    url: row.try_get("url")?,
-                    secret: row.try_get("secret")?,
-                    payload: row.try_get("payload")?,
-                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                    found_at_ms: row.try_get("found_at_ms")?,
-                });
-            }
+            claimed.push(ClaimedDelivery {
+                id,
+                webhook_id: row.try_get("webhook_id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                payload: row.try_get("payload")?,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                found_at_ms: row.try_get("found_at_ms")?,
+            });
         }
         Ok(claimed)
     }

@@ -69,7 +69,7 @@ fn settings(max_attempts: u32, retry_base_ms: u64) -> monitor::MonitorSettings {
         webhook_max_attempts: max_attempts,
         webhook_retry_base_ms: retry_base_ms,
         webhook_timeout_seconds: 2,
-        ..monitor::MonitorSettings::watching("http://127.0.0.1:9", "http://127.0.0.1:9")
+        ..monitor_settings("http://127.0.0.1:9", "http://127.0.0.1:9")
     }
 }
 

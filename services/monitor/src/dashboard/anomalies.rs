@@ -4,8 +4,8 @@
 
 use super::{OnPage, PageResult, Section, format_seconds, format_value, layout};
 use crate::MonitorState;
-use crate::predictions_route::{PredictionView, prediction_query, recent_anomalies, sources};
-use anomaly_core::SeriesId;
+use crate::predictions_route::{PredictionView, prediction_query, recent_anomalies};
+use crate::query_params::{optional_series_id, sources};
 use anomaly_http::{ApiError, ApiQuery};
 use axum::extract::State;
 use chrono::NaiveDateTime;
@@ -15,13 +15,51 @@ use serde::Deserialize;
 /// Anomalies listed per page.
 const LISTED: u32 = 200;
 
-/// The page's filters, as the form sends them.
+/// The series and source filters of the anomalies and live pages.
 #[derive(Debug, Default, Deserialize)]
-pub struct AnomalyFilters {
-    /// Exact series id.
+pub struct SeriesAndSource {
+    /// Exact series id; empty means any.
     pub series_id: Option<String>,
     /// `stream`, `predict`, or empty for both.
     pub source: Option<String>,
+}
+
+impl SeriesAndSource {
+    /// The anomalies of the newest points they select, at most `limit`,
+    /// between `from` and `to` (Unix seconds) when given.
+    pub async fn anomalies(
+        &self,
+        state: &MonitorState,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PredictionView>, ApiError> {
+        let series_id = optional_series_id(self.series_id.as_deref().map(str::trim))?;
+        let query = prediction_query(series_id, from, to, Some(limit), true)?;
+        recent_anomalies(state, &query, sources(self.source.as_deref())?).await
+    }
+
+    /// Their fields of the page's form.
+    pub fn form_fields(&self) -> Markup {
+        let series = self.series_id.as_deref().map(str::trim).unwrap_or_default();
+        let source = self.source.as_deref().unwrap_or_default();
+        html! {
+            label { "Series" input type="text" name="series_id" value=(series) placeholder="any"; }
+            label { "Source" select name="source" {
+                @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
+                    option value=(value) selected[source == value] { (label) }
+                }
+            } }
+        }
+    }
+}
+
+/// The page's filters, as the form sends them.
+#[derive(Debug, Default, Deserialize)]
+pub struct AnomalyFilters {
+    /// Series and source.
+    #[serde(flatten)]
+    pub selected: SeriesAndSource,
     /// `YYYY-MM-DDTHH:MM` (UTC), inclusive.
     pub from: Option<String>,
     /// `YYYY-MM-DDTHH:MM` (UTC), inclusive.
@@ -33,16 +71,12 @@ pub async fn page(
     State(state): State<MonitorState>,
     OnPage(ApiQuery(filters)): OnPage<ApiQuery<AnomalyFilters>>,
 ) -> PageResult {
-    let series = filters.series_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let series_id = series.map(SeriesId::parse).transpose()?;
     let (from_text, to_text) = (filters.from.unwrap_or_default(), filters.to.unwrap_or_default());
-    let query = prediction_query(series_id, parse_minute(&from_text)?, parse_minute(&to_text)?, Some(LISTED), true)?;
-    let source = filters.source.unwrap_or_default();
-    let anomalies = recent_anomalies(&state, &query, sources(Some(&source))?).await?;
+    let (from, to) = (parse_minute(&from_text)?, parse_minute(&to_text)?);
+    let anomalies = filters.selected.anomalies(&state, from, to, LISTED).await?;
     let content = html! {
         form.filters method="get" action="/dashboard/anomalies" {
-            label { "Series" input type="text" name="series_id" value=(series.unwrap_or_default()) placeholder="any"; }
-            (source_select(&source))
+            (filters.selected.form_fields())
             label { "From (UTC)" input type="datetime-local" name="from" value=(from_text); }
             label { "To (UTC)" input type="datetime-local" name="to" value=(to_text); }
             button type="submit" { "Filter" }
@@ -53,17 +87,6 @@ pub async fn page(
         (anomaly_table(&anomalies, "No anomalies recorded for these filters."))
     };
     Ok(layout("Anomalies", Section::Anomalies, content))
-}
-
-/// The source picker of the anomalies and live pages' filters.
-pub fn source_select(source: &str) -> Markup {
-    html! {
-        label { "Source" select name="source" {
-            @for (value, label) in [("", "both"), ("stream", "stream"), ("predict", "predict")] {
-                option value=(value) selected[source == value] { (label) }
-            }
-        } }
-    }
 }
 
 /// The table of anomalies the anomalies and live pages share (the live

@@ -10,6 +10,7 @@ pub mod signature;
 pub use dispatcher::RetryPolicy;
 
 use crate::MonitorState;
+use crate::query_params::page_limit;
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody};
@@ -317,10 +318,7 @@ pub async fn deliveries(
     if status.is_some_and(|s| !matches!(s, "pending" | "delivered" | "failed")) {
         return Err(invalid("invalid_query", "status must be pending, delivered or failed"));
     }
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_DELIVERIES).contains(&limit) {
-        return Err(invalid("invalid_limit", format!("limit must be from 1 to {MAX_DELIVERIES}; got {limit}")));
-    }
+    let limit = page_limit(query.limit, 100, MAX_DELIVERIES)?;
     state.backends.webhooks.webhook(&id).await?.ok_or_else(|| not_found(&id))?;
     let listed = state.backends.webhooks.deliveries(DeliveryQuery { webhook_id: Some(&id), status, limit }).await?;
     Ok(Json(DeliveriesPage { deliveries: listed.iter().map(DeliveryView::from).collect() }))

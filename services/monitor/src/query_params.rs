@@ -1,0 +1,40 @@
+//! Checks of the query parameters several monitor routes and pages share:
+//! a page size, an optional series id, and the anomaly source.
+
+use anomaly_core::SeriesId;
+use anomaly_http::ApiError;
+
+/// `limit`, or `default` when omitted; 422 `invalid_limit` outside 1..=`max`.
+pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest {
+            code: "invalid_limit",
+            message: format!("limit must be from 1 to {max}; got {limit}"),
+        })
+    }
+}
+
+/// The series a filter names; omitted or empty means every series.
+pub fn optional_series_id(series_id: Option<&str>) -> Result<Option<SeriesId>, ApiError> {
+    Ok(series_id.filter(|id| !id.is_empty()).map(SeriesId::parse).transpose()?)
+}
+
+/// Which sources `?source=` asks for: `(predict, stream)`; both when
+/// omitted or empty.
+pub fn sources(source: Option<&str>) -> Result<(bool, bool), ApiError> {
+    match source.filter(|s| !s.is_empty()) {
+        None => Ok((true, true)),
+        Some("predict") => Ok((true, false)),
+        Some("stream") => Ok((false, true)),
+        Some(other) => Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!(
+                "source must be \"stream\" or \"predict\"; got {:?}",
+                other.chars().take(40).collect::<String>()
+            ),
+        }),
+    }
+}
