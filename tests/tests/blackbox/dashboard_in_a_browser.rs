@@ -185,6 +185,19 @@ async fn every_dashboard_page_renders_in_chromium() {
         assert!(ingested.elapsed() < Duration::from_secs(10), "the spike never appeared on the live page: {row}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // A hostile prediction (the largest value, the last representable second)
+    // reaches the open page as a row too, without a script error.
+    let hostile = json!({"timestamp": i64::MAX, "value": f64::MAX});
+    let (status, verdict) = post_json(&format!("{}/predict/nyc_taxi", platform.infer.url), &hostile).await;
+    assert_eq!((status, &verdict["anomaly"]), (StatusCode::OK, &json!(true)), "{verdict}");
+    loop {
+        let row: String = page.evaluate(newest_row).await.expect("row").into_value().expect("text");
+        if row.contains("nyc_taxi") && row.contains("1.798e308") {
+            break;
+        }
+        assert!(ingested.elapsed() < Duration::from_secs(15), "the hostile anomaly never appeared: {row}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let shot = ScreenshotParams::builder().full_page(true).build();
     page.save_screenshot(shot, screenshots.join("live-after-spike.png")).await.expect("screenshot");
     let seen = std::mem::take(&mut *problems.lock().expect("lock"));

@@ -20,7 +20,11 @@
     if (className) td.className = className;
     return td;
   };
-  const time = seconds => new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+  // Empty for a time a Date cannot hold (as the server renders it).
+  const time = seconds => {
+    const date = new Date(seconds * 1000);
+    return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 19).replace("T", " ");
+  };
   const number = value => {
     if (value === null || value === undefined) return "";
     const magnitude = Math.abs(value);
