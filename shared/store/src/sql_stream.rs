@@ -116,8 +116,9 @@ impl PointLog for SqlPointLog {
 
 #[async_trait]
 impl StreamStore for SqlModelStore {
-    async fn partition_position(&self, partition: u32) -> Result<(EntryId, u64), StoreError> {
-        let row = sqlx::query("SELECT last_entry, epoch FROM stream_partitions WHERE partition = $1")
+    async fn partition_position(&self, log: &str, partition: u32) -> Result<(EntryId, u64), StoreError> {
+        let row = sqlx::query("SELECT last_entry, epoch FROM stream_positions WHERE log = $1 AND partition = $2")
+            .bind(log)
             .bind(i64::from(partition))
             .fetch_optional(&self.pool)
             .await?;
@@ -142,10 +143,11 @@ impl StreamStore for SqlModelStore {
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
-            "INSERT INTO stream_partitions (partition, last_entry, epoch) VALUES ($1, $2, $3) \
-             ON CONFLICT (partition) DO UPDATE SET last_entry = excluded.last_entry, epoch = excluded.epoch \
-             WHERE stream_partitions.epoch <= excluded.epoch",
+            "INSERT INTO stream_positions (log, partition, last_entry, epoch) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (log, partition) DO UPDATE SET last_entry = excluded.last_entry, epoch = excluded.epoch \
+             WHERE stream_positions.epoch <= excluded.epoch",
         )
+        .bind(checkpoint.log.as_str())
         .bind(i64::from(checkpoint.partition))
         .bind(checkpoint.last_entry.to_string())
         .bind(i64::try_from(checkpoint.epoch).unwrap_or(i64::MAX))

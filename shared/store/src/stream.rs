@@ -154,9 +154,15 @@ pub struct StreamAnomaly {
     pub recorded_at_ms: i64,
 }
 
+/// The name of the platform's own log (Redis Streams or the SQL log) in
+/// the stored positions; a Kafka topic's is `kafka:<topic>`.
+pub const POINT_LOG: &str = "points";
+
 /// What one batch of a partition leaves behind, written atomically.
 #[derive(Debug, Clone, Default)]
 pub struct Checkpoint {
+    /// The log the partition belongs to ([`POINT_LOG`] or `kafka:<topic>`).
+    pub log: String,
     /// The partition.
     pub partition: u32,
     /// The owner's epoch (fencing token): a write from an older epoch is refused.
@@ -185,9 +191,9 @@ pub struct AnomalyQuery {
 /// The durable side of the stream worker.
 #[async_trait]
 pub trait StreamStore: Send + Sync {
-    /// The last entry of `partition` whose effects are durable, and the
-    /// epoch that wrote it (`START`, 0 when none).
-    async fn partition_position(&self, partition: u32) -> Result<(EntryId, u64), StoreError>;
+    /// The last entry of `partition` of `log` whose effects are durable, and
+    /// the epoch that wrote it (`START`, 0 when none).
+    async fn partition_position(&self, log: &str, partition: u32) -> Result<(EntryId, u64), StoreError>;
 
     /// The stream state of one series, if it was ever streamed.
     async fn series_stream(&self, series_id: &SeriesId) -> Result<Option<SeriesStream>, StoreError>;

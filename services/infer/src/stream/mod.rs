@@ -3,6 +3,7 @@
 //! detector, `GET /stream/{series_id}` and `GET /ready` tell how it goes.
 
 pub mod ingest;
+mod judge;
 pub mod status;
 mod worker;
 
@@ -165,7 +166,8 @@ impl Stream {
             // joining worker gets its share quickly whatever the lease.
             round: (lease / 5).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(1)),
         };
-        let worker = worker::Worker::new(backends, models, defaults, status.clone(), metrics.clone(), lease);
+        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone());
+        let worker = worker::Worker::new(backends, judge, status.clone(), metrics.clone(), lease);
         let stop = Arc::new(stop);
         let handle = tokio::spawn(worker.run(stopped));
         let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);

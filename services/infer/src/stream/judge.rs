@@ -1,0 +1,233 @@
+//! Judging a batch of log entries, whatever log they come from: each
+//! point in order with its series' online detector, then one atomic commit
+//! of the batch's detector states, anomalies and log position (fenced by
+//! the owner's epoch), after the anomalies went to the live feed (and to
+//! Kafka when configured). The log worker and the Kafka consumer both judge
+//! through it, so verdicts do not depend on where the points came from.
+
+use super::{StreamDefaults, StreamMetrics};
+use crate::ModelLookup;
+use anomaly_core::{Model, OnlineDetector, SeriesId};
+use anomaly_store::{
+    Backends, BusEvent, Checkpoint, EntryId, FeedAnomaly, LogEntry, SeriesStream, StoreError, StreamAnomaly,
+    StreamStore,
+};
+use futures::StreamExt;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Series whose fitted model may have changed since their state was loaded.
+#[derive(Default)]
+struct Refits {
+    series: Mutex<HashSet<SeriesId>>,
+    /// The subscription (re)connected, so invalidations may have been
+    /// missed: reload every series' state between two batches.
+    reload_all: AtomicBool,
+}
+
+/// A partition of a log as its current owner holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    /// The log ([`anomaly_store::POINT_LOG`] or `kafka:<topic>`).
+    pub(crate) log: String,
+    pub(crate) partition: u32,
+    /// The last entry whose effects are durable.
+    pub(crate) position: EntryId,
+    /// The owner's fencing epoch.
+    pub(crate) epoch: u64,
+}
+
+/// Takes `partition` of `log` over with `epoch`: reads the position the
+/// previous owner committed last and writes the claim, so that an older
+/// owner's later commits are refused. `None`: a newer epoch holds it.
+pub(crate) async fn claim(
+    streams: &dyn StreamStore,
+    log: &str,
+    partition: u32,
+    epoch: u64,
+) -> Result<Option<Held>, StoreError> {
+    let (position, _) = streams.partition_position(log, partition).await?;
+    let claim = Checkpoint { log: log.to_owned(), partition, epoch, last_entry: position, ..Default::default() };
+    let held = Held { log: log.to_owned(), partition, position, epoch };
+    Ok(streams.commit(&claim).await?.then_some(held))
+}
+
+pub(crate) fn unix_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Judges batches: the in-memory detector states of the series seen lately.
+pub(crate) struct Judge {
+    backends: Backends,
+    models: Arc<ModelLookup>,
+    defaults: StreamDefaults,
+    metrics: StreamMetrics,
+    refits: Arc<Refits>,
+    states: HashMap<SeriesId, SeriesStream>,
+}
+
+impl Judge {
+    pub(crate) fn new(
+        backends: Backends,
+        models: Arc<ModelLookup>,
+        defaults: StreamDefaults,
+        metrics: StreamMetrics,
+    ) -> Self {
+        let refits = Arc::new(Refits::default());
+        listen_for_refits(&backends, Arc::downgrade(&refits));
+        Self { backends, models, defaults, metrics, refits, states: HashMap::new() }
+    }
+
+    /// Drops the in-memory states: partitions changed hands or a batch
+    /// failed, so they are read again from the last checkpoints.
+    pub(crate) fn forget_states(&mut self) {
+        self.states.clear();
+    }
+
+    /// Between two batches: after the invalidation bus reconnected, every
+    /// state is read again (a refit may have gone unnoticed).
+    pub(crate) fn reload_if_reconnected(&mut self) {
+        if self.refits.reload_all.swap(false, Ordering::SeqCst) {
+            self.states.clear();
+        }
+    }
+
+    /// Judges `entries` (of `held`, after its position) and commits their
+    /// effects. `Ok(false)`: a newer owner holds the partition, nothing was
+    /// written. On success `held.position` is the last entry.
+    pub(crate) async fn judge_and_commit(&mut self, held: &mut Held, entries: &[LogEntry]) -> Result<bool, StoreError> {
+        let Some(last) = entries.last().map(|e| e.id) else { return Ok(true) };
+        let mut checkpoint = Checkpoint {
+            log: held.log.clone(),
+            partition: held.partition,
+            epoch: held.epoch,
+            last_entry: last,
+            ..Default::default()
+        };
+        let touched = self.judge(entries, &mut checkpoint.anomalies).await?;
+        let now = unix_millis();
+        for id in &touched {
+            if let Some(state) = self.states.get_mut(id) {
+                state.updated_ms = now;
+                checkpoint.series.push(state.clone());
+            }
+        }
+        // Published before the commit: at least once (a retried batch
+        // publishes again), never lost.
+        let published: Vec<FeedAnomaly> = checkpoint.anomalies.iter().map(FeedAnomaly::from).collect();
+        self.backends.anomaly_feed.publish(&published).await?;
+        if !self.backends.streams.commit(&checkpoint).await? {
+            return Ok(false);
+        }
+        held.position = last;
+        self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+        Ok(true)
+    }
+
+    /// Judges the entries' points in order; returns the series touched.
+    async fn judge(
+        &mut self,
+        entries: &[LogEntry],
+        anomalies: &mut Vec<StreamAnomaly>,
+    ) -> Result<HashSet<SeriesId>, StoreError> {
+        let mut touched = HashSet::new();
+        let recorded_at_ms = unix_millis();
+        for entry in entries {
+            self.metrics.malformed.increment(entry.malformed);
+            for point in &entry.points {
+                self.load_state(&point.series_id).await?;
+                let Some(state) = self.states.get_mut(&point.series_id) else { continue };
+                touched.insert(point.series_id.clone());
+                if state.last_point.is_some_and(|(last, _)| point.timestamp <= last) {
+                    state.late += 1;
+                    self.metrics.late.increment(1);
+                    continue;
+                }
+                let verdict = state.model.update(point.value);
+                state.points += 1;
+                state.last_point = Some((point.timestamp, point.value));
+                self.metrics.count(&verdict);
+                if let anomaly_core::Verdict::Judged(decision) = verdict
+                    && decision.anomaly
+                {
+                    state.anomalies += 1;
+                    anomalies.push(StreamAnomaly {
+                        series_id: point.series_id.clone(),
+                        timestamp: point.timestamp,
+                        value: point.value,
+                        score: decision.score.is_finite().then_some(decision.score),
+                        detector: state.model.kind().to_owned(),
+                        version: state.version,
+                        recorded_at_ms,
+                    });
+                }
+            }
+        }
+        Ok(touched)
+    }
+
+    /// Makes sure the series' state is in memory and judges with its latest
+    /// fitted model (a refit replaces the detector with the fit's warm one).
+    async fn load_state(&mut self, series_id: &SeriesId) -> Result<(), StoreError> {
+        let known = self.states.contains_key(series_id);
+        if known && !self.refits.take(series_id) {
+            return Ok(());
+        }
+        let current = match self.states.remove(series_id) {
+            Some(state) => Some(state),
+            None => self.backends.streams.series_stream(series_id).await?,
+        };
+        let latest = self.models.find(series_id, None).await?;
+        let state = match (latest, current) {
+            (Some(fitted), Some(current)) if current.version >= Some(fitted.version) => current,
+            (Some(fitted), current) => {
+                let base = current.unwrap_or_else(|| self.fresh(series_id, fitted.params.model.clone()));
+                SeriesStream { version: Some(fitted.version), model: fitted.params.model.clone(), ..base }
+            }
+            (None, Some(current)) => current,
+            (None, None) => self.fresh(series_id, self.defaults.model()),
+        };
+        self.states.insert(series_id.clone(), state);
+        Ok(())
+    }
+
+    fn fresh(&self, series_id: &SeriesId, model: Model) -> SeriesStream {
+        SeriesStream {
+            series_id: series_id.clone(),
+            version: None,
+            model,
+            last_point: None,
+            points: 0,
+            anomalies: 0,
+            late: 0,
+            updated_ms: 0,
+        }
+    }
+}
+
+impl Refits {
+    /// Whether `series_id` was refitted since it was last checked (and forgets it).
+    fn take(&self, series_id: &SeriesId) -> bool {
+        self.series.lock().unwrap_or_else(PoisonError::into_inner).remove(series_id)
+    }
+}
+
+/// Notes refitted series as invalidations arrive (and acknowledges them).
+fn listen_for_refits(backends: &Backends, refits: Weak<Refits>) {
+    let mut events = backends.bus.subscribe();
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            let Some(refits) = refits.upgrade() else { return };
+            match event {
+                BusEvent::Invalidate(series_id, ack) => {
+                    refits.series.lock().unwrap_or_else(PoisonError::into_inner).insert(series_id);
+                    ack.send();
+                }
+                BusEvent::Connected => refits.reload_all.store(true, Ordering::SeqCst),
+                BusEvent::Disconnected => {}
+            }
+        }
+    });
+}
