@@ -214,6 +214,7 @@ pub fn infer_settings(stream_detector: &str) -> infer::InferSettings {
         detector_window_size: 50,
         z_score_threshold: 3.0,
         ready_max_lag: 1000,
+        kafka: Default::default(),
     }
 }
 

@@ -17,11 +17,10 @@ pub use local_cache::LocalCache;
 pub use lookup::ModelLookup;
 pub use openapi::openapi;
 pub use predict::predict;
-pub use settings::InferSettings;
+pub use settings::{InferSettings, KafkaSettings};
 pub use stream::{Stream, StreamDefaults, drain_stream_workers};
 pub use wire::{PredictRequest, PredictResponse};
 
-use anomaly_core::ValidationError;
 use anomaly_http::extract::empty_series_id;
 use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
@@ -46,8 +45,12 @@ pub struct InferState {
 
 impl InferState {
     /// State over `backends`; starts the invalidation listener, the latency
-    /// flusher and the stream worker. Fails on invalid stream defaults.
-    pub fn new(backends: Backends, settings: &InferSettings) -> Result<Self, ValidationError> {
+    /// flusher and the stream worker. Fails on invalid stream defaults or
+    /// Kafka settings.
+    pub fn new(backends: Backends, settings: &InferSettings) -> std::io::Result<Self> {
+        let invalid = |what: &str, error: String| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {error}"))
+        };
         let local = Arc::new(LocalCache::new(settings.local_cache_capacity));
         invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local), backends.clone());
         let recorder =
@@ -60,8 +63,10 @@ impl InferState {
         let history = HistoryRecorder::start(backends.predictions.clone(), backends.anomaly_feed.clone(), limits);
         let models = Arc::new(ModelLookup::new(local, backends.clone()));
         let defaults =
-            StreamDefaults::new(&settings.stream_detector, settings.detector_window_size, settings.z_score_threshold)?;
-        let stream = Stream::start(backends.clone(), models.clone(), defaults, settings.ready_max_lag);
+            StreamDefaults::new(&settings.stream_detector, settings.detector_window_size, settings.z_score_threshold)
+                .map_err(|e| invalid("stream defaults", e.to_string()))?;
+        let stream = Stream::start(backends.clone(), models.clone(), defaults, settings.ready_max_lag, &settings.kafka)
+            .map_err(|e| invalid("kafka", e.to_string()))?;
         Ok(Self { models, stream, recorder, backends, history })
     }
 }
@@ -83,8 +88,7 @@ pub fn router(state: InferState) -> Router {
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    let state = InferState::new(backends, settings)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("stream defaults: {e}")))?;
+    let state = InferState::new(backends, settings)?;
     Server::bind(&http.host, settings.infer_port, router(state), http).await
 }
 
@@ -113,6 +117,7 @@ mod tests {
                     detector_window_size: 50,
                     z_score_threshold: 3.0,
                     ready_max_lag: 1000,
+                    kafka: Default::default(),
                 },
             )
             .expect("valid settings"),

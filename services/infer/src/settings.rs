@@ -36,4 +36,41 @@ pub struct InferSettings {
     /// Most log entries a partition may be behind for `/ready` to answer 200.
     #[arg(long, env = "READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: u64,
+    /// Kafka as the stream's source and sink (off unless `KAFKA_BROKERS` is set).
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+}
+
+/// Kafka settings: with `KAFKA_BROKERS` set, the stream reads points from a
+/// topic in a consumer group instead of the platform's own log, `POST
+/// /ingest` writes to that topic, and anomalies also go to a topic.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KafkaSettings {
+    /// Brokers (`host:port,...`); empty: Kafka is not used.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "")]
+    pub kafka_brokers: String,
+    /// The topic points are read from (and `POST /ingest` writes to).
+    #[arg(long, env = "KAFKA_POINTS_TOPIC", default_value = "telemetry.raw")]
+    pub kafka_points_topic: String,
+    /// The consumer group the infer processes share the partitions in.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "anomaly-detectors")]
+    pub kafka_group_id: String,
+    /// The topic anomalies are written to.
+    #[arg(long, env = "KAFKA_ANOMALIES_TOPIC", default_value = "telemetry.anomalies")]
+    pub kafka_anomalies_topic: String,
+    /// Where malformed messages are copied (with their error in a header);
+    /// empty: they are only counted and logged.
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "")]
+    pub kafka_dlq_topic: String,
+    /// How long the group waits for a silent member before it gives its
+    /// partitions to the others, in milliseconds.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1000..=300_000))]
+    pub kafka_session_timeout_ms: u32,
+}
+
+impl KafkaSettings {
+    /// Whether Kafka is configured.
+    pub fn enabled(&self) -> bool {
+        !self.kafka_brokers.trim().is_empty()
+    }
 }

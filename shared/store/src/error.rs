@@ -24,6 +24,9 @@ pub enum StoreError {
     /// A background task of the store failed.
     #[error("background task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Kafka failed or is unreachable.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
     /// A stored value could not be decoded (a corrupted or foreign entry).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

@@ -178,11 +178,17 @@ fn to_points(series_id: &SeriesId, series: &TrainingSeries) -> Vec<StreamPoint> 
         .collect()
 }
 
-/// Appends `points`, one entry per partition they fall in.
+/// Appends `points`, one entry per partition they fall in (with Kafka: one
+/// message per series, acknowledged by the brokers).
 async fn append(state: &InferState, points: Vec<StreamPoint>) -> Result<usize, ApiError> {
+    let accepted = points.len();
+    if let Some(kafka) = &state.stream.kafka {
+        kafka.producer.send_points(&kafka.topic, &points).await?;
+        state.stream.metrics.ingested.increment(accepted as u64);
+        return Ok(accepted);
+    }
     let log = &state.backends.points;
     let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
-    let accepted = points.len();
     for point in points {
         by_partition.entry(partition_of(&point.series_id, log.partitions())).or_default().push(point);
     }

@@ -2,15 +2,15 @@
 //! point in order with its series' online detector, then one atomic commit
 //! of the batch's detector states, anomalies and log position (fenced by
 //! the owner's epoch), after the anomalies went to the live feed (and to
-//! Kafka when configured). The log worker and the Kafka consumer both judge
+//! Kafka's anomalies topic when configured). The log worker and the Kafka consumer both judge
 //! through it, so verdicts do not depend on where the points came from.
 
 use super::{StreamDefaults, StreamMetrics};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId};
 use anomaly_store::{
-    Backends, BusEvent, Checkpoint, EntryId, FeedAnomaly, LogEntry, SeriesStream, StoreError, StreamAnomaly,
-    StreamStore,
+    Backends, BusEvent, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LogEntry, SeriesStream, StoreError,
+    StreamAnomaly, StreamStore,
 };
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -66,6 +66,8 @@ pub(crate) struct Judge {
     metrics: StreamMetrics,
     refits: Arc<Refits>,
     states: HashMap<SeriesId, SeriesStream>,
+    /// Kafka's anomalies topic, when the stream writes there too.
+    kafka_sink: Option<(KafkaProducer, String)>,
 }
 
 impl Judge {
@@ -77,7 +79,12 @@ impl Judge {
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
-        Self { backends, models, defaults, metrics, refits, states: HashMap::new() }
+        Self { backends, models, defaults, metrics, refits, states: HashMap::new(), kafka_sink: None }
+    }
+
+    /// Also sends every batch's anomalies to `topic`, before the commit.
+    pub(crate) fn with_kafka_sink(self, producer: KafkaProducer, topic: String) -> Self {
+        Self { kafka_sink: Some((producer, topic)), ..self }
     }
 
     /// Drops the in-memory states: partitions changed hands or a batch
@@ -118,6 +125,9 @@ impl Judge {
         // publishes again), never lost.
         let published: Vec<FeedAnomaly> = checkpoint.anomalies.iter().map(FeedAnomaly::from).collect();
         self.backends.anomaly_feed.publish(&published).await?;
+        if let Some((producer, topic)) = &self.kafka_sink {
+            producer.send_anomalies(topic, &published).await?;
+        }
         if !self.backends.streams.commit(&checkpoint).await? {
             return Ok(false);
         }

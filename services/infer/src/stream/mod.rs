@@ -4,6 +4,7 @@
 
 pub mod ingest;
 mod judge;
+mod kafka;
 pub mod status;
 mod worker;
 
@@ -11,8 +12,9 @@ pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, 
 pub use status::{SeriesStreamView, ready, series_stream};
 
 use crate::ModelLookup;
+use crate::settings::KafkaSettings;
 use anomaly_core::{DetectorConfig, Model, Threshold, Verdict};
-use anomaly_store::{Backends, EntryId};
+use anomaly_store::{Backends, EntryId, StoreError};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
@@ -53,6 +55,8 @@ impl StreamDefaults {
 #[derive(Default)]
 pub struct StreamStatus {
     owned: Mutex<Option<BTreeMap<u32, EntryId>>>,
+    /// Kafka: each owned partition's high watermark (the next offset to be written).
+    ends: Mutex<BTreeMap<u32, u64>>,
 }
 
 impl StreamStatus {
@@ -70,6 +74,17 @@ impl StreamStatus {
         if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             owned.remove(&partition);
         }
+    }
+
+    pub(crate) fn set_end(&self, partition: u32, end: u64) {
+        self.ends.lock().unwrap_or_else(PoisonError::into_inner).insert(partition, end);
+    }
+
+    /// Kafka: messages of `partition` after `position` (as far as the last
+    /// watermark read tells; unknown counts as none).
+    pub(crate) fn kafka_lag(&self, partition: u32, position: EntryId) -> u64 {
+        let ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
+        ends.get(&partition).map_or(0, |end| end.saturating_sub(position.ms))
     }
 
     /// The owned partitions and their positions; `None` until claimed.
@@ -124,6 +139,8 @@ impl StreamMetrics {
 pub struct Stream {
     /// What the worker holds.
     pub status: Arc<StreamStatus>,
+    /// Set when the stream reads Kafka: where ingested points go.
+    pub(crate) kafka: Option<kafka::KafkaIngest>,
     /// Most log entries a partition may be behind for `/ready`.
     pub ready_max_lag: u64,
     pub(crate) metrics: StreamMetrics,
@@ -153,12 +170,40 @@ pub async fn drain_stream_workers() {
 }
 
 impl Stream {
-    /// Starts the worker over `backends`.
-    pub fn start(backends: Backends, models: Arc<ModelLookup>, defaults: StreamDefaults, ready_max_lag: u64) -> Self {
-        let lease = backends.leases.lease();
+    /// Starts the worker over `backends`: a consumer in Kafka's group when
+    /// `kafka` is enabled, else a worker of the platform's own log.
+    pub fn start(
+        backends: Backends,
+        models: Arc<ModelLookup>,
+        defaults: StreamDefaults,
+        ready_max_lag: u64,
+        kafka: &KafkaSettings,
+    ) -> Result<Self, StoreError> {
         let status = Arc::new(StreamStatus::default());
         let metrics = StreamMetrics::new();
         let (stop, stopped) = watch::channel(false);
+        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone());
+        let (kafka, handle) = if kafka.enabled() {
+            let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
+            (Some(ingest), handle)
+        } else {
+            (None, Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped))
+        };
+        let stop = Arc::new(stop);
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|(_, worker)| !worker.is_finished());
+        running.push((stop.clone(), handle));
+        Ok(Self { status, kafka, ready_max_lag, metrics, stop })
+    }
+
+    fn start_log_worker(
+        backends: Backends,
+        judge: judge::Judge,
+        status: Arc<StreamStatus>,
+        metrics: StreamMetrics,
+        stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let lease = backends.leases.lease();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let lease = worker::LeaseSettings {
             worker: format!("{}-{nanos:x}", std::process::id()),
@@ -166,14 +211,8 @@ impl Stream {
             // joining worker gets its share quickly whatever the lease.
             round: (lease / 5).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(1)),
         };
-        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone());
-        let worker = worker::Worker::new(backends, judge, status.clone(), metrics.clone(), lease);
-        let stop = Arc::new(stop);
-        let handle = tokio::spawn(worker.run(stopped));
-        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-        running.retain(|(_, worker)| !worker.is_finished());
-        running.push((stop.clone(), handle));
-        Self { status, ready_max_lag, metrics, stop }
+        let worker = worker::Worker::new(backends, judge, status, metrics, lease);
+        tokio::spawn(worker.run(stopped))
     }
 
     /// Asks the worker to stop after its current batch.

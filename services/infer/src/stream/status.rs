@@ -134,7 +134,11 @@ pub async fn ready(State(state): State<Arc<InferState>>) -> (StatusCode, Json<Re
     let mut lag = 0;
     let mut worst = 0;
     for (partition, position) in &owned {
-        match state.backends.points.entries_after(*partition, *position).await {
+        let behind = match &state.stream.kafka {
+            Some(_) => Ok(state.stream.status.kafka_lag(*partition, *position)),
+            None => state.backends.points.entries_after(*partition, *position).await,
+        };
+        match behind {
             Ok(behind) => {
                 lag += behind;
                 worst = worst.max(behind);

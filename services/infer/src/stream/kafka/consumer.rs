@@ -1,0 +1,242 @@
+//! The Kafka consumer on a thread of its own (librdkafka's calls block):
+//! it polls the points topic in the consumer group and hands messages to the
+//! async worker over a bounded channel, in order. A rebalance runs here too:
+//! before partitions are revoked it asks the worker to finish and commit its
+//! in-flight batch and commits the offsets it answers; when partitions are
+//! assigned it asks the worker to claim them and starts each at the offset
+//! after the last one whose verdicts are durable (the database, not the
+//! group's committed offset, is the source of truth). Every second it reads
+//! the partitions' high watermarks for the lag. On close it commits what
+//! the worker asked for last and leaves the group.
+
+use crate::stream::{StreamMetrics, StreamStatus};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// One message as received.
+pub(super) struct Received {
+    pub(super) partition: u32,
+    pub(super) offset: i64,
+    /// The producer's time, Unix milliseconds, when the message has one.
+    pub(super) timestamp_ms: Option<i64>,
+    pub(super) key: Option<Vec<u8>>,
+    pub(super) payload: Option<Vec<u8>>,
+}
+
+/// Next offsets per partition: where to start, or what to commit.
+pub(super) type Offsets = Vec<(u32, i64)>;
+
+/// What the consumer thread tells the worker, in the order it happened.
+pub(super) enum FromConsumer {
+    Message(Received),
+    /// Partitions assigned: the worker claims them and answers the offset
+    /// to start each at (none: the group's committed offset, else the earliest).
+    Assigned {
+        partitions: Vec<u32>,
+        reply: oneshot::Sender<Offsets>,
+    },
+    /// Partitions about to be revoked: the worker commits its batch and
+    /// answers the offsets to commit.
+    Revoked {
+        partitions: Vec<u32>,
+        reply: oneshot::Sender<Offsets>,
+    },
+}
+
+/// The settings the consumer needs.
+pub(super) struct ConsumerSettings {
+    pub(super) brokers: String,
+    pub(super) group_id: String,
+    pub(super) topic: String,
+    pub(super) session_timeout_ms: u32,
+}
+
+/// How the worker talks back to the consumer thread.
+pub(super) struct ConsumerHandle {
+    /// Offsets whose verdicts are durable, to commit.
+    pub(super) commits: std::sync::mpsc::Sender<Offsets>,
+    /// Set when the worker has committed its last batch: the thread commits
+    /// what is left, leaves the group and ends.
+    pub(super) closing: Arc<AtomicBool>,
+    pub(super) thread: std::thread::JoinHandle<()>,
+}
+
+/// How often the high watermarks are read for the lag.
+const WATERMARKS_EVERY: Duration = Duration::from_secs(1);
+/// Longest a poll blocks (the thread looks at `closing` and the commits in between).
+const POLL_WAIT: Duration = Duration::from_millis(100);
+
+struct GroupContext {
+    topic: String,
+    to_worker: mpsc::Sender<FromConsumer>,
+    closing: Arc<AtomicBool>,
+}
+
+impl GroupContext {
+    /// Asks the worker and waits for its answer (`None`: it is gone or closing).
+    fn ask(&self, question: impl FnOnce(oneshot::Sender<Offsets>) -> FromConsumer) -> Option<Offsets> {
+        if self.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.to_worker.blocking_send(question(reply)).ok()?;
+        answer.blocking_recv().ok()
+    }
+
+    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<u32> {
+        tpl.elements_for_topic(&self.topic).iter().filter_map(|e| u32::try_from(e.partition()).ok()).collect()
+    }
+
+    fn offsets_list(&self, offsets: &Offsets) -> TopicPartitionList {
+        let mut list = TopicPartitionList::new();
+        for (partition, next) in offsets {
+            let _ = list.add_partition_offset(&self.topic, *partition as i32, Offset::Offset(*next));
+        }
+        list
+    }
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                metrics::counter!("anomaly_kafka_rebalances_total", "kind" => "assign").increment(1);
+                tracing::info!(?partitions, "kafka partitions assigned");
+                for (partition, next) in
+                    self.ask(|reply| FromConsumer::Assigned { partitions, reply }).unwrap_or_default()
+                {
+                    let _ = tpl.set_partition_offset(&self.topic, partition as i32, Offset::Offset(next));
+                }
+                if let Err(error) = consumer.assign(tpl) {
+                    tracing::warn!(%error, "kafka assignment failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                metrics::counter!("anomaly_kafka_rebalances_total", "kind" => "revoke").increment(1);
+                tracing::info!(?partitions, "kafka partitions revoked");
+                let offsets = self.ask(|reply| FromConsumer::Revoked { partitions, reply }).unwrap_or_default();
+                commit(consumer, &self.offsets_list(&offsets), CommitMode::Sync);
+                if let Err(error) = consumer.unassign() {
+                    tracing::warn!(%error, "kafka unassignment failed");
+                }
+            }
+            other => {
+                tracing::warn!(error = ?other, "kafka rebalance failed; giving the assignment up");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!("anomaly_kafka_commits_total", "result" => outcome).increment(1);
+        if let Err(error) = result {
+            tracing::debug!(%error, "kafka offset commit failed; the next one covers it");
+        }
+    }
+}
+
+fn commit(consumer: &BaseConsumer<GroupContext>, offsets: &TopicPartitionList, mode: CommitMode) {
+    if offsets.count() == 0 {
+        return;
+    }
+    if let Err(error) = consumer.commit(offsets, mode) {
+        tracing::debug!(%error, "kafka offset commit failed");
+    }
+}
+
+/// Joins the group and starts the consumer thread.
+pub(super) fn start(
+    settings: &ConsumerSettings,
+    to_worker: mpsc::Sender<FromConsumer>,
+    status: Arc<StreamStatus>,
+) -> KafkaResult<ConsumerHandle> {
+    let closing = Arc::new(AtomicBool::new(false));
+    let context =
+        GroupContext { topic: settings.topic.clone(), to_worker: to_worker.clone(), closing: closing.clone() };
+    let consumer: BaseConsumer<GroupContext> = ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
+        .create_with_context(context)?;
+    consumer.subscribe(&[&settings.topic])?;
+    let (commits, to_commit) = std::sync::mpsc::channel();
+    let topic = settings.topic.clone();
+    let thread_closing = closing.clone();
+    let thread = std::thread::Builder::new()
+        .name("kafka-consumer".into())
+        .spawn(move || poll_until_closed(&consumer, &topic, &to_worker, &to_commit, &thread_closing, &status))
+        .map_err(|e| rdkafka::error::KafkaError::ClientCreation(e.to_string()))?;
+    Ok(ConsumerHandle { commits, closing, thread })
+}
+
+fn poll_until_closed(
+    consumer: &BaseConsumer<GroupContext>,
+    topic: &str,
+    to_worker: &mpsc::Sender<FromConsumer>,
+    to_commit: &std::sync::mpsc::Receiver<Offsets>,
+    closing: &AtomicBool,
+    status: &StreamStatus,
+) {
+    let offsets_list = |offsets: &Offsets| consumer.context().offsets_list(offsets);
+    let mut next_watermarks = Instant::now();
+    while !closing.load(Ordering::SeqCst) {
+        while let Ok(offsets) = to_commit.try_recv() {
+            commit(consumer, &offsets_list(&offsets), CommitMode::Async);
+        }
+        match consumer.poll(POLL_WAIT) {
+            Some(Ok(message)) => {
+                let received = Received {
+                    partition: u32::try_from(message.partition()).unwrap_or_default(),
+                    offset: message.offset(),
+                    timestamp_ms: message.timestamp().to_millis(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    payload: message.payload().map(<[u8]>::to_vec),
+                };
+                if to_worker.blocking_send(FromConsumer::Message(received)).is_err() {
+                    break;
+                }
+            }
+            Some(Err(error)) => tracing::warn!(%error, "kafka consumer error"),
+            None => {}
+        }
+        if Instant::now() >= next_watermarks {
+            read_watermarks(consumer, topic, status);
+            next_watermarks = Instant::now() + WATERMARKS_EVERY;
+        }
+    }
+    // The worker committed its last batch: commit it, then leave the group
+    // (dropping the consumer closes it; the revoke it runs asks nobody).
+    while let Ok(offsets) = to_commit.try_recv() {
+        commit(consumer, &offsets_list(&offsets), CommitMode::Sync);
+    }
+}
+
+/// Records each owned partition's high watermark, and its lag in `/metrics`.
+fn read_watermarks(consumer: &BaseConsumer<GroupContext>, topic: &str, status: &StreamStatus) {
+    let Some(owned) = status.owned() else { return };
+    for (partition, position) in owned {
+        match consumer.fetch_watermarks(topic, partition as i32, WATERMARKS_EVERY) {
+            Ok((_, high)) => {
+                let high = u64::try_from(high).unwrap_or_default();
+                status.set_end(partition, high);
+                StreamMetrics::set_lag(partition, high.saturating_sub(position.ms));
+            }
+            Err(error) => tracing::debug!(%error, partition, "kafka watermarks unavailable"),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Kafka as the stream's source and sink (`KAFKA_BROKERS`): every infer
+//! process joins the consumer group on the points topic and judges the
+//! partitions assigned to it; anomalies also go to the anomalies topic;
+//! `POST /ingest` writes to the points topic. Only the source differs from
+//! the platform's own log: judging, checkpoints and the anomaly store are
+//! the same ([`super::judge`]).
+
+mod consumer;
+mod worker;
+
+use super::judge::Judge;
+use super::{StreamMetrics, StreamStatus};
+use crate::settings::KafkaSettings;
+use anomaly_store::{Backends, KafkaProducer, StoreError};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// Messages handed from the consumer thread to the worker without waiting.
+const CHANNEL_MESSAGES: usize = 4096;
+
+/// Where `POST /ingest` writes when the stream reads Kafka.
+#[derive(Clone)]
+pub(crate) struct KafkaIngest {
+    pub(crate) producer: KafkaProducer,
+    pub(crate) topic: String,
+}
+
+/// Joins the group and starts the worker; the returned ingest writes to the
+/// points topic.
+pub(super) fn start(
+    settings: &KafkaSettings,
+    backends: Backends,
+    judge: Judge,
+    status: Arc<StreamStatus>,
+    metrics: StreamMetrics,
+    stop: watch::Receiver<bool>,
+) -> Result<(KafkaIngest, tokio::task::JoinHandle<()>), StoreError> {
+    let producer = KafkaProducer::new(&settings.kafka_brokers)?;
+    let judge = judge.with_kafka_sink(producer.clone(), settings.kafka_anomalies_topic.clone());
+    let (to_worker, from_consumer) = mpsc::channel(CHANNEL_MESSAGES);
+    let consumer_settings = consumer::ConsumerSettings {
+        brokers: settings.kafka_brokers.clone(),
+        group_id: settings.kafka_group_id.clone(),
+        topic: settings.kafka_points_topic.clone(),
+        session_timeout_ms: settings.kafka_session_timeout_ms,
+    };
+    let consumer = consumer::start(&consumer_settings, to_worker, status.clone())?;
+    let dead_letters = (!settings.kafka_dlq_topic.is_empty())
+        .then(|| worker::DeadLetters { producer: producer.clone(), topic: settings.kafka_dlq_topic.clone() });
+    let worker = worker::KafkaWorker {
+        backends,
+        judge,
+        status,
+        metrics,
+        log: format!("kafka:{}", settings.kafka_points_topic),
+        dead_letters,
+        from_consumer,
+        consumer,
+        held: Default::default(),
+        pending: Default::default(),
+    };
+    let handle = tokio::spawn(worker.run(stop));
+    Ok((KafkaIngest { producer, topic: settings.kafka_points_topic.clone() }, handle))
+}

@@ -1,0 +1,204 @@
+//! Kafka as a transport: the message format of the points topic (what
+//! producers write and the consumer decodes), and the producer that `POST
+//! /ingest`, `anomaly replay --kafka` and the anomalies sink write with.
+//!
+//! A points message is keyed by its series id (so that a series stays on one
+//! partition and is judged in order) and carries JSON: one point
+//! `{"series_id"?, "timestamp", "value"}` or a batch `{"series_id"?,
+//! "timestamps": [...], "values": [...]}`. The series id is the key, or the
+//! body's `series_id` when there is no key; the two must agree when both are
+//! given. A message is judged whole or not at all: one bad point makes it
+//! malformed.
+
+use crate::{FeedAnomaly, StoreError, StreamPoint};
+use anomaly_core::SeriesId;
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// How long a send may wait for the broker's acknowledgement (queueing
+/// included) before it fails.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A points message's body, one point or a batch.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PointsBody {
+    series_id: Option<String>,
+    timestamp: Option<i64>,
+    value: Option<f64>,
+    timestamps: Option<Vec<i64>>,
+    values: Option<Vec<f64>>,
+}
+
+/// Decodes a points message; `Err` says why it is malformed.
+pub fn decode_points_message(key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Vec<StreamPoint>, String> {
+    let payload = payload.ok_or("the message has no value")?;
+    let body: PointsBody = serde_json::from_slice(payload).map_err(|e| format!("not a points message: {e}"))?;
+    let key = key.map(|k| std::str::from_utf8(k).map_err(|_| "the key is not UTF-8".to_owned())).transpose()?;
+    let name = match (key, body.series_id.as_deref()) {
+        (Some(key), Some(named)) if key != named => {
+            return Err(format!("the key {key:?} and the body's series_id {named:?} differ"));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return Err("no series id: give the key or series_id".into()),
+    };
+    let series_id = SeriesId::parse(name).map_err(|e| e.to_string())?;
+    let (timestamps, values) = match (body.timestamp, body.value, body.timestamps, body.values) {
+        (Some(timestamp), Some(value), None, None) => (vec![timestamp], vec![value]),
+        (None, None, Some(timestamps), Some(values)) => (timestamps, values),
+        _ => return Err("give timestamp and value, or timestamps and values".into()),
+    };
+    if timestamps.is_empty() || timestamps.len() != values.len() {
+        return Err(format!(
+            "{} timestamps and {} values: give as many of each, at least one",
+            timestamps.len(),
+            values.len()
+        ));
+    }
+    if let Some(bad) = timestamps.iter().find(|t| **t < 0) {
+        return Err(format!("timestamp {bad} is negative"));
+    }
+    if timestamps.windows(2).any(|pair| pair[1] <= pair[0]) {
+        return Err("timestamps must be strictly increasing".into());
+    }
+    // JSON numbers cannot be NaN or infinite, and serde rejects those that overflow f64.
+    Ok(timestamps
+        .into_iter()
+        .zip(values)
+        .map(|(timestamp, value)| StreamPoint { series_id: series_id.clone(), timestamp, value })
+        .collect())
+}
+
+/// Encodes points of one series as a batch message body.
+pub fn encode_points_message(timestamps: &[i64], values: &[f64]) -> String {
+    serde_json::json!({ "timestamps": timestamps, "values": values }).to_string()
+}
+
+/// Writes to Kafka: idempotent (retries never duplicate a message), every
+/// send acknowledged by all in-sync replicas.
+#[derive(Clone)]
+pub struct KafkaProducer {
+    producer: FutureProducer,
+}
+
+impl KafkaProducer {
+    /// A producer for `brokers` (`host:port,...`).
+    pub fn new(brokers: &str) -> Result<Self, StoreError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
+            .create()?;
+        Ok(Self { producer })
+    }
+
+    /// Sends `(key, value)` messages to `topic` and waits until every one is
+    /// acknowledged. Messages of one key keep their order.
+    pub async fn send_all(&self, topic: &str, messages: &[(String, String)]) -> Result<(), StoreError> {
+        let sends = messages.iter().map(|(key, value)| {
+            self.producer.send(FutureRecord::to(topic).key(key.as_str()).payload(value.as_str()), SEND_TIMEOUT)
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent.map_err(|(error, _)| error)?;
+        }
+        Ok(())
+    }
+
+    /// Copies a malformed message (key and value as they came) to `topic`,
+    /// with the reason in the header `anomaly-error`.
+    pub async fn send_dead_letter(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let headers = OwnedHeaders::new().insert(Header { key: "anomaly-error", value: Some(error) });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
+        record.key = key;
+        record.payload = payload;
+        self.producer.send(record, SEND_TIMEOUT).await.map_err(|(error, _)| error)?;
+        Ok(())
+    }
+
+    /// Sends the points of each series as one batch message keyed by its id.
+    pub async fn send_points(&self, topic: &str, points: &[StreamPoint]) -> Result<(), StoreError> {
+        let mut by_series: Vec<(&SeriesId, Vec<i64>, Vec<f64>)> = Vec::new();
+        for point in points {
+            match by_series.iter_mut().find(|(id, ..)| **id == point.series_id) {
+                Some((_, timestamps, values)) => {
+                    timestamps.push(point.timestamp);
+                    values.push(point.value);
+                }
+                None => by_series.push((&point.series_id, vec![point.timestamp], vec![point.value])),
+            }
+        }
+        let messages: Vec<(String, String)> = by_series
+            .iter()
+            .map(|(id, timestamps, values)| (id.to_string(), encode_points_message(timestamps, values)))
+            .collect();
+        self.send_all(topic, &messages).await
+    }
+
+    /// Sends anomalies to `topic`, keyed by series id, as `GET /anomalies` lists them.
+    pub async fn send_anomalies(&self, topic: &str, anomalies: &[FeedAnomaly]) -> Result<(), StoreError> {
+        let messages: Vec<(String, String)> =
+            anomalies.iter().map(|a| (a.series_id.clone(), serde_json::to_string(a).unwrap_or_default())).collect();
+        self.send_all(topic, &messages).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(key: Option<&str>, body: &str) -> Result<Vec<(String, i64, f64)>, String> {
+        decode_points_message(key.map(str::as_bytes), Some(body.as_bytes()))
+            .map(|points| points.into_iter().map(|p| (p.series_id.to_string(), p.timestamp, p.value)).collect())
+    }
+
+    #[test]
+    fn single_points_and_batches_decode_with_the_key_or_the_body_id() {
+        assert_eq!(decode(Some("cpu"), r#"{"timestamp": 5, "value": 1.5}"#), Ok(vec![("cpu".into(), 5, 1.5)]));
+        assert_eq!(
+            decode(None, r#"{"series_id": "cpu", "timestamp": 5, "value": 1.5}"#),
+            Ok(vec![("cpu".into(), 5, 1.5)])
+        );
+        assert_eq!(
+            decode(Some("cpu"), r#"{"series_id": "cpu", "timestamps": [1, 2], "values": [3, 4]}"#),
+            Ok(vec![("cpu".into(), 1, 3.0), ("cpu".into(), 2, 4.0)])
+        );
+        let body = encode_points_message(&[7, 8], &[f64::MAX, -0.5]);
+        assert_eq!(decode(Some("m"), &body), Ok(vec![("m".into(), 7, f64::MAX), ("m".into(), 8, -0.5)]));
+    }
+
+    #[test]
+    fn malformed_messages_say_why() {
+        let cases = [
+            (Some("cpu"), "not json", "not a points message"),
+            (Some("cpu"), r#"{"timestamp": 5}"#, "give timestamp and value"),
+            (Some("cpu"), r#"{"timestamp": 5, "value": 1, "values": [1]}"#, "give timestamp and value"),
+            (None, r#"{"timestamp": 5, "value": 1}"#, "no series id"),
+            (Some("a"), r#"{"series_id": "b", "timestamp": 5, "value": 1}"#, "differ"),
+            (Some("bad id"), r#"{"timestamp": 5, "value": 1}"#, "series"),
+            (Some("cpu"), r#"{"timestamp": -1, "value": 1}"#, "negative"),
+            (Some("cpu"), r#"{"timestamp": 1.5, "value": 1}"#, "not a points message"),
+            (Some("cpu"), r#"{"timestamp": 1, "value": 1e999}"#, "not a points message"),
+            (Some("cpu"), r#"{"timestamps": [2, 1], "values": [1, 1]}"#, "strictly increasing"),
+            (Some("cpu"), r#"{"timestamps": [1, 2], "values": [1]}"#, "as many"),
+            (Some("cpu"), r#"{"timestamps": [], "values": []}"#, "at least one"),
+            (Some("cpu"), r#"{"timestamp": 1, "value": 1, "extra": 2}"#, "unknown field"),
+        ];
+        for (key, body, reason) in cases {
+            let error = decode(key, body).expect_err(body);
+            assert!(error.contains(reason), "{body}: {error}");
+        }
+        assert!(decode_points_message(Some(b"cpu"), None).is_err());
+        assert!(decode_points_message(Some(&[0xff]), Some(br#"{"timestamp": 1, "value": 1}"#)).is_err());
+    }
+}
