@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the tests have a PostgreSQL and a Redis, then prints the
+# Makes sure the tests have a PostgreSQL, a Redis and a Kafka broker, then prints the
 # `export` lines that point the tests at them (eval the output).
 #
 # - PostgreSQL: TEST_DATABASE_URL, else DATABASE_URL, else
@@ -7,6 +7,10 @@
 #   throwaway cluster on port 55432 under target/test-services/.
 # - Redis: TEST_REDIS_URL, else redis://127.0.0.1:6379, if it answers;
 #   otherwise a throwaway redis-server on port 56379.
+# - Kafka: TEST_KAFKA_BROKERS, else KAFKA_BROKERS, else 127.0.0.1:9092, if
+#   it answers; otherwise a tansu broker (Kafka-compatible, in memory) on
+#   port 59092. tansu is built once with `cargo install` (about 15 minutes)
+#   into $TANSU_ROOT (default ~/.cache/anomaly-tansu) and reused after.
 # - Chromium: the browser test drives /usr/bin/chromium (or $CHROMIUM).
 # Missing Debian packages (postgresql, redis-server, chromium) are installed; one test
 # runs a redis-server of its own, so that binary is always needed. Anything
@@ -72,8 +76,36 @@ else
   say "Redis answers at $redis_url"
 fi
 
+# --- Kafka (the Kafka tests) -----------------------------------------------------
+kafka="${TEST_KAFKA_BROKERS:-${KAFKA_BROKERS:-127.0.0.1:9092}}"
+first_broker="${kafka%%,*}"
+answers() { timeout 2 bash -c "exec 3<>/dev/tcp/${1%:*}/${1##*:}" 2>/dev/null; }
+if answers "$first_broker"; then
+  say "Kafka answers at $kafka"
+else
+  port=59092
+  kafka="127.0.0.1:$port"
+  if ! answers "$kafka"; then
+    tansu_root="${TANSU_ROOT:-$HOME/.cache/anomaly-tansu}"
+    tansu="$tansu_root/bin/tansu"
+    if [ ! -x "$tansu" ]; then
+      say "building the tansu broker once (about 15 minutes; cached in $tansu_root)"
+      CARGO_TARGET_DIR="$tansu_root/build" cargo install tansu --version 0.6.0 --locked --features dynostore \
+        --root "$tansu_root" >&2
+      rm -rf "$tansu_root/build"
+    fi
+    say "starting a throwaway tansu broker on port $port"
+    nohup "$tansu" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+      --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
+    for _ in $(seq 50); do answers "$kafka" && break; sleep 0.1; done
+  fi
+  answers "$kafka" || { say "the Kafka broker did not start (see $work/tansu.log)"; exit 1; }
+  say "Kafka answers at $kafka"
+fi
+
 # --- Chromium (the dashboard's browser test) ----------------------------------
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || install_packages chromium
 
 echo "export TEST_DATABASE_URL='$pg_url'"
 echo "export TEST_REDIS_URL='$redis_url'"
+echo "export TEST_KAFKA_BROKERS='$kafka'"

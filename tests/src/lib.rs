@@ -6,11 +6,15 @@
 //! default `postgres://postgres@127.0.0.1:5432/postgres`) and
 //! `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`); `make test` starts
 //! throwaway ones when those do not answer. A test fails, never skips, when
-//! they are missing.
+//! they are missing. The Kafka tests use the broker at `TEST_KAFKA_BROKERS`
+//! (also started by `make test`).
 
+pub mod kafka;
+mod platform_process;
 mod proxy;
 mod sse;
 
+pub use platform_process::{PlatformProcess, free_port};
 pub use proxy::TcpProxy;
 pub use sse::{SseClient, SseEvent};
 

@@ -10,6 +10,7 @@ mod fit_during_redis_outage;
 mod health;
 mod hostile_values;
 mod invalidation;
+mod kafka;
 mod live_feed;
 mod metrics;
 mod models_listing;

@@ -5,81 +5,7 @@
 
 use blackbox_tests::*;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-/// The platform binary built next to this test binary.
-fn platform_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("platform")).expect("target dir");
-    assert!(binary.exists(), "{} is missing: `cargo build -p platform` (make test builds it)", binary.display());
-    binary
-}
-
-/// The platform as a child process; killed (SIGKILL) when dropped.
-struct PlatformProcess {
-    child: Child,
-    infer: String,
-    monitor: String,
-}
-
-impl PlatformProcess {
-    async fn start(env: &TestEnv) -> Self {
-        Self::start_with(env, &[]).await
-    }
-
-    async fn start_with(env: &TestEnv, settings: &[(&str, &str)]) -> Self {
-        let (train, infer, monitor) = (free_port(), free_port(), free_port());
-        let storage = &env.storage;
-        let mut command = Command::new(platform_binary());
-        command
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env("SQLITE_PATH", &storage.sqlite_path)
-            .env("REDIS_KEY_PREFIX", &storage.redis_key_prefix)
-            .env("HOST", "127.0.0.1")
-            .env("TRAIN_PORT", train.to_string())
-            .env("INFER_PORT", infer.to_string())
-            .env("MONITOR_PORT", monitor.to_string())
-            .env("RUST_LOG", "warn")
-            // As the in-process platform of the tests (tests/src/lib.rs).
-            .env("STREAM_DETECTOR", "rolling_zscore")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        command.envs(settings.iter().copied());
-        if let Some(url) = &storage.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        if let Some(url) = &storage.redis_url {
-            command.env("REDIS_URL", url);
-        }
-        let child = command.spawn().expect("platform starts");
-        let process =
-            Self { child, infer: format!("http://127.0.0.1:{infer}"), monitor: format!("http://127.0.0.1:{monitor}") };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client().get(format!("{}/healthcheck", process.monitor)).send().await.is_err() {
-            assert!(Instant::now() < deadline, "the platform process did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        process
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for PlatformProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn ingest(infer: &str, series: &str, body: &Value) {
     let (status, answer) = post_json(&format!("{infer}/ingest/{series}"), body).await;
@@ -249,7 +175,7 @@ async fn sigterm_drains_and_hands_the_partitions_over_at_once() {
     let env = TestEnv::new(Kind::Production).await;
     // Leases of 60 s: only a release, not an expiry, can move them in time.
     let slow = [("STREAM_LEASE_MS", "60000")];
-    let mut first = PlatformProcess::start_with(&env, &slow).await;
+    let first = PlatformProcess::start_with(&env, &slow).await;
     let second = PlatformProcess::start_with(&env, &slow).await;
     wait_until("the 16 partitions split 8 and 8", 30, async || {
         owned(&first.infer).await == 8 && owned(&second.infer).await == 8
@@ -258,13 +184,8 @@ async fn sigterm_drains_and_hands_the_partitions_over_at_once() {
     let (status, answer) = post_json(&format!("{}/ingest", first.infer), &many_series(0, 30)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 
-    let pid = first.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
-    let exited = tokio::task::spawn_blocking(move || first.child.wait().map(|status| (status, first)))
-        .await
-        .expect("joined")
-        .expect("waited");
-    assert!(exited.0.success(), "exit status 0 after SIGTERM: {:?}", exited.0);
+    let exited = tokio::task::spawn_blocking(move || first.terminate()).await.expect("joined");
+    assert_eq!(exited, Some(0), "exit status 0 after SIGTERM");
     wait_until("the survivor owns all 16 partitions long before the leases expire", 20, async || {
         owned(&second.infer).await == 16
     })
