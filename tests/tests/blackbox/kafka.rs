@@ -71,7 +71,7 @@ fn series_values(s: usize, n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let noise = ((i * 7919 + s * 104_729) % 17) as f64 / 5.0;
-            let spike = if (i + 13 * s) % 97 == 0 && i > 60 { 30.0 } else { 0.0 };
+            let spike = if (i + 13 * s).is_multiple_of(97) && i > 60 { 30.0 } else { 0.0 };
             let shift = if i > 250 + 10 * s { 9.0 } else { 0.0 };
             50.0 + noise + spike + shift
         })
