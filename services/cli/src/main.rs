@@ -2,7 +2,7 @@
 //! labelled data. See `anomaly --help`.
 
 use anomaly_cli::eval::command::{EvalOptions, run as run_eval};
-use anomaly_cli::replay::{ReplayOptions, replay};
+use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
 use anomaly_cli::series_file;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Send CSV series (`timestamp,value[,is_anomaly]`) to POST /ingest, in batches, with a progress bar.
+    /// Send CSV series (`timestamp,value[,is_anomaly]`) to POST /ingest (or to a Kafka topic), in batches, with a progress bar.
     Replay {
         /// A CSV file, or a folder searched for .csv files.
         path: PathBuf,
@@ -31,12 +31,18 @@ enum Command {
         /// Replay on the data's own clock, this many times faster than real time.
         #[arg(long, conflicts_with = "rate")]
         speedup: Option<f64>,
-        /// Most points per request.
+        /// Most points per request (or Kafka message).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
         /// The infer service.
         #[arg(long, env = "INFER_URL", default_value = "http://127.0.0.1:8001")]
         url: String,
+        /// Produce to Kafka at these brokers (`host:port,...`) instead of POST /ingest.
+        #[arg(long)]
+        kafka: Option<String>,
+        /// The Kafka topic, with --kafka.
+        #[arg(long, requires = "kafka", default_value = "telemetry.raw")]
+        topic: String,
     },
     /// Score detectors on a labelled corpus the way NAB does, and print one table.
     Eval {
@@ -67,7 +73,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Replay { path, series, rate, speedup, batch, url } => {
+        Command::Replay { path, series, rate, speedup, batch, url, kafka, topic } => {
             if rate.is_some_and(|r| r <= 0.0 || !r.is_finite()) || speedup.is_some_and(|s| s <= 0.0 || !s.is_finite()) {
                 anyhow::bail!("--rate and --speedup must be positive numbers");
             }
@@ -85,7 +91,11 @@ async fn main() -> anyhow::Result<()> {
                 ProgressStyle::with_template("{bar:40} {pos}/{len} points, {per_sec}, {eta} left")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            let summary = replay(&all, &ReplayOptions { url, rate, speedup, batch }, &progress).await;
+            let target = match kafka {
+                Some(brokers) => ReplayTarget::Kafka { brokers, topic },
+                None => ReplayTarget::Http(url),
+            };
+            let summary = replay(&all, &ReplayOptions { target, rate, speedup, batch }, &progress).await;
             progress.finish_and_clear();
             let summary = summary?;
             let seconds = summary.elapsed.as_secs_f64();

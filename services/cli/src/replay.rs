@@ -1,17 +1,32 @@
-//! `anomaly replay`: sends series to `POST /ingest/{series_id}` in batches,
-//! paced by a rate (points per second) or by the data's own clock sped up,
-//! with a progress bar.
+//! `anomaly replay`: sends series to `POST /ingest/{series_id}` (or as
+//! points messages to a Kafka topic) in batches, paced by a rate (points per
+//! second) or by the data's own clock sped up, with a progress bar.
 
 use crate::series_file::SeriesFile;
+use anomaly_store::{KafkaProducer, encode_points_message};
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
 use std::time::{Duration, Instant};
 
+/// Where the points go.
+#[derive(Debug, Clone)]
+pub enum ReplayTarget {
+    /// The infer service, e.g. `http://127.0.0.1:8001`.
+    Http(String),
+    /// A Kafka topic: one batch message per request-sized batch, keyed by series id.
+    Kafka {
+        /// Brokers, `host:port,...`.
+        brokers: String,
+        /// The points topic.
+        topic: String,
+    },
+}
+
 /// How to send.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
-    /// The infer service, e.g. `http://127.0.0.1:8001`.
-    pub url: String,
+    /// Where to.
+    pub target: ReplayTarget,
     /// Points per second over all series; `None`: as fast as the service takes them.
     pub rate: Option<f64>,
     /// Replay each series on its own clock, this many times faster than real time.
@@ -31,13 +46,51 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// Sends every series in turn; stops at the first refused request.
+/// An open connection to the target.
+enum Sender {
+    Http(reqwest::Client, String),
+    Kafka(KafkaProducer, String),
+}
+
+impl Sender {
+    fn open(target: &ReplayTarget) -> anyhow::Result<Self> {
+        Ok(match target {
+            ReplayTarget::Http(url) => Self::Http(reqwest::Client::new(), url.trim_end_matches('/').to_owned()),
+            ReplayTarget::Kafka { brokers, topic } => {
+                Self::Kafka(KafkaProducer::new(brokers).context("Kafka producer")?, topic.clone())
+            }
+        })
+    }
+
+    /// Sends one batch of `series_id`; returns once accepted.
+    async fn send(&self, series_id: &str, timestamps: &[i64], values: &[f64]) -> anyhow::Result<()> {
+        match self {
+            Self::Http(client, base) => {
+                let url = format!("{base}/ingest/{series_id}");
+                let body = serde_json::json!({ "timestamps": timestamps, "values": values });
+                let response =
+                    client.post(&url).json(&body).send().await.with_context(|| format!("sending to {url}"))?;
+                let status = response.status();
+                if status != reqwest::StatusCode::ACCEPTED {
+                    let text = response.text().await.unwrap_or_default();
+                    bail!("{url} answered {status}: {text}");
+                }
+            }
+            Self::Kafka(producer, topic) => {
+                let message = (series_id.to_owned(), encode_points_message(timestamps, values));
+                producer.send_all(topic, &[message]).await.with_context(|| format!("producing to {topic}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends every series in turn; stops at the first refused batch.
 pub async fn replay(all: &[SeriesFile], options: &ReplayOptions, progress: &ProgressBar) -> anyhow::Result<Summary> {
-    let client = reqwest::Client::new();
+    let sender = Sender::open(&options.target)?;
     let started = Instant::now();
     let mut sent = 0u64;
     for series in all {
-        let url = format!("{}/ingest/{}", options.url.trim_end_matches('/'), series.series_id);
         let file_started = Instant::now();
         let first_time = series.timestamps.first().copied().unwrap_or(0);
         let mut next = 0;
@@ -54,14 +107,10 @@ pub async fn replay(all: &[SeriesFile], options: &ReplayOptions, progress: &Prog
             if let Some(rate) = options.rate {
                 tokio::time::sleep_until((started + Duration::from_secs_f64(sent as f64 / rate)).into()).await;
             }
-            let body =
-                serde_json::json!({ "timestamps": &series.timestamps[next..end], "values": &series.values[next..end] });
-            let response = client.post(&url).json(&body).send().await.with_context(|| format!("sending to {url}"))?;
-            let status = response.status();
-            if status != reqwest::StatusCode::ACCEPTED {
-                let text = response.text().await.unwrap_or_default();
-                bail!("{url} answered {status} for points {next}..{end} of {}: {text}", series.series_id);
-            }
+            sender
+                .send(&series.series_id, &series.timestamps[next..end], &series.values[next..end])
+                .await
+                .with_context(|| format!("points {next}..{end} of {}", series.series_id))?;
             let accepted = (end - next) as u64;
             sent += accepted;
             progress.inc(accepted);

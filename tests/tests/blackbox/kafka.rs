@@ -341,3 +341,26 @@ async fn sigterm_commits_and_leaves_the_group() {
     })
     .await;
 }
+
+/// `anomaly replay --kafka` of a NAB file: every point reaches the worker, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nab_file_replays_into_the_topic() {
+    use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
+    use anomaly_cli::series_file;
+    let env = TestEnv::new(Kind::Production).await;
+    let topics = Topics::new().await;
+    let worker = start_worker(&env, &topics).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dataset/art_daily_jumpsup.csv");
+    let series = series_file::read(&path, series_file::series_id_of(&path)).expect("reads the NAB file");
+    let target = ReplayTarget::Kafka { brokers: kafka::kafka_brokers(), topic: topics.points.clone() };
+    let options = ReplayOptions { target, rate: None, speedup: None, batch: 500 };
+    let summary =
+        replay(std::slice::from_ref(&series), &options, &indicatif::ProgressBar::hidden()).await.expect("replayed");
+    assert_eq!(summary.points, series.values.len() as u64);
+    wait_until("every replayed point is judged", 60, async || {
+        stream_state(&worker.url, &series.series_id).await["points"].as_u64() == Some(summary.points)
+    })
+    .await;
+    let state = stream_state(&worker.url, &series.series_id).await;
+    assert_eq!(state["late"].as_u64(), Some(0), "{state}");
+}
