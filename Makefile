@@ -30,5 +30,6 @@ fmt: ## Format the code
 compose-check: ## Validate docker-compose.yml (installs docker-compose when missing)
 	command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }
 	docker-compose -f docker-compose.yml config -q
+	docker-compose -f docker-compose.yml -f docker-compose.kafka.yml config -q
 
 ci: lint compose-check test ## What CI runs
