@@ -2,9 +2,13 @@
 """End-to-end stream throughput: POST /ingest bodies of many series (JSON),
 then wait until the stream worker has judged every point (the sum of
 anomaly_stream_verdicts_total and late points in /metrics). Prints points/s
-of ingest alone and of ingest-to-judged. Usage:
+of ingest alone and of ingest-to-judged. With RATE (points/s), the bodies
+are sent at that pace instead, and the ingest-to-verdict quantiles of
+anomaly_stream_ingest_to_verdict_seconds are printed (a fresh process
+measures only this run). Works the same with infer on Redis Streams or on
+Kafka (KAFKA_BROKERS: POST /ingest produces to the topic). Usage:
 
-    perf/stream_throughput.py [INFER_URL] [SERIES] [POINTS_PER_SERIES] [POINTS_PER_REQUEST]
+    perf/stream_throughput.py [INFER_URL] [SERIES] [POINTS_PER_SERIES] [POINTS_PER_REQUEST] [RATE]
 """
 import json, sys, time, urllib.request
 
@@ -12,6 +16,7 @@ url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8001"
 series = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
 per_series = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 per_request = int(sys.argv[4]) if len(sys.argv) > 4 else 10_000
+rate = float(sys.argv[5]) if len(sys.argv) > 5 else None
 
 def judged():
     text = urllib.request.urlopen(f"{url}/metrics").read().decode()
@@ -26,7 +31,9 @@ points = [{"series_id": f"s{s}", "timestamp": 1_700_000_000 + 60 * t, "value": 1
           for t in range(per_series) for s in range(series)]
 bodies = [json.dumps({"points": points[i:i + per_request]}).encode() for i in range(0, len(points), per_request)]
 start = time.time()
-for body in bodies:
+for i, body in enumerate(bodies):
+    if rate:
+        time.sleep(max(0.0, start + i * per_request / rate - time.time()))
     request = urllib.request.Request(f"{url}/ingest", data=body, headers={"content-type": "application/json"})
     assert urllib.request.urlopen(request).status == 202
 ingested = time.time()
@@ -36,3 +43,7 @@ done = time.time()
 print(f"{len(points)} points of {series} series in {len(bodies)} requests: "
       f"ingest {len(points) / (ingested - start):,.0f} points/s, "
       f"ingest to judged {len(points) / (done - start):,.0f} points/s ({done - start:.2f} s)")
+if rate:
+    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
+    quantiles = [line for line in text.splitlines() if line.startswith("anomaly_stream_ingest_to_verdict_seconds{")]
+    print(f"paced at {rate:,.0f} points/s; ingest to verdict (s):", "; ".join(quantiles))

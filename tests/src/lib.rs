@@ -339,6 +339,20 @@ pub async fn predict(infer: &Running, series: &str, version: Option<&str>, value
     post_json(&format!("{}/predict/{series}{query}", infer.url), &body).await
 }
 
+/// Polls `done` until it holds; fails the test after `seconds`.
+pub async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what} within {seconds} s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// How many partitions the stream worker of the infer at `infer` owns (from `/ready`).
+pub async fn owned(infer: &str) -> u64 {
+    get_json(&format!("{infer}/ready")).await.1["partitions_owned"].as_u64().unwrap_or(0)
+}
+
 /// Polls `{url}/healthcheck` until it answers `status` (15 s at most) and
 /// returns its body.
 pub async fn wait_for_health(url: &str, status: StatusCode) -> Value {

@@ -112,20 +112,8 @@ fn expected_anomalies(s: usize, n: usize) -> BTreeSet<i64> {
         .collect()
 }
 
-async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn stream_state(infer: &str, series: &str) -> Value {
     get_json(&format!("{infer}/stream/{series}")).await.1
-}
-
-async fn owned(infer: &str) -> u64 {
-    get_json(&format!("{infer}/ready")).await.1["partitions_owned"].as_u64().unwrap_or(0)
 }
 
 /// Waits until every series has all `n` points judged, then checks each

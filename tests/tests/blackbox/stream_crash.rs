@@ -119,19 +119,6 @@ async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
 
 on_both_backends!(killed_and_restarted_gives_identical_verdicts);
 
-/// How many partitions `infer`'s worker owns (from `/ready`).
-async fn owned(infer: &str) -> u64 {
-    get_json(&format!("{infer}/ready")).await.1["partitions_owned"].as_u64().unwrap_or(0)
-}
-
-async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what} within {seconds} s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// 100 series with `points` points each from `start`, as one many-series body.
 fn many_series(start: i64, points: i64) -> Value {
     let rows: Vec<Value> = (0..points)
