@@ -16,6 +16,7 @@ use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a send may wait for the broker's acknowledgement (queueing
@@ -128,19 +129,15 @@ impl KafkaProducer {
 
     /// Sends the points of each series as one batch message keyed by its id.
     pub async fn send_points(&self, topic: &str, points: &[StreamPoint]) -> Result<(), StoreError> {
-        let mut by_series: Vec<(&SeriesId, Vec<i64>, Vec<f64>)> = Vec::new();
+        let mut by_series: HashMap<&SeriesId, (Vec<i64>, Vec<f64>)> = HashMap::new();
         for point in points {
-            match by_series.iter_mut().find(|(id, ..)| **id == point.series_id) {
-                Some((_, timestamps, values)) => {
-                    timestamps.push(point.timestamp);
-                    values.push(point.value);
-                }
-                None => by_series.push((&point.series_id, vec![point.timestamp], vec![point.value])),
-            }
+            let (timestamps, values) = by_series.entry(&point.series_id).or_default();
+            timestamps.push(point.timestamp);
+            values.push(point.value);
         }
         let messages: Vec<(String, String)> = by_series
             .iter()
-            .map(|(id, timestamps, values)| (id.to_string(), encode_points_message(timestamps, values)))
+            .map(|(id, (timestamps, values))| (id.to_string(), encode_points_message(timestamps, values)))
             .collect();
         self.send_all(topic, &messages).await
     }

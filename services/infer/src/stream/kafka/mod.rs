@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// Messages handed from the consumer thread to the worker without waiting.
-const CHANNEL_MESSAGES: usize = 4096;
+const CHANNEL_MESSAGES: usize = 16_384;
 
 /// Where `POST /ingest` writes when the stream reads Kafka.
 #[derive(Clone)]

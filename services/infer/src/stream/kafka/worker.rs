@@ -18,7 +18,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Messages judged in one batch at most (over all partitions).
-const BATCH_MESSAGES: usize = 1024;
+const BATCH_MESSAGES: usize = 8192;
+/// How long a batch gathers messages after its first one.
+const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Pause after a storage failure.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -66,9 +68,14 @@ impl KafkaWorker {
                 break;
             };
             self.handle(event, &stop).await;
+            // Gather what arrives in the next few milliseconds into the same
+            // batch: one commit per partition and batch is what costs.
+            let gathered_by = tokio::time::Instant::now() + BATCH_WINDOW;
             let mut batched = 1;
             while batched < BATCH_MESSAGES {
-                let Ok(event) = self.from_consumer.try_recv() else { break };
+                let Ok(Some(event)) = tokio::time::timeout_at(gathered_by, self.from_consumer.recv()).await else {
+                    break;
+                };
                 self.handle(event, &stop).await;
                 batched += 1;
             }
