@@ -44,6 +44,16 @@ print(f"{len(points)} points of {series} series in {len(bodies)} requests: "
       f"ingest {len(points) / (ingested - start):,.0f} points/s, "
       f"ingest to judged {len(points) / (done - start):,.0f} points/s ({done - start:.2f} s)")
 if rate:
+    # The histogram's buckets: a quantile is reported as the bucket bound it falls under.
     text = urllib.request.urlopen(f"{url}/metrics").read().decode()
-    quantiles = [line for line in text.splitlines() if line.startswith("anomaly_stream_ingest_to_verdict_seconds{")]
-    print(f"paced at {rate:,.0f} points/s; ingest to verdict (s):", "; ".join(quantiles))
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("anomaly_stream_ingest_to_verdict_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0
+    def quantile(q):
+        return next((bound for bound, count in buckets if count >= q * total), float("nan"))
+    print(f"paced at {rate:,.0f} points/s; ingest to verdict over {total:,.0f} samples: "
+          f"p50 <= {quantile(0.5)} s, p99 <= {quantile(0.99)} s")
