@@ -1,6 +1,7 @@
 //! The streaming half of infer: `POST /ingest` puts points into the
-//! partitioned log, the worker judges them with each series' online
-//! detector, `GET /stream/{series_id}` and `GET /ready` tell how it goes.
+//! partitioned log (or the Kafka topic, with `KAFKA_BROKERS`), the worker
+//! judges them with each series' online detector, `GET /stream/{series_id}`
+//! and `GET /ready` tell how it goes.
 
 pub mod ingest;
 mod judge;
@@ -76,6 +77,7 @@ impl StreamStatus {
         }
     }
 
+    /// Kafka: records `partition`'s high watermark.
     pub(crate) fn set_end(&self, partition: u32, end: u64) {
         self.ends.lock().unwrap_or_else(PoisonError::into_inner).insert(partition, end);
     }
