@@ -45,18 +45,21 @@ impl Topics {
             kafka_session_timeout_ms: 6000,
         }
     }
+}
 
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let settings = self.settings();
-        vec![
-            ("KAFKA_BROKERS", settings.kafka_brokers),
-            ("KAFKA_POINTS_TOPIC", settings.kafka_points_topic),
-            ("KAFKA_GROUP_ID", settings.kafka_group_id),
-            ("KAFKA_ANOMALIES_TOPIC", settings.kafka_anomalies_topic),
-            ("KAFKA_DLQ_TOPIC", settings.kafka_dlq_topic),
-            ("KAFKA_SESSION_TIMEOUT_MS", settings.kafka_session_timeout_ms.to_string()),
-        ]
-    }
+/// The platform as a process of its own reading the topics.
+async fn start_process(env: &TestEnv, topics: &Topics) -> PlatformProcess {
+    let settings = topics.settings();
+    let session_timeout = settings.kafka_session_timeout_ms.to_string();
+    let variables = [
+        ("KAFKA_BROKERS", settings.kafka_brokers.as_str()),
+        ("KAFKA_POINTS_TOPIC", settings.kafka_points_topic.as_str()),
+        ("KAFKA_GROUP_ID", settings.kafka_group_id.as_str()),
+        ("KAFKA_ANOMALIES_TOPIC", settings.kafka_anomalies_topic.as_str()),
+        ("KAFKA_DLQ_TOPIC", settings.kafka_dlq_topic.as_str()),
+        ("KAFKA_SESSION_TIMEOUT_MS", session_timeout.as_str()),
+    ];
+    PlatformProcess::start_with(env, &variables).await
 }
 
 /// An infer replica in this process reading the topics.
@@ -223,9 +226,7 @@ async fn produce_and_kill_mid_stream(topics: &Topics, doomed: PlatformProcess, s
 async fn a_killed_worker_s_replacement_restores_its_state_with_identical_verdicts() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let settings = topics.env();
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let doomed = PlatformProcess::start_with(&env, &settings).await;
+    let doomed = start_process(&env, &topics).await;
     wait_until("the process owns the 4 partitions", 30, async || owned(&doomed.infer).await == 4).await;
     let (series, n) = (12, 600);
     produce_and_kill_mid_stream(&topics, doomed, series, n).await;
@@ -248,10 +249,8 @@ async fn a_killed_worker_s_replacement_restores_its_state_with_identical_verdict
 async fn a_killed_worker_s_partitions_go_to_the_survivor_with_identical_verdicts() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let settings = topics.env();
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let survivor = start_worker(&env, &topics).await;
-    let doomed = PlatformProcess::start_with(&env, &settings).await;
+    let doomed = start_process(&env, &topics).await;
     wait_until("the process and the survivor split the partitions", 30, async || {
         let (a, b) = (owned(&doomed.infer).await, owned(&survivor.url).await);
         a >= 1 && b >= 1 && a + b == 4
@@ -305,9 +304,7 @@ async fn malformed_messages_are_skipped_counted_and_sent_to_the_dead_letter_topi
 async fn sigterm_commits_and_leaves_the_group() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let settings = topics.env();
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let process = PlatformProcess::start_with(&env, &settings).await;
+    let process = start_process(&env, &topics).await;
     wait_until("the process owns the 4 partitions", 30, async || owned(&process.infer).await == 4).await;
     let (series, n) = (8, 200);
     let sent = messages(series, 0..n, 10);

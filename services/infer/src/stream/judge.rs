@@ -2,8 +2,9 @@
 //! point in order with its series' online detector, then one atomic commit
 //! of the batch's detector states, anomalies and log position (fenced by
 //! the owner's epoch), after the anomalies went to the live feed (and to
-//! Kafka's anomalies topic when configured). The log worker and the Kafka consumer both judge
-//! through it, so verdicts do not depend on where the points came from.
+//! Kafka's anomalies topic when configured). The log worker and the Kafka
+//! worker both judge through it, so verdicts do not depend on where the
+//! points came from.
 
 use super::{StreamDefaults, StreamMetrics};
 use crate::ModelLookup;

@@ -232,9 +232,8 @@ fn read_watermarks(consumer: &BaseConsumer<GroupContext>, topic: &str, status: &
     for (partition, position) in owned {
         match consumer.fetch_watermarks(topic, partition as i32, WATERMARKS_EVERY) {
             Ok((_, high)) => {
-                let high = u64::try_from(high).unwrap_or_default();
-                status.set_end(partition, high);
-                StreamMetrics::set_lag(partition, high.saturating_sub(position.ms));
+                status.set_end(partition, u64::try_from(high).unwrap_or_default());
+                StreamMetrics::set_lag(partition, status.kafka_lag(partition, position));
             }
             Err(error) => tracing::debug!(%error, partition, "kafka watermarks unavailable"),
         }
