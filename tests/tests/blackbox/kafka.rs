@@ -282,13 +282,16 @@ async fn malformed_messages_are_skipped_counted_and_sent_to_the_dead_letter_topi
     let mut sent = vec![("m".to_owned(), point(1))];
     sent.extend(bad.iter().cloned());
     sent.push(("m".to_owned(), point(7)));
+    // The largest finite value is a good point: it travels whole.
+    sent.push(("m".to_owned(), json!({ "timestamp": i64::MAX, "value": f64::MAX }).to_string()));
     produce(&topics.points, &sent).await;
     wait_until("the good points are judged", 30, async || {
-        stream_state(&worker.url, "m").await["points"].as_u64() == Some(2)
+        stream_state(&worker.url, "m").await["points"].as_u64() == Some(3)
     })
     .await;
     let state = stream_state(&worker.url, "m").await;
-    assert_eq!(state["last_point"]["timestamp"].as_i64(), Some(7), "{state}");
+    assert_eq!(state["last_point"]["timestamp"].as_i64(), Some(i64::MAX), "{state}");
+    assert_eq!(state["last_point"]["value"].as_f64(), Some(f64::MAX), "{state}");
     let text =
         client().get(format!("{}/metrics", worker.url)).send().await.expect("metrics").text().await.expect("text");
     assert!(text.contains("anomaly_kafka_malformed_messages_total 5"), "{text}");
