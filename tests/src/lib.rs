@@ -14,7 +14,7 @@ mod platform_process;
 mod proxy;
 mod sse;
 
-pub use platform_process::{PlatformProcess, free_port};
+pub use platform_process::{PlatformProcess, free_port, platform_binary};
 pub use proxy::TcpProxy;
 pub use sse::{SseClient, SseEvent};
 
@@ -169,6 +169,9 @@ pub fn http_args() -> HttpArgs {
         header_read_timeout: 30,
         max_connections: 10_000,
         shutdown_timeout: 10,
+        api_keys: None,
+        api_keys_file: None,
+        read_requires_key: false,
     }
 }
 
@@ -196,7 +199,7 @@ pub fn run(server: anomaly_http::Server) -> Running {
 
 /// Starts train with `min_training_points`.
 pub async fn start_train_with(backends: Backends, min_training_points: u32) -> Running {
-    let settings = train::TrainSettings { train_port: 0, min_training_points };
+    let settings = train::TrainSettings { train_port: 0, min_training_points, fit_max_bytes_in_flight: 256 << 20 };
     run(train::build(backends, &settings, &http_args()).await.expect("train binds"))
 }
 
@@ -297,9 +300,11 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-/// POSTs raw `body` and returns the status and JSON answer (`Null` if none).
+/// POSTs raw `body` declared as JSON and returns the status and JSON
+/// answer (`Null` if none).
 pub async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-    let response = client().post(url).body(body).send().await.expect("request sent");
+    let response =
+        client().post(url).header("content-type", "application/json").body(body).send().await.expect("request sent");
     let status = response.status();
     let bytes = response.bytes().await.expect("body read");
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))

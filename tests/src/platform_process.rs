@@ -11,7 +11,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The platform binary built next to this test binary.
-fn platform_binary() -> std::path::PathBuf {
+pub fn platform_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("platform")).expect("target dir");
     assert!(binary.exists(), "{} is missing: `cargo build -p platform` (make test builds it)", binary.display());

@@ -37,6 +37,9 @@ enum Command {
         /// The infer service.
         #[arg(long, env = "INFER_URL", default_value = "http://127.0.0.1:8001")]
         url: String,
+        /// An API key with the write scope, when the platform has API_KEYS.
+        #[arg(long, env = "ANOMALY_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
         /// Produce to Kafka at these brokers (`host:port,...`) instead of POST /ingest.
         #[arg(long)]
         kafka: Option<String>,
@@ -73,7 +76,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Replay { path, series, rate, speedup, batch, url, kafka, topic } => {
+        Command::Replay { path, series, rate, speedup, batch, url, api_key, kafka, topic } => {
             if rate.is_some_and(|r| r <= 0.0 || !r.is_finite()) || speedup.is_some_and(|s| s <= 0.0 || !s.is_finite()) {
                 anyhow::bail!("--rate and --speedup must be positive numbers");
             }
@@ -93,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let target = match kafka {
                 Some(brokers) => ReplayTarget::Kafka { brokers, topic },
-                None => ReplayTarget::Http(url),
+                None => ReplayTarget::Http { url, api_key },
             };
             let summary = replay(&all, &ReplayOptions { target, rate, speedup, batch }, &progress).await;
             progress.finish_and_clear();

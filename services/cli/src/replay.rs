@@ -11,8 +11,13 @@ use std::time::{Duration, Instant};
 /// Where the points go.
 #[derive(Debug, Clone)]
 pub enum ReplayTarget {
-    /// The infer service, e.g. `http://127.0.0.1:8001`.
-    Http(String),
+    /// The infer service.
+    Http {
+        /// Its base URL, e.g. `http://127.0.0.1:8001`.
+        url: String,
+        /// A key with the write scope, when the platform has API keys.
+        api_key: Option<String>,
+    },
     /// A Kafka topic: one batch message per request-sized batch, keyed by series id.
     Kafka {
         /// Brokers, `host:port,...`.
@@ -48,14 +53,16 @@ pub struct Summary {
 
 /// An open connection to the target.
 enum Sender {
-    Http(reqwest::Client, String),
+    Http(reqwest::Client, String, Option<String>),
     Kafka(KafkaProducer, String),
 }
 
 impl Sender {
     fn open(target: &ReplayTarget) -> anyhow::Result<Self> {
         Ok(match target {
-            ReplayTarget::Http(url) => Self::Http(reqwest::Client::new(), url.trim_end_matches('/').to_owned()),
+            ReplayTarget::Http { url, api_key } => {
+                Self::Http(reqwest::Client::new(), url.trim_end_matches('/').to_owned(), api_key.clone())
+            }
             ReplayTarget::Kafka { brokers, topic } => {
                 Self::Kafka(KafkaProducer::new(brokers).context("Kafka producer")?, topic.clone())
             }
@@ -65,11 +72,14 @@ impl Sender {
     /// Sends one batch of `series_id`; returns once accepted.
     async fn send(&self, series_id: &str, timestamps: &[i64], values: &[f64]) -> anyhow::Result<()> {
         match self {
-            Self::Http(client, base) => {
+            Self::Http(client, base, api_key) => {
                 let url = format!("{base}/ingest/{series_id}");
                 let body = serde_json::json!({ "timestamps": timestamps, "values": values });
-                let response =
-                    client.post(&url).json(&body).send().await.with_context(|| format!("sending to {url}"))?;
+                let mut request = client.post(&url).json(&body);
+                if let Some(key) = api_key {
+                    request = request.bearer_auth(key);
+                }
+                let response = request.send().await.with_context(|| format!("sending to {url}"))?;
                 let status = response.status();
                 if status != reqwest::StatusCode::ACCEPTED {
                     let text = response.text().await.unwrap_or_default();

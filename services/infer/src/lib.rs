@@ -22,7 +22,7 @@ pub use stream::{Stream, StreamDefaults, drain_stream_workers};
 pub use wire::{PredictRequest, PredictResponse};
 
 use anomaly_http::extract::empty_series_id;
-use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
+use anomaly_http::{Access, HttpArgs, LatencyRecorder, Scope, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
 use axum::routing::{get, post};
@@ -71,16 +71,22 @@ impl InferState {
     }
 }
 
-/// All routes of the infer service.
-pub fn router(state: InferState) -> Router {
+/// All routes of the infer service, guarded by `access`: ingest needs the
+/// write scope, predictions and stream states the read scope (when reads
+/// need a key at all); `/ready` is open, as probes carry no key.
+pub fn router(state: InferState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let routes = Router::new()
+    let reads = Router::new()
         .route("/predict/{series_id}", post(predict))
         .route("/predict/", post(empty_series_id))
+        .route("/stream/{series_id}", get(stream::series_stream));
+    let writes = Router::new()
         .route("/ingest/{series_id}", post(stream::ingest_series))
         .route("/ingest/", post(empty_series_id))
-        .route("/ingest", post(stream::ingest_many))
-        .route("/stream/{series_id}", get(stream::series_stream))
+        .route("/ingest", post(stream::ingest_many));
+    let routes = access
+        .guard(Scope::Read, reads)
+        .merge(access.guard(Scope::Write, writes))
         .route("/ready", get(stream::ready))
         .with_state(Arc::new(state));
     service_router("infer", routes, backends, vec![recorder], openapi())
@@ -88,8 +94,9 @@ pub fn router(state: InferState) -> Router {
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
+    let access = Access::from_args(http).map_err(std::io::Error::other)?;
     let state = InferState::new(backends, settings)?;
-    Server::bind(&http.host, settings.infer_port, router(state), http).await
+    Server::bind(&http.host, settings.infer_port, router(state, &access), http).await
 }
 
 #[cfg(test)]
@@ -121,6 +128,7 @@ mod tests {
                 },
             )
             .expect("valid settings"),
+            &Access::open(),
         );
         let body = r#"{"timestamp": "10", "value": 2.5}"#;
         let (status, error) = call(app.clone(), "/predict/s", body).await;

@@ -1,5 +1,7 @@
 //! The infer service's OpenAPI document, generated from the handlers.
 
+use anomaly_http::Scope;
+use anomaly_http::docs::document_access;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -22,5 +24,11 @@ struct InferApi;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    InferApi::openapi()
+    let guarded = [
+        ("/predict/{series_id}", Scope::Read),
+        ("/stream/{series_id}", Scope::Read),
+        ("/ingest/{series_id}", Scope::Write),
+        ("/ingest", Scope::Write),
+    ];
+    document_access(InferApi::openapi(), &guarded)
 }

@@ -27,7 +27,7 @@ pub use plot_route::plot;
 pub use predictions_route::{PredictionView, PredictionsPage, anomalies, series_predictions};
 pub use settings::MonitorSettings;
 
-use anomaly_http::{HttpArgs, Server, service_router};
+use anomaly_http::{Access, HttpArgs, Scope, Server, service_router};
 use anomaly_store::Backends;
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -65,26 +65,33 @@ impl MonitorState {
     }
 }
 
-/// All routes of the monitor service.
-pub fn router(state: MonitorState) -> Router {
+/// All routes of the monitor service, guarded by `access`: reads need the
+/// read scope (when reads need a key at all), webhooks the admin scope.
+pub fn router(state: MonitorState, access: &Access) -> Router {
     let backends = state.backends.clone();
-    let routes = Router::new()
+    let reads = Router::new()
         .route("/plot", get(plot))
         .route("/models", get(list_models))
         .route("/models/{series_id}", get(series_models))
         .route("/series/{series_id}/predictions", get(series_predictions))
         .route("/anomalies", get(anomalies))
-        .route("/events", get(events))
+        .route("/events", get(events));
+    let admin = Router::new()
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", delete(webhooks::delete))
         .route("/webhooks/{id}/test", post(webhooks::test))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .merge(dashboard::routes())
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries));
+    let routes = access
+        .guard(Scope::Read, reads)
+        .merge(access.guard(Scope::Admin, admin))
+        .merge(dashboard::routes(access))
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), openapi())
 }
 
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    Server::bind(&http.host, settings.monitor_port, router(MonitorState::new(backends, settings)), http).await
+    let access = Access::from_args(http).map_err(std::io::Error::other)?;
+    let router = router(MonitorState::new(backends, settings), &access);
+    Server::bind(&http.host, settings.monitor_port, router, http).await
 }

@@ -1,5 +1,7 @@
 //! The monitor service's OpenAPI document, generated from the handlers.
 
+use anomaly_http::Scope;
+use anomaly_http::docs::document_access;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -28,5 +30,17 @@ struct MonitorApi;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    MonitorApi::openapi()
+    let guarded = [
+        ("/plot", Scope::Read),
+        ("/models", Scope::Read),
+        ("/models/{series_id}", Scope::Read),
+        ("/series/{series_id}/predictions", Scope::Read),
+        ("/anomalies", Scope::Read),
+        ("/events", Scope::Read),
+        ("/webhooks", Scope::Admin),
+        ("/webhooks/{id}", Scope::Admin),
+        ("/webhooks/{id}/test", Scope::Admin),
+        ("/webhooks/{id}/deliveries", Scope::Admin),
+    ];
+    document_access(MonitorApi::openapi(), &guarded)
 }

@@ -1,9 +1,9 @@
 //! `POST /fit/{series_id}`: validate, fit, store, then cache and announce.
 
-use crate::{FitRequest, FitResponse, TrainState};
+use crate::{FitRequest, FitReservation, FitResponse, TrainState};
 use anomaly_core::{DetectorConfig, ModelParams, SeriesId, TrainingSeries, ValidationError};
 use anomaly_http::extract::parse_json;
-use anomaly_http::{ApiBytes, ApiError, ErrorBody, SeriesIdPath};
+use anomaly_http::{ApiError, ErrorBody, JsonBytes, SeriesIdPath};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,14 +25,15 @@ const BLOCKING_BODY_BYTES: usize = 512 * 1024;
         (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
         (status = 422, description = "Invalid series id, body or series; nothing stored", body = ErrorBody),
-        (status = 503, description = "A storage dependency is down", body = ErrorBody),
+        (status = 503, description = "A storage dependency is down, or other fits hold FIT_MAX_BYTES_IN_FLIGHT (`fits_busy`, with Retry-After)", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip(state, body), fields(body_bytes = body.len()))]
 pub async fn fit(
     State(state): State<Arc<TrainState>>,
     SeriesIdPath(series_id): SeriesIdPath,
-    ApiBytes(body): ApiBytes,
+    _room: FitReservation,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Json<FitResponse>, ApiError> {
     state.recorder.time(fit_and_store(&state, series_id, body)).await.map(Json)
 }

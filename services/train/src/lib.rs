@@ -4,18 +4,20 @@
 
 mod cache_repairer;
 mod fit;
+mod fit_budget;
 mod openapi;
 mod settings;
 mod wire;
 
 pub use cache_repairer::{CacheRepairer, REPAIR_EVERY};
 pub use fit::fit;
+pub use fit_budget::{FitBudget, FitReservation};
 pub use openapi::openapi;
 pub use settings::TrainSettings;
 pub use wire::{FitRequest, FitResponse};
 
 use anomaly_http::extract::empty_series_id;
-use anomaly_http::{HttpArgs, LatencyRecorder, Server, service_router};
+use anomaly_http::{Access, HttpArgs, LatencyRecorder, Scope, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
 use axum::routing::post;
@@ -36,11 +38,14 @@ pub struct TrainState {
     pub fit_points: metrics::Counter,
     /// Finishes cache writes and announcements that failed after a commit.
     pub repairer: CacheRepairer,
+    /// Bytes of fit bodies allowed in flight.
+    pub fit_budget: FitBudget,
 }
 
 impl TrainState {
-    /// State over `backends`; starts the latency flusher and the cache repairer.
-    pub fn new(backends: Backends, settings: &TrainSettings) -> Self {
+    /// State over `backends`, for bodies of at most `max_body_bytes`;
+    /// starts the latency flusher and the cache repairer.
+    pub fn new(backends: Backends, settings: &TrainSettings, max_body_bytes: usize) -> Self {
         anomaly_http::metrics::install();
         let recorder =
             LatencyRecorder::start(LatencyKind::Training, backends.latency.clone(), Duration::from_millis(200));
@@ -48,6 +53,7 @@ impl TrainState {
             repairer: CacheRepairer::start(backends.clone()),
             backends,
             min_training_points: settings.min_training_points as usize,
+            fit_budget: FitBudget::new(settings.fit_max_bytes_in_flight, max_body_bytes),
             recorder,
             fits: metrics::counter!("anomaly_fits_total"),
             fit_points: metrics::counter!("anomaly_fit_points_total"),
@@ -55,20 +61,20 @@ impl TrainState {
     }
 }
 
-/// All routes of the train service.
-pub fn router(state: TrainState) -> Router {
+/// All routes of the train service, guarded by `access`: fits need the
+/// write scope.
+pub fn router(state: TrainState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let routes = Router::new()
-        .route("/fit/{series_id}", post(fit))
-        .route("/fit/", post(empty_series_id))
-        .with_state(Arc::new(state));
+    let writes = Router::new().route("/fit/{series_id}", post(fit)).route("/fit/", post(empty_series_id));
+    let routes = access.guard(Scope::Write, writes).with_state(Arc::new(state));
     service_router("train", routes, backends, vec![recorder], openapi())
 }
 
 /// Binds the train service on `settings.train_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &TrainSettings, http: &HttpArgs) -> std::io::Result<Server> {
-    let state = TrainState::new(backends, settings);
-    Server::bind(&http.host, settings.train_port, router(state), http).await
+    let access = Access::from_args(http).map_err(std::io::Error::other)?;
+    let state = TrainState::new(backends, settings, http.max_body_bytes);
+    Server::bind(&http.host, settings.train_port, router(state, &access), http).await
 }
 
 #[cfg(test)]
@@ -80,7 +86,8 @@ mod tests {
 
     async fn app(dir: &tempfile::TempDir) -> Router {
         let backends = Backends::connect(&StorageConfig::embedded(dir.path().join("t.db"))).await.expect("storage");
-        router(TrainState::new(backends, &TrainSettings { train_port: 0, min_training_points: 3 }))
+        let settings = TrainSettings { train_port: 0, min_training_points: 3, fit_max_bytes_in_flight: 1 << 20 };
+        router(TrainState::new(backends, &settings, 1 << 20), &Access::open())
     }
 
     #[tokio::test]

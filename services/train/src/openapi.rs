@@ -1,5 +1,7 @@
 //! The train service's OpenAPI document, generated from the handlers.
 
+use anomaly_http::Scope;
+use anomaly_http::docs::document_access;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -12,5 +14,5 @@ struct TrainApi;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    TrainApi::openapi()
+    document_access(TrainApi::openapi(), &[("/fit/{series_id}", Scope::Write)])
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct StorageArgs {
     /// PostgreSQL URL (`postgres://user@host:5432/db`). Unset: the embedded SQLite file.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// The embedded SQLite file, used when DATABASE_URL is unset.
     #[arg(long, env = "SQLITE_PATH", default_value = "data/anomaly.db")]
@@ -18,7 +18,7 @@ pub struct StorageArgs {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
     /// Redis URL (`redis://host:6379`). Unset: in-process cache and bus (one process only).
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key and channel, so deployments can share a Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "anomaly:")]
@@ -91,4 +91,17 @@ pub struct HttpArgs {
     /// drops the connections still open and exits.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// API keys, `key:scope` separated by commas; scopes `read`, `write`
+    /// (fit, ingest), `admin` (webhooks, deletions), each including the
+    /// ones before it. Unset (and no file): every endpoint is open.
+    #[arg(long, env = "API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// A file of more API keys, one `key:scope` a line (`#` comments), e.g.
+    /// a mounted Kubernetes Secret.
+    #[arg(long, env = "API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Whether reads (predict, listings, plots, dashboard, feed) also need
+    /// a key (any scope); health, readiness, metrics and docs stay open.
+    #[arg(long, env = "READ_REQUIRES_KEY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub read_requires_key: bool,
 }

@@ -41,6 +41,24 @@ pub enum ApiError {
     /// The body stopped arriving for longer than `REQUEST_BODY_TIMEOUT` (408).
     #[error("the request body stopped arriving before it was complete; send it again, in full")]
     RequestTimeout,
+    /// The body is not sent as JSON (415).
+    #[error("{message}")]
+    UnsupportedMediaType {
+        /// What was sent and what to send.
+        message: String,
+    },
+    /// No API key, or one that is not configured (401).
+    #[error("{message}")]
+    Unauthorized {
+        /// What to send.
+        message: String,
+    },
+    /// The API key lacks the scope the endpoint needs (403).
+    #[error("{message}")]
+    Forbidden {
+        /// Which scope it has, which it needs.
+        message: String,
+    },
     /// No such series, version or route (404).
     #[error("{message}")]
     NotFound {
@@ -94,6 +112,9 @@ impl ApiError {
             Self::BadRequest { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Self::UnsupportedMediaType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Busy { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
@@ -126,10 +147,20 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let busy = matches!(self, Self::Busy { .. });
+        let unauthorized = matches!(self, Self::Unauthorized { .. });
         let (status, code, message) = self.public_parts();
         let mut response = (status, Json(ErrorBody { error: code.to_owned(), message })).into_response();
+        let headers = response.headers_mut();
         if busy {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if unauthorized {
+            // Bearer for API clients; Basic so a browser asks for the key.
+            headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="anomaly""#));
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="anomaly", charset="UTF-8""#),
+            );
         }
         response
     }

@@ -1,13 +1,14 @@
 //! Extractors whose failures have the same JSON error shape as everything
-//! else: a body of any content type parsed as JSON, a query string, and a
-//! validated series id from the path.
+//! else: a body, a body declared as JSON (415 otherwise, so a cross-site
+//! form or `text/plain` POST never reaches a handler), a query string, and
+//! a validated series id from the path.
 
 use crate::ApiError;
 use anomaly_core::{SeriesId, ValidationError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 /// The raw body, within the configured size limit (413 beyond it).
@@ -44,7 +45,51 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A JSON body. The content type is not checked, so `curl -d` works as is.
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json` (or any `application/*+json`).
+    Json,
+    /// `application/x-ndjson`: one JSON value a line.
+    Ndjson,
+}
+
+/// The format `headers` declare: JSON, or NDJSON where `ndjson_allowed`;
+/// 415 for anything else, a missing `Content-Type` included.
+pub fn body_format(headers: &HeaderMap, ndjson_allowed: bool) -> Result<BodyFormat, ApiError> {
+    let declared = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = declared.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(BodyFormat::Json);
+    }
+    if ndjson_allowed && essence == "application/x-ndjson" {
+        return Ok(BodyFormat::Ndjson);
+    }
+    let expected = if ndjson_allowed { "application/json or application/x-ndjson" } else { "application/json" };
+    let got = declared.map_or_else(|| "none".to_owned(), |value| format!("{value:?}"));
+    Err(ApiError::UnsupportedMediaType {
+        message: format!(
+            "send the body with Content-Type: {expected} (got {got}); with curl: --json or -H 'Content-Type: application/json'"
+        ),
+    })
+}
+
+/// The raw body of a request declared as JSON (415 otherwise).
+#[derive(Debug)]
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        body_format(request.headers(), false)?;
+        let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        Ok(Self(bytes))
+    }
+}
+
+/// A JSON body, parsed (415 if not declared as JSON).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -52,7 +97,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        let JsonBytes(bytes) = JsonBytes::from_request(request, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -124,6 +169,28 @@ mod tests {
             ApiError::Validation(e) => e.code().to_owned(),
             other => format!("{other:?}"),
         }
+    }
+
+    fn format_of(content_type: Option<&str>, ndjson_allowed: bool) -> Result<BodyFormat, String> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = content_type {
+            headers.insert(header::CONTENT_TYPE, value.parse().expect("header value"));
+        }
+        body_format(&headers, ndjson_allowed).map_err(|e| e.public_parts().1.to_owned())
+    }
+
+    #[test]
+    fn only_json_content_types_are_read_as_json() {
+        assert_eq!(format_of(Some("application/json"), false), Ok(BodyFormat::Json));
+        assert_eq!(format_of(Some("Application/JSON; charset=utf-8"), false), Ok(BodyFormat::Json));
+        assert_eq!(format_of(Some("application/merge-patch+json"), false), Ok(BodyFormat::Json));
+        assert_eq!(format_of(Some("application/x-ndjson"), true), Ok(BodyFormat::Ndjson));
+        for refused in
+            [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data")]
+        {
+            assert_eq!(format_of(refused, true), Err("unsupported_media_type".to_owned()), "{refused:?}");
+        }
+        assert_eq!(format_of(Some("application/x-ndjson"), false), Err("unsupported_media_type".to_owned()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! recorder, metrics, the healthcheck, configuration, tracing, API docs, and a server
 //! that binds first and serves later (so tests start it on port 0).
 
+pub mod access;
 pub mod config;
 pub mod docs;
 pub mod error;
@@ -18,9 +19,10 @@ pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use access::{Access, Scope};
 pub use config::{HttpArgs, StorageArgs};
 pub use error::{ApiError, ErrorBody};
-pub use extract::{ApiBytes, ApiJson, ApiQuery, SeriesIdPath};
+pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, SeriesIdPath};
 pub use health::{HealthState, health_router};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;

@@ -6,10 +6,13 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// POSTs `body` to `uri` on `router` without a server; returns the status
+/// POSTs `body` as JSON to `uri` on `router` without a server; returns the status
 /// and the JSON answer.
 pub async fn post_json(router: Router, uri: &str, body: &str) -> (StatusCode, serde_json::Value) {
-    let request = Request::post(uri).body(Body::from(body.to_owned())).expect("valid request");
+    let request = Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .expect("valid request");
     let response = router.oneshot(request).await.expect("routers are infallible");
     let status = response.status();
     let bytes = response.into_body().collect().await.expect("body read").to_bytes();

@@ -1,6 +1,7 @@
 //! Black-box tests in one binary (one link of the whole stack instead of one
 //! per file): each module starts real services and talks HTTP to them.
 
+mod access;
 mod bad_input;
 mod contract;
 mod dashboard_in_a_browser;

@@ -275,8 +275,12 @@ async fn a_nab_file_replays_into_the_stream() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dataset/art_daily_jumpsup.csv");
     let series = series_file::read(&path, series_file::series_id_of(&path)).expect("reads the NAB file");
     assert_eq!(series.series_id, "art_daily_jumpsup");
-    let options =
-        ReplayOptions { target: ReplayTarget::Http(platform.infer.url.clone()), rate: None, speedup: None, batch: 500 };
+    let options = ReplayOptions {
+        target: ReplayTarget::Http { url: platform.infer.url.clone(), api_key: None },
+        rate: None,
+        speedup: None,
+        batch: 500,
+    };
     let summary =
         replay(std::slice::from_ref(&series), &options, &indicatif::ProgressBar::hidden()).await.expect("replayed");
     assert_eq!(summary.points, series.values.len() as u64);

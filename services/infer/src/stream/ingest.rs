@@ -5,12 +5,12 @@
 use crate::InferState;
 use crate::wire::PredictRequest;
 use anomaly_core::{SeriesId, TrainingSeries, ValidationError, partition_of};
-use anomaly_http::extract::parse_json;
-use anomaly_http::{ApiBytes, ApiError, ErrorBody, SeriesIdPath};
+use anomaly_http::extract::{body_format, parse_json};
+use anomaly_http::{ApiBytes, ApiError, BodyFormat, ErrorBody, JsonBytes, SeriesIdPath};
 use anomaly_store::StreamPoint;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -82,7 +82,7 @@ pub struct IngestAccepted {
 pub async fn ingest_series(
     State(state): State<Arc<InferState>>,
     SeriesIdPath(series_id): SeriesIdPath,
-    ApiBytes(body): ApiBytes,
+    JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
     let request: IngestRequest = parse_json(&body)?;
     let points = series_points(&series_id, request)?;
@@ -113,11 +113,7 @@ pub async fn ingest_many(
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
-    let ndjson = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    let raw: Vec<BatchPoint> = if ndjson {
+    let raw: Vec<BatchPoint> = if body_format(&headers, true)? == BodyFormat::Ndjson {
         body.split(|b| *b == b'\n')
             .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
             .map(parse_json)

@@ -5,7 +5,9 @@
 //! Pages: `/dashboard` (overview), `/dashboard/series` (every series),
 //! `/dashboard/series/{series_id}` (one series), `/dashboard/anomalies`,
 //! `/dashboard/live` (anomalies as they are found; the one script),
-//! `/dashboard/webhooks`.
+//! `/dashboard/webhooks`. Every page is sent with a Content-Security-Policy
+//! that allows only the monitor's own script and stylesheet (no inline
+//! script or style), and may not be framed.
 
 mod anomalies;
 mod charts;
@@ -17,31 +19,51 @@ mod stream_state;
 mod webhooks;
 
 use crate::MonitorState;
-use anomaly_http::ApiError;
+use anomaly_http::{Access, ApiError, Scope};
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::DateTime;
 use maud::{DOCTYPE, Markup, html};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The dashboard's stylesheet.
 const STYLE: &str = include_str!("style.css");
 
-/// The dashboard routes, and `/` redirecting to it.
-pub fn routes() -> Router<MonitorState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::temporary("/dashboard") }))
+/// What a dashboard response may load: the monitor's own script, style
+/// and feed, and `data:` images (the empty favicon).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The dashboard routes, and `/` redirecting to it. Pages need a key with
+/// the read scope when reads do; the webhooks page (endpoint URLs can hold
+/// secrets) the admin scope whenever keys are configured.
+pub fn routes(access: &Access) -> Router<MonitorState> {
+    let pages = Router::new()
         .route("/dashboard", get(overview::page))
         .route("/dashboard/series", get(series_list::page))
         .route("/dashboard/series/{series_id}", get(series_page::page))
         .route("/dashboard/anomalies", get(anomalies::page))
-        .route("/dashboard/live", get(live::page))
+        .route("/dashboard/live", get(live::page));
+    let admin_pages = Router::new().route("/dashboard/webhooks", get(webhooks::page));
+    let assets = Router::new()
+        .route("/", get(|| async { Redirect::temporary("/dashboard") }))
         .route("/dashboard/live.js", get(live::script))
-        .route("/dashboard/webhooks", get(webhooks::page))
-        .route("/dashboard/style.css", get(style))
+        .route("/dashboard/style.css", get(style));
+    access
+        .guard(Scope::Read, pages)
+        .merge(access.guard(Scope::Admin, admin_pages))
+        .merge(assets)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
 }
 
 async fn style() -> impl IntoResponse {

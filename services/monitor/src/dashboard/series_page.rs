@@ -73,7 +73,7 @@ pub async fn page(
     let content = html! {
         form.filters method="get" {
             label { "Version"
-                select name="version" onchange="this.form.submit()" {
+                select name="version" {
                     @for record in &versions {
                         option value=(record.version) selected[record.version == chosen.version] {
                             (record.version) " · " (format_millis(record.trained_at_ms))
