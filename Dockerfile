@@ -7,7 +7,7 @@ RUN cargo build --release -p train -p infer -p monitor -p platform
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
-    && rm -rf /var/lib/apt/lists/* && useradd --system --create-home anomaly
+    && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 --create-home anomaly
 COPY --from=build /src/target/release/train /src/target/release/infer \
     /src/target/release/monitor /src/target/release/platform /usr/local/bin/
 USER anomaly

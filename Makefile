@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench lint fmt compose-check ci
+.PHONY: help run test bench lint fmt compose-check k8s-check ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,4 +32,7 @@ compose-check: ## Validate docker-compose.yml (installs docker-compose when miss
 	docker-compose -f docker-compose.yml config -q
 	docker-compose -f docker-compose.yml -f docker-compose.kafka.yml config -q
 
-ci: lint compose-check test ## What CI runs
+k8s-check: ## Validate deploy/k8s offline against the Kubernetes schemas (installs the validator once)
+	scripts/k8s-check.sh
+
+ci: lint compose-check k8s-check test ## What CI runs

@@ -16,7 +16,8 @@ use utoipa::OpenApi;
         crate::stream::ingest::ingest_many,
         crate::stream::status::series_stream,
         crate::stream::status::ready,
-        anomaly_http::health::healthcheck
+        anomaly_http::health::healthcheck,
+        anomaly_http::health::live
     ),
     components(schemas(anomaly_http::ErrorBody))
 )]

@@ -22,7 +22,8 @@ use utoipa::OpenApi;
         crate::webhooks::delete,
         crate::webhooks::test,
         crate::webhooks::deliveries,
-        anomaly_http::health::healthcheck
+        anomaly_http::health::healthcheck,
+        anomaly_http::health::live
     ),
     components(schemas(anomaly_http::ErrorBody))
 )]

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "train", description = "Fits per-series anomaly models and stores them as versions."),
-    paths(crate::fit::fit, anomaly_http::health::healthcheck),
+    paths(crate::fit::fit, anomaly_http::health::healthcheck, anomaly_http::health::live),
     components(schemas(anomaly_http::ErrorBody, anomaly_http::ModelDescription))
 )]
 struct TrainApi;

@@ -80,9 +80,22 @@ pub struct DependencyState {
     pub status: String,
 }
 
-/// The `/healthcheck` route.
+/// The `/healthcheck` and `/live` routes.
 pub fn health_router(state: HealthState) -> Router {
-    Router::new().route("/healthcheck", get(healthcheck)).with_state(state)
+    Router::new().route("/healthcheck", get(healthcheck)).route("/live", get(live)).with_state(state)
+}
+
+/// Liveness: the process serves HTTP. Asks no dependency, so an outage of
+/// PostgreSQL or Redis (which restarting would not fix) never fails it; a
+/// liveness probe uses this, a readiness probe `/healthcheck`.
+#[utoipa::path(
+    get,
+    path = "/live",
+    tag = "health",
+    responses((status = 200, description = "The process serves requests", body = String, example = "alive"))
+)]
+pub async fn live() -> &'static str {
+    "alive"
 }
 
 /// Health and platform-wide figures.
