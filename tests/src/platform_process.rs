@@ -70,6 +70,13 @@ impl PlatformProcess {
         process
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().is_ok_and(|s| s.success());
+        assert!(sent, "SIG{signal} sent to {pid}");
+    }
+
     /// `kill -9`.
     pub fn kill(mut self) {
         let _ = self.child.kill();

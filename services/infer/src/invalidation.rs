@@ -34,6 +34,7 @@ pub(crate) fn spawn_listener(mut events: BoxStream<'static, BusEvent>, cache: We
                     tracing::info!("invalidation subscription live");
                     local.set_live(true);
                 }
+                BusEvent::Heartbeat(sent) => local.heard(sent),
                 BusEvent::Disconnected => {
                     tracing::warn!("invalidation subscription down; caches bypassed for latest versions");
                     local.set_live(false);

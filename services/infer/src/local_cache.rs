@@ -5,9 +5,12 @@
 //! invalidation arrives, and not used at all while the subscription is down
 //! or the shared cache is being repaired after it came back.
 //! An epoch counter stops a slow lookup that started before an invalidation
-//! from putting back the version it read.
+//! from putting back the version it read. On a shared bus, "latest" is also
+//! not used while the newest heartbeat heard is [`ACK_TIMEOUT`] old: this
+//! replica may have stalled past a fit that answered without it.
 
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
+use anomaly_store::{ACK_TIMEOUT, bus_clock};
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 use std::hash::{Hash, Hasher};
@@ -51,18 +54,36 @@ pub struct LocalCache {
     entries: Cache<Key, Arc<ModelRecord>>,
     epoch: AtomicU64,
     live: AtomicBool,
+    /// Whether "latest" needs a recent heartbeat (a shared bus).
+    needs_heartbeat: bool,
+    /// 1 + the [`bus_clock`] nanoseconds at which the newest heartbeat heard
+    /// was sent; 0 before the first.
+    heard_nanos: AtomicU64,
 }
 
 impl LocalCache {
     /// A cache of at most `capacity` models; "latest" is not trusted until
     /// the subscription reports it is live.
     pub fn new(capacity: u64) -> Self {
-        Self { entries: Cache::new(capacity.max(1) as usize), epoch: AtomicU64::new(0), live: AtomicBool::new(false) }
+        Self::with_heartbeats(capacity, false)
+    }
+
+    /// As [`LocalCache::new`]; with `needs_heartbeat`, "latest" is trusted
+    /// only while [`LocalCache::heard`] was told of a heartbeat sent less
+    /// than [`ACK_TIMEOUT`] ago.
+    pub fn with_heartbeats(capacity: u64, needs_heartbeat: bool) -> Self {
+        Self {
+            entries: Cache::new(capacity.max(1) as usize),
+            epoch: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            needs_heartbeat,
+            heard_nanos: AtomicU64::new(0),
+        }
     }
 
     /// The cached model, if any.
     pub fn get(&self, series_id: &SeriesId, version: Option<ModelVersion>) -> Option<Arc<ModelRecord>> {
-        if version.is_none() && !self.is_live() {
+        if version.is_none() && !(self.is_live() && self.heartbeat_recent()) {
             return None;
         }
         self.entries.get(&KeyRef { series_id: series_id.as_str(), version })
@@ -72,6 +93,24 @@ impl LocalCache {
     /// here and in the shared cache, can be trusted.
     pub fn is_live(&self) -> bool {
         self.live.load(Ordering::SeqCst)
+    }
+
+    /// A heartbeat sent at `sent` ([`bus_clock`] time) was heard.
+    pub fn heard(&self, sent: std::time::Duration) {
+        let nanos = u64::try_from(sent.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.heard_nanos.fetch_max(nanos + 1, Ordering::SeqCst);
+    }
+
+    /// Whether this replica has heard the bus recently enough that no fit
+    /// can have answered without its acknowledgement.
+    fn heartbeat_recent(&self) -> bool {
+        if !self.needs_heartbeat {
+            return true;
+        }
+        match self.heard_nanos.load(Ordering::SeqCst) {
+            0 => false,
+            heard => bus_clock().saturating_sub(std::time::Duration::from_nanos(heard - 1)) < ACK_TIMEOUT,
+        }
     }
 
     /// The epoch to pass to [`LocalCache::insert`]; read it before looking
@@ -161,5 +200,24 @@ mod tests {
         assert!(cache.get(&id, v1).is_some());
         cache.set_live(false);
         assert!(cache.get(&id, v1).is_none(), "a reset forgets everything");
+    }
+
+    #[test]
+    fn latest_needs_a_recent_heartbeat_on_a_shared_bus() {
+        let cache = LocalCache::with_heartbeats(10, true);
+        cache.set_live(true);
+        let id = SeriesId::parse("s").expect("valid");
+        let v1 = ModelVersion::new(1);
+        cache.insert(&id, None, record(1), cache.epoch());
+        cache.insert(&id, v1, record(1), cache.epoch());
+        assert!(cache.get(&id, None).is_none(), "no heartbeat heard yet");
+        cache.heard(bus_clock());
+        assert_eq!(cache.get(&id, None).map(|r| r.version.number()), Some(1));
+        // Stalled: the newest heartbeat heard is as old as a fit may wait.
+        std::thread::sleep(ACK_TIMEOUT);
+        assert!(cache.get(&id, None).is_none(), "a stalled replica must not trust its latest");
+        assert!(cache.get(&id, v1).is_some(), "a stored version never changes");
+        cache.heard(bus_clock());
+        assert!(cache.get(&id, None).is_some(), "trusted again once the bus is heard");
     }
 }

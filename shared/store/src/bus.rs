@@ -3,17 +3,36 @@
 //! train answers the fit only once every live replica has done so. That is
 //! what makes a predict that starts after a fit has answered see the new
 //! version on every replica.
+//!
+//! A replica that stalls (paused, swapped out, starved) cannot acknowledge,
+//! and the fit answers without it after [`ACK_TIMEOUT`]. So that such a
+//! replica never answers "latest" from what it cached before, a shared bus
+//! sends each subscriber its own heartbeat through the same channel every
+//! quarter of [`ACK_TIMEOUT`]: hearing one proves every invalidation
+//! published before it has been applied, and a subscriber whose newest
+//! heartbeat heard was sent [`ACK_TIMEOUT`] ago or more must not trust its
+//! local "latest" (any fit it missed has answered by then).
 
 use crate::StoreError;
 use anomaly_core::SeriesId;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use std::fmt;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// How long a publisher waits for the acknowledgements before it answers
 /// anyway (and logs which were missing). Only a stuck replica hits it.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often a subscriber of a shared bus hears its own heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(250);
+
+/// This process's monotonic clock for heartbeats: time since its first use.
+pub fn bus_clock() -> Duration {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
 
 /// What a subscriber hears.
 #[derive(Debug)]
@@ -27,6 +46,9 @@ pub enum BusEvent {
     /// A new version of this series was stored; send the [`Ack`] once the
     /// local cache no longer holds the old latest.
     Invalidate(SeriesId, Ack),
+    /// The subscriber's own heartbeat, sent at this [`bus_clock`] time:
+    /// every invalidation published before then has been heard.
+    Heartbeat(Duration),
 }
 
 /// Tells the publisher that an invalidation has been applied.
@@ -60,4 +82,11 @@ pub trait InvalidationBus: Send + Sync {
 
     /// An endless stream of events; reconnects by itself.
     fn subscribe(&self) -> BoxStream<'static, BusEvent>;
+
+    /// Whether subscribers hear heartbeats (a bus shared between processes)
+    /// and must distrust their local "latest" when the newest is
+    /// [`ACK_TIMEOUT`] old; an in-process bus cannot leave a replica behind.
+    fn sends_heartbeats(&self) -> bool {
+        false
+    }
 }

@@ -25,7 +25,7 @@ mod webhooks;
 
 pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, MemoryAnomalyFeed};
 pub use backends::{Backends, PoolUsage, StorageConfig};
-pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus};
+pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus, bus_clock};
 pub use cache::ModelCache;
 pub use cache_repair::Repair;
 pub use error::StoreError;

@@ -1,6 +1,7 @@
 //! A predict without version that starts after a fit has answered uses the
 //! new version on every infer replica, although each replica caches models
-//! in process.
+//! in process; also on a replica that was paused (SIGSTOP) through the fit
+//! and could not acknowledge it.
 
 use blackbox_tests::*;
 use serde_json::json;
@@ -103,7 +104,13 @@ async fn a_redis_publish_waits_for_the_acknowledgement() {
         let (bus, id) = (backends.bus.clone(), id.clone());
         async move { bus.publish(&id).await }
     });
-    let Some(BusEvent::Invalidate(series_id, ack)) = events.next().await else { panic!("an invalidation") };
+    let (series_id, ack) = loop {
+        match events.next().await {
+            Some(BusEvent::Heartbeat(_)) => continue,
+            Some(BusEvent::Invalidate(series_id, ack)) => break (series_id, ack),
+            other => panic!("an invalidation, not {other:?}"),
+        }
+    };
     assert_eq!(series_id, id);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!publisher.is_finished(), "publish must wait for the acknowledgement");
@@ -132,4 +139,36 @@ async fn concurrent_fits_do_not_starve_the_redis_pool() {
     }
     let (_, verdict) = predict(&platform.infer, "s7", None, 10.0).await;
     assert_eq!(verdict["model_version"], "v1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_paused_through_a_fit_never_answers_the_old_version() {
+    let env = TestEnv::new(Kind::Production).await;
+    let train = start_train(env.connect().await).await;
+    let paused = PlatformProcess::start(&env).await;
+    let url = format!("{}/predict/paused", paused.infer);
+    let point = json!({ "timestamp": 1_609_459_500, "value": 11.5 });
+    let mut body = series_body(9);
+    fit(&train, "paused", &body).await;
+    for round in 2..=8 {
+        let previous = format!("v{}", round - 1);
+        wait_until("the replica serves the current version", 10, async || {
+            post_json(&url, &point).await.1["model_version"] == previous.as_str()
+        })
+        .await;
+        paused.signal("STOP");
+        body["threshold"] = json!(1.0 / round as f64);
+        fit(&train, "paused", &body).await; // answers after the ack timeout: the replica cannot ack
+        // Sent while the replica is paused: the request waits in its socket
+        // next to the invalidation, and is read as soon as it resumes.
+        let pending = tokio::spawn({
+            let (url, point) = (url.clone(), point.clone());
+            async move { post_json(&url, &point).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        paused.signal("CONT");
+        let (status, verdict) = pending.await.expect("predict task");
+        assert_eq!(status, StatusCode::OK, "{verdict}");
+        assert_eq!(verdict["model_version"], format!("v{round}"), "round {round}: the fit had answered: {verdict}");
+    }
 }

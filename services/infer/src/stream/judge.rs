@@ -237,7 +237,7 @@ fn listen_for_refits(backends: &Backends, refits: Weak<Refits>) {
                     ack.send();
                 }
                 BusEvent::Connected => refits.reload_all.store(true, Ordering::SeqCst),
-                BusEvent::Disconnected => {}
+                BusEvent::Disconnected | BusEvent::Heartbeat(_) => {}
             }
         }
     });

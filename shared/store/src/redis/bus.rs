@@ -5,9 +5,11 @@
 //! memory against the receiver count `PUBLISH` returned, so waiting holds no
 //! Redis connection. The subscribers reconnect on their own; the
 //! invalidation subscriber says so (`Disconnected`, then `Connected`), so
-//! infer can drop what it may have missed.
+//! infer can drop what it may have missed. Each subscription also publishes
+//! `~heartbeat <subscriber> <bus clock nanos>` on the invalidation channel
+//! every [`HEARTBEAT_EVERY`] and reports its own as they come back.
 
-use crate::bus::{ACK_TIMEOUT, Ack};
+use crate::bus::{ACK_TIMEOUT, Ack, HEARTBEAT_EVERY, bus_clock};
 use crate::{BusEvent, InvalidationBus, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;
@@ -18,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{OnceCell, mpsc, watch};
+use tokio::sync::{Notify, OnceCell, mpsc, watch};
 
 /// Acknowledgements awaited by this process, by message number.
 type Waiting = Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<()>>>>;
@@ -106,10 +108,70 @@ impl InvalidationBus for RedisBus {
     }
 
     fn subscribe(&self) -> BoxStream<'static, BusEvent> {
+        static SUBSCRIBERS: AtomicU64 = AtomicU64::new(0);
+        let subscriber = format!("{}.{}", self.instance, SUBSCRIBERS.fetch_add(1, Ordering::Relaxed));
         let acks = AckSender { pool: self.pool.clone(), prefix: self.prefix.clone() };
-        invalidation_events(subscribe_forever(self.client.clone(), self.channel.clone()), acks)
+        let alive = Arc::new(());
+        let subscribed = Arc::new(Notify::new());
+        let heartbeats = Heartbeats {
+            pool: self.pool.clone(),
+            channel: self.channel.clone(),
+            subscriber: subscriber.clone(),
+            subscribed: subscribed.clone(),
+        };
+        tokio::spawn(heartbeats.send_while(Arc::downgrade(&alive)));
+        let subscription = subscribe_forever(self.client.clone(), self.channel.clone());
+        let events = invalidation_events(subscription, acks, subscriber, subscribed);
+        // The heartbeats stop when the subscription is dropped.
+        events
+            .map(move |event| {
+                let _keeps_heartbeats_going = &alive;
+                event
+            })
+            .boxed()
+    }
+
+    fn sends_heartbeats(&self) -> bool {
+        true
     }
 }
+
+/// One subscription's heartbeats.
+struct Heartbeats {
+    pool: Pool,
+    channel: String,
+    subscriber: String,
+    /// Notified when the subscription is (re)established: a heartbeat goes
+    /// out at once, so a new subscriber trusts its cache within milliseconds.
+    subscribed: Arc<Notify>,
+}
+
+impl Heartbeats {
+    /// Publishes a heartbeat every [`HEARTBEAT_EVERY`] and on each
+    /// (re)subscription while `alive` lives.
+    async fn send_while(self, alive: std::sync::Weak<()>) {
+        let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while alive.strong_count() > 0 {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = self.subscribed.notified() => {}
+            }
+            let message = format!("{HEARTBEAT} {} {}", self.subscriber, bus_clock().as_nanos());
+            let sent = async {
+                let mut conn = self.pool.get().await?;
+                let _: u64 = redis::cmd("PUBLISH").arg(&self.channel).arg(message).query_async(&mut conn).await?;
+                Ok::<(), StoreError>(())
+            };
+            if let Err(error) = sent.await {
+                tracing::debug!(%error, "heartbeat not sent");
+            }
+        }
+    }
+}
+
+/// First word of a heartbeat message (never a publisher name: those are hex).
+const HEARTBEAT: &str = "~heartbeat";
 
 /// Publishes acknowledgements for one subscriber.
 #[derive(Clone)]
@@ -210,26 +272,41 @@ async fn listen_for_acks(client: redis::Client, channel: String, waiting: Waitin
 /// The invalidation events of one subscriber: `Connected` / `Disconnected`
 /// as the subscription goes up and down, and each parsed invalidation with
 /// its acknowledgement.
-fn invalidation_events(subscription: mpsc::Receiver<Subscription>, acks: AckSender) -> BoxStream<'static, BusEvent> {
+fn invalidation_events(
+    subscription: mpsc::Receiver<Subscription>,
+    acks: AckSender,
+    subscriber: String,
+    subscribed: Arc<Notify>,
+) -> BoxStream<'static, BusEvent> {
     futures::stream::unfold(subscription, |mut subscription| async move {
         subscription.recv().await.map(|report| (report, subscription))
     })
     .filter_map(move |report| {
         let event = match report {
-            Subscription::Up => Some(BusEvent::Connected),
+            Subscription::Up => {
+                subscribed.notify_one();
+                Some(BusEvent::Connected)
+            }
             Subscription::Down => Some(BusEvent::Disconnected),
-            Subscription::Message(message) => parse_invalidation(&message, &acks),
+            Subscription::Message(message) => parse_message(&message, &acks, &subscriber),
         };
         std::future::ready(event)
     })
     .boxed()
 }
 
-/// Reads `<publisher> <message number> <series>`.
-fn parse_invalidation(message: &redis::Msg, acks: &AckSender) -> Option<BusEvent> {
+/// Reads `<publisher> <message number> <series>`, or this subscriber's own
+/// heartbeat (other subscribers' are skipped).
+fn parse_message(message: &redis::Msg, acks: &AckSender, subscriber: &str) -> Option<BusEvent> {
     let payload = message.get_payload::<String>().ok()?;
     let mut parts = payload.splitn(3, ' ');
     let (publisher, number, series) = (parts.next()?, parts.next()?, parts.next()?);
+    if publisher == HEARTBEAT {
+        return (number == subscriber)
+            .then(|| series.parse().ok().map(Duration::from_nanos))
+            .flatten()
+            .map(BusEvent::Heartbeat);
+    }
     let series_id = SeriesId::parse(series).ok()?;
     Some(BusEvent::Invalidate(series_id, acks.ack(publisher, number)))
 }
