@@ -20,7 +20,7 @@ pub const MAX_LIMIT: u32 = 10_000;
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
-    /// Points at or after this Unix second.
+    /// Points at or after this Unix second; not after `to` (else 422 `invalid_range`).
     pub from: Option<i64>,
     /// Points at or before this Unix second.
     pub to: Option<i64>,
@@ -34,13 +34,13 @@ pub struct RangeQuery {
 #[into_params(parameter_in = Query)]
 pub struct AnomaliesQuery {
     /// Only this series.
-    #[param(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[param(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
     pub series_id: Option<String>,
     /// `stream` (found by the stream worker) or `predict` (answered by
     /// `POST /predict`); omitted: both, merged by point time.
     #[param(pattern = r"^(stream|predict)$")]
     pub source: Option<String>,
-    /// Points at or after this Unix second.
+    /// Points at or after this Unix second; not after `to` (else 422 `invalid_range`).
     pub from: Option<i64>,
     /// Points at or before this Unix second.
     pub to: Option<i64>,

@@ -3,12 +3,19 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+/// A point's time: whole Unix seconds from 0 to 2^63-1.
+// A documentation type only: the body keeps plain `i64`s.
+#[derive(ToSchema)]
+#[schema(value_type = i64, minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+pub struct UnixSeconds(#[allow(dead_code)] i64);
+
 /// A training series and optional model settings.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"timestamps": [1609459200, 1609459260, 1609459320, 1609459380], "values": [20.1, 21.4, 19.8, 20.6]}))]
 pub struct FitRequest {
-    /// Unix seconds, >= 0, strictly ascending, as many as `values`.
-    #[schema(min_items = 1)]
+    /// Unix seconds, >= 0, strictly ascending, as many as `values` (else
+    /// 422 `length_mismatch`).
+    #[schema(min_items = 1, value_type = Vec<UnixSeconds>)]
     pub timestamps: Vec<i64>,
     /// The observed values, finite numbers, not all equal; at least
     /// MIN_TRAINING_POINTS (default 3).
