@@ -197,10 +197,15 @@ pub fn run(server: anomaly_http::Server) -> Running {
     Running { url, task }
 }
 
+/// Train's settings for tests (on a free port), fits needing at least
+/// `min_training_points`.
+pub fn train_settings(min_training_points: u32) -> train::TrainSettings {
+    train::TrainSettings { train_port: 0, min_training_points, fit_max_bytes_in_flight: 256 << 20 }
+}
+
 /// Starts train with `min_training_points`.
 pub async fn start_train_with(backends: Backends, min_training_points: u32) -> Running {
-    let settings = train::TrainSettings { train_port: 0, min_training_points, fit_max_bytes_in_flight: 256 << 20 };
-    run(train::build(backends, &settings, &http_args()).await.expect("train binds"))
+    run(train::build(backends, &train_settings(min_training_points), &http_args()).await.expect("train binds"))
 }
 
 /// Starts train with the default settings.
@@ -287,10 +292,17 @@ impl Platform {
 
     /// Starts all three, infer's stream judging with `stream_detector`.
     pub async fn start_detecting(env: &TestEnv, stream_detector: &str) -> Self {
+        Self::start_with_http(env, stream_detector, &http_args()).await
+    }
+
+    /// Starts all three with the HTTP settings `http` (keys, timeouts).
+    pub async fn start_with_http(env: &TestEnv, stream_detector: &str, http: &HttpArgs) -> Self {
         let backends = env.connect().await;
-        let train = start_train(backends.clone()).await;
-        let infer = start_infer_detecting(backends.clone(), stream_detector).await;
-        let monitor = start_monitor_watching(backends, &train.url, &infer.url).await;
+        let train = run(train::build(backends.clone(), &train_settings(3), http).await.expect("train binds"));
+        let infer_settings = infer_settings(stream_detector);
+        let infer = run(infer::build(backends.clone(), &infer_settings, http).await.expect("infer binds"));
+        let monitor_settings = monitor_settings(&train.url, &infer.url);
+        let monitor = run(monitor::build(backends, &monitor_settings, http).await.expect("monitor binds"));
         Self { train, infer, monitor }
     }
 }

@@ -51,8 +51,7 @@ impl InferState {
         let invalid = |what: &str, error: String| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {error}"))
         };
-        let local =
-            Arc::new(LocalCache::with_heartbeats(settings.local_cache_capacity, backends.bus.sends_heartbeats()));
+        let local = Arc::new(LocalCache::new(settings.local_cache_capacity, backends.bus.sends_heartbeats()));
         invalidation::spawn_listener(backends.bus.subscribe(), Arc::downgrade(&local), backends.clone());
         let recorder =
             LatencyRecorder::start(LatencyKind::Inference, backends.latency.clone(), Duration::from_millis(200));

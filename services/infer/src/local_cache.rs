@@ -63,15 +63,10 @@ pub struct LocalCache {
 
 impl LocalCache {
     /// A cache of at most `capacity` models; "latest" is not trusted until
-    /// the subscription reports it is live.
-    pub fn new(capacity: u64) -> Self {
-        Self::with_heartbeats(capacity, false)
-    }
-
-    /// As [`LocalCache::new`]; with `needs_heartbeat`, "latest" is trusted
-    /// only while [`LocalCache::heard`] was told of a heartbeat sent less
-    /// than [`ACK_TIMEOUT`] ago.
-    pub fn with_heartbeats(capacity: u64, needs_heartbeat: bool) -> Self {
+    /// the subscription reports it is live, and with `needs_heartbeat` (a
+    /// shared bus) only while [`LocalCache::heard`] was told of a heartbeat
+    /// sent less than [`ACK_TIMEOUT`] ago.
+    pub fn new(capacity: u64, needs_heartbeat: bool) -> Self {
         Self {
             entries: Cache::new(capacity.max(1) as usize),
             epoch: AtomicU64::new(0),
@@ -169,7 +164,7 @@ mod tests {
 
     #[test]
     fn latest_is_ignored_until_live() {
-        let cache = LocalCache::new(10);
+        let cache = LocalCache::new(10, false);
         let id = SeriesId::parse("s").expect("valid");
         cache.insert(&id, None, record(1), cache.epoch());
         assert!(cache.get(&id, None).is_none());
@@ -180,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_lookup_older_than_an_invalidation_is_not_kept() {
-        let cache = LocalCache::new(10);
+        let cache = LocalCache::new(10, false);
         cache.set_live(true);
         let id = SeriesId::parse("s").expect("valid");
         let before = cache.epoch();
@@ -191,7 +186,7 @@ mod tests {
 
     #[test]
     fn versions_survive_invalidation() {
-        let cache = LocalCache::new(10);
+        let cache = LocalCache::new(10, false);
         cache.set_live(true);
         let id = SeriesId::parse("s").expect("valid");
         let v1 = ModelVersion::new(1);
@@ -204,7 +199,7 @@ mod tests {
 
     #[test]
     fn latest_needs_a_recent_heartbeat_on_a_shared_bus() {
-        let cache = LocalCache::with_heartbeats(10, true);
+        let cache = LocalCache::new(10, true);
         cache.set_live(true);
         let id = SeriesId::parse("s").expect("valid");
         let v1 = ModelVersion::new(1);

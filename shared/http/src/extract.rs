@@ -56,7 +56,7 @@ pub enum BodyFormat {
 
 /// The format `headers` declare: JSON, or NDJSON where `ndjson_allowed`;
 /// 415 for anything else, a missing `Content-Type` included.
-pub fn body_format(headers: &HeaderMap, ndjson_allowed: bool) -> Result<BodyFormat, ApiError> {
+fn body_format(headers: &HeaderMap, ndjson_allowed: bool) -> Result<BodyFormat, ApiError> {
     let declared = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let essence = declared.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
@@ -83,10 +83,32 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        body_format(request.headers(), false)?;
-        let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
-        Ok(Self(bytes))
+        declared_body(request, state, false).await.map(|(_, bytes)| Self(bytes))
     }
+}
+
+/// The raw body of a request declared as JSON or NDJSON, and which (415
+/// otherwise).
+#[derive(Debug)]
+pub struct JsonOrNdjsonBytes(pub BodyFormat, pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonOrNdjsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        declared_body(request, state, true).await.map(|(format, bytes)| Self(format, bytes))
+    }
+}
+
+/// The declared format, checked before the body is read, and the body.
+async fn declared_body<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    ndjson_allowed: bool,
+) -> Result<(BodyFormat, Bytes), ApiError> {
+    let format = body_format(request.headers(), ndjson_allowed)?;
+    let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+    Ok((format, bytes))
 }
 
 /// A JSON body, parsed (415 if not declared as JSON).

@@ -25,17 +25,6 @@ fn keyed(read_requires_key: bool) -> anomaly_http::HttpArgs {
     }
 }
 
-/// The three services with `http`'s keys, sharing `env`'s storage.
-async fn platform_with(env: &TestEnv, http: &anomaly_http::HttpArgs) -> Platform {
-    let backends = env.connect().await;
-    let settings = train::TrainSettings { train_port: 0, min_training_points: 3, fit_max_bytes_in_flight: 256 << 20 };
-    let train = run(train::build(backends.clone(), &settings, http).await.expect("train binds"));
-    let infer = run(infer::build(backends.clone(), &infer_settings("rolling_zscore"), http).await.expect("infer"));
-    let monitor_settings = monitor_settings(&train.url, &infer.url);
-    let monitor = run(monitor::build(backends, &monitor_settings, http).await.expect("monitor binds"));
-    Platform { train, infer, monitor }
-}
-
 /// Sends `method url` with a JSON body and an optional bearer key.
 async fn call(method: &str, url: &str, key: Option<&str>) -> reqwest::Response {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -67,7 +56,7 @@ fn operations(spec: impl serde::Serialize) -> Vec<(String, String, Option<String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_need_a_key_with_their_scope_as_the_documents_say() {
     let env = TestEnv::new(Kind::Embedded).await;
-    let platform = platform_with(&env, &keyed(false)).await;
+    let platform = Platform::start_with_http(&env, "rolling_zscore", &keyed(false)).await;
     let services = [
         (train::openapi(), &platform.train.url),
         (infer::openapi(), &platform.infer.url),
@@ -121,7 +110,7 @@ async fn writes_need_a_key_with_their_scope_as_the_documents_say() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_can_need_a_key_but_probes_never_do() {
     let env = TestEnv::new(Kind::Embedded).await;
-    let platform = platform_with(&env, &keyed(true)).await;
+    let platform = Platform::start_with_http(&env, "rolling_zscore", &keyed(true)).await;
     let (status, body) = predict(&platform.infer, "s", None, 1.0).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
     let with_key = client()
@@ -192,7 +181,7 @@ async fn bodies_not_declared_as_json_are_refused_and_store_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fits_beyond_the_memory_budget_are_told_to_retry() {
     let env = TestEnv::new(Kind::Embedded).await;
-    let settings = train::TrainSettings { train_port: 0, min_training_points: 3, fit_max_bytes_in_flight: 300_000 };
+    let settings = train::TrainSettings { fit_max_bytes_in_flight: 300_000, ..train_settings(3) };
     let train = run(train::build(env.connect().await, &settings, &http_args()).await.expect("train binds"));
     // A fit whose 200,000-byte body is still arriving holds its share.
     let address = train.url.trim_start_matches("http://").to_owned();

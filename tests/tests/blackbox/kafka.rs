@@ -189,11 +189,7 @@ async fn two_workers_split_the_partitions_and_a_third_joining_loses_and_duplicat
     let topics = Topics::new().await;
     let first = start_worker(&env, &topics).await;
     let second = start_worker(&env, &topics).await;
-    wait_until("two workers split the 4 partitions", 30, async || {
-        let (a, b) = (owned(&first.url).await, owned(&second.url).await);
-        a >= 1 && b >= 1 && a + b == 4
-    })
-    .await;
+    wait_for_split(&first.url, &second.url).await;
     let (series, n) = (12, 600);
     produce(&topics.points, &messages(series, 0..300, 20)).await;
     // A third worker joins while the first half is being judged.
@@ -205,6 +201,16 @@ async fn two_workers_split_the_partitions_and_a_third_joining_loses_and_duplicat
     })
     .await;
     assert_judged_once(&env, &first.url, series, n).await;
+}
+
+/// Waits until the infer processes at `a` and `b` each own some of the 4
+/// partitions and together all of them.
+async fn wait_for_split(a: &str, b: &str) {
+    wait_until("two workers split the 4 partitions", 30, async || {
+        let (a, b) = (owned(a).await, owned(b).await);
+        a >= 1 && b >= 1 && a + b == 4
+    })
+    .await;
 }
 
 /// `n` points of `series` series produced in small messages, then the
@@ -251,11 +257,7 @@ async fn a_killed_worker_s_partitions_go_to_the_survivor_with_identical_verdicts
     let topics = Topics::new().await;
     let survivor = start_worker(&env, &topics).await;
     let doomed = start_process(&env, &topics).await;
-    wait_until("the process and the survivor split the partitions", 30, async || {
-        let (a, b) = (owned(&doomed.infer).await, owned(&survivor.url).await);
-        a >= 1 && b >= 1 && a + b == 4
-    })
-    .await;
+    wait_for_split(&doomed.infer, &survivor.url).await;
     let (series, n) = (12, 600);
     produce_and_kill_mid_stream(&topics, doomed, series, n).await;
     wait_until("the survivor owns all 4 partitions after the session timeout", 60, async || {

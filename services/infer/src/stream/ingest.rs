@@ -5,12 +5,12 @@
 use crate::InferState;
 use crate::wire::PredictRequest;
 use anomaly_core::{SeriesId, TrainingSeries, ValidationError, partition_of};
-use anomaly_http::extract::{body_format, parse_json};
-use anomaly_http::{ApiBytes, ApiError, BodyFormat, ErrorBody, JsonBytes, SeriesIdPath};
+use anomaly_http::extract::parse_json;
+use anomaly_http::{ApiError, BodyFormat, ErrorBody, JsonBytes, JsonOrNdjsonBytes, SeriesIdPath};
 use anomaly_store::StreamPoint;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -110,10 +110,9 @@ pub async fn ingest_series(
 )]
 pub async fn ingest_many(
     State(state): State<Arc<InferState>>,
-    headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
+    JsonOrNdjsonBytes(format, body): JsonOrNdjsonBytes,
 ) -> Result<(StatusCode, Json<IngestAccepted>), ApiError> {
-    let raw: Vec<BatchPoint> = if body_format(&headers, true)? == BodyFormat::Ndjson {
+    let raw: Vec<BatchPoint> = if format == BodyFormat::Ndjson {
         body.split(|b| *b == b'\n')
             .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
             .map(parse_json)
