@@ -335,6 +335,20 @@ pub async fn get_json(url: &str) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// DELETEs `url` (with `key` as a Bearer API key, if given) and returns the
+/// status and JSON answer (`Null` if none).
+pub async fn delete(url: &str, key: Option<&str>) -> (StatusCode, Value) {
+    let request = client().delete(url);
+    let request = match key {
+        Some(key) => request.bearer_auth(key),
+        None => request,
+    };
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body read");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 /// A fit body of `n` points around 10 with a small regular spread.
 pub fn series_body(n: usize) -> Value {
     let timestamps: Vec<i64> = (0..n as i64).map(|i| 1_609_459_200 + 60 * i).collect();

@@ -46,6 +46,17 @@ impl TcpProxy {
         Self { addr, cut, connections, accept }
     }
 
+    /// Starts forwarding to the test Redis (`TEST_REDIS_URL`).
+    pub async fn to_test_redis() -> Self {
+        let url = crate::test_redis_url();
+        let authority = url.trim_start_matches("redis://").split('/').next().unwrap_or_default().to_owned();
+        let target = std::net::ToSocketAddrs::to_socket_addrs(&authority)
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .unwrap_or_else(|| panic!("TEST_REDIS_URL {url} names host:port"));
+        Self::start(target).await
+    }
+
     /// A `redis://` URL through the proxy.
     pub fn redis_url(&self) -> String {
         format!("redis://{}", self.addr)

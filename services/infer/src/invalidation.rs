@@ -1,6 +1,6 @@
 //! The background task that applies invalidations to the local cache and
-//! acknowledges them, so train answers a fit only after every replica
-//! dropped its stale latest. When the subscription comes back after an
+//! acknowledges them, so train answers a fit (or a delete) only after every
+//! replica dropped what it made stale. When the subscription comes back after an
 //! outage, fits committed meanwhile may be missing from the shared cache:
 //! the replica brings the shared cache up to the database first, and only
 //! then trusts "latest" from either cache again.
@@ -21,8 +21,8 @@ pub(crate) fn spawn_listener(mut events: BoxStream<'static, BusEvent>, cache: We
         while let Some(event) = events.next().await {
             let Some(local) = cache.upgrade() else { return };
             match event {
-                BusEvent::Invalidate(series_id, ack) => {
-                    local.invalidate(&series_id);
+                BusEvent::Invalidate(series_id, change, ack) => {
+                    local.invalidate(&series_id, change);
                     ack.send();
                 }
                 BusEvent::Connected => {

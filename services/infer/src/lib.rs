@@ -143,7 +143,7 @@ mod tests {
             };
             let params = ModelParams::fit(&config, &series).expect("fits");
             backends.store.insert_next_version(&id, &params, series.clone()).await.expect("stored");
-            backends.bus.publish(&id).await.expect("published");
+            backends.bus.publish(&id, anomaly_store::Change::NewVersion).await.expect("published");
             tokio::task::yield_now().await;
         }
         let (status, verdict) = call(app.clone(), "/predict/s?version=1", body).await;

@@ -1,16 +1,17 @@
 //! The process-local model cache, first stop of every prediction.
 //!
-//! A stored version never changes, so `(series, vN)` entries are always
-//! valid. Only "latest of a series" can go stale; it is dropped when an
-//! invalidation arrives, and not used at all while the subscription is down
-//! or the shared cache is being repaired after it came back.
+//! A stored version never changes, so `(series, vN)` entries stay valid
+//! until the series is deleted, when an invalidation drops all of them.
+//! "Latest of a series" also goes stale with each fit; it is dropped when
+//! an invalidation arrives, and not used at all while the subscription is
+//! down or the shared cache is being repaired after it came back.
 //! An epoch counter stops a slow lookup that started before an invalidation
-//! from putting back the version it read. On a shared bus, "latest" is also
-//! not used while the newest heartbeat heard is [`ACK_TIMEOUT`] old: this
-//! replica may have stalled past a fit that answered without it.
+//! from putting back what it read. On a shared bus, nothing is used while
+//! the newest heartbeat heard is [`ACK_TIMEOUT`] old: this replica may have
+//! stalled past a fit or a delete that answered without it.
 
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
-use anomaly_store::{ACK_TIMEOUT, bus_clock};
+use anomaly_store::{ACK_TIMEOUT, Change, bus_clock};
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 use std::hash::{Hash, Hasher};
@@ -78,7 +79,7 @@ impl LocalCache {
 
     /// The cached model, if any.
     pub fn get(&self, series_id: &SeriesId, version: Option<ModelVersion>) -> Option<Arc<ModelRecord>> {
-        if version.is_none() && !(self.is_live() && self.heartbeat_recent()) {
+        if (version.is_none() && !self.is_live()) || !self.heartbeat_recent() {
             return None;
         }
         self.entries.get(&KeyRef { series_id: series_id.as_str(), version })
@@ -114,8 +115,8 @@ impl LocalCache {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    /// Caches `record` found for `(series_id, version)`. A "latest" entry is
-    /// kept only if no invalidation happened since `epoch_before`.
+    /// Caches `record` found for `(series_id, version)`, unless an
+    /// invalidation happened since `epoch_before`.
     pub fn insert(
         &self,
         series_id: &SeriesId,
@@ -128,15 +129,21 @@ impl LocalCache {
             return;
         }
         self.entries.insert(Key { series_id: series_id.clone(), version }, record);
-        if latest && self.epoch() != epoch_before {
+        if self.epoch() != epoch_before {
             self.entries.remove(&KeyRef { series_id: series_id.as_str(), version });
         }
     }
 
-    /// A new version of `series_id` exists: forget its latest.
-    pub fn invalidate(&self, series_id: &SeriesId) {
+    /// `series_id` changed: forget its latest, and after a delete every
+    /// version of it (a scan of the whole cache: deletes are rare).
+    pub fn invalidate(&self, series_id: &SeriesId, change: Change) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.entries.remove(&KeyRef { series_id: series_id.as_str(), version: None });
+        match change {
+            Change::NewVersion => {
+                self.entries.remove(&KeyRef { series_id: series_id.as_str(), version: None });
+            }
+            Change::Deleted => self.entries.retain(|key, _| key.series_id != *series_id),
+        }
     }
 
     /// The subscription went up (`true`) or down (`false`): forget
@@ -179,7 +186,7 @@ mod tests {
         cache.set_live(true);
         let id = SeriesId::parse("s").expect("valid");
         let before = cache.epoch();
-        cache.invalidate(&id);
+        cache.invalidate(&id, Change::NewVersion);
         cache.insert(&id, None, record(1), before);
         assert!(cache.get(&id, None).is_none());
     }
@@ -191,8 +198,11 @@ mod tests {
         let id = SeriesId::parse("s").expect("valid");
         let v1 = ModelVersion::new(1);
         cache.insert(&id, v1, record(1), cache.epoch());
-        cache.invalidate(&id);
+        cache.invalidate(&id, Change::NewVersion);
         assert!(cache.get(&id, v1).is_some());
+        cache.invalidate(&id, Change::Deleted);
+        assert!(cache.get(&id, v1).is_none(), "a delete forgets every version");
+        cache.insert(&id, v1, record(1), cache.epoch());
         cache.set_live(false);
         assert!(cache.get(&id, v1).is_none(), "a reset forgets everything");
     }
@@ -211,7 +221,7 @@ mod tests {
         // Stalled: the newest heartbeat heard is as old as a fit may wait.
         std::thread::sleep(ACK_TIMEOUT);
         assert!(cache.get(&id, None).is_none(), "a stalled replica must not trust its latest");
-        assert!(cache.get(&id, v1).is_some(), "a stored version never changes");
+        assert!(cache.get(&id, v1).is_none(), "nor its versions: the series may have been deleted");
         cache.heard(bus_clock());
         assert!(cache.get(&id, None).is_some(), "trusted again once the bus is heard");
     }

@@ -1,7 +1,7 @@
 //! Finding a model: process-local cache, then the shared cache, then the
 //! database, filling the layers above on the way back. A failing shared
 //! cache is skipped (logged), so predictions go on from the database; while
-//! invalidations are not heard, "latest" comes from the database alone.
+//! invalidations are not heard, models come from the database alone.
 
 use crate::LocalCache;
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
@@ -60,9 +60,10 @@ impl ModelLookup {
         }
         count(&self.counts.local, false);
         let epoch = self.local.epoch();
-        // "Latest" from the shared cache is trusted only while invalidations
-        // are heard: a fit committed during an outage may be missing there.
-        let shared_trusted = version.is_some() || self.local.is_live();
+        // The shared cache is trusted only while invalidations are heard: a
+        // fit committed during an outage may be missing there, and a series
+        // deleted during one may still be there.
+        let shared_trusted = self.local.is_live();
         // Debug, not warn: during an outage this runs on every predict, and
         // the healthcheck and the bus already report the cache as down.
         let (cached, cache_up) = if shared_trusted {

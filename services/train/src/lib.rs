@@ -1,8 +1,10 @@
 //! The train service: `POST /fit/{series_id}` validates a series, fits the
 //! model, stores it as the next version, writes it to the shared cache and
 //! announces it to every infer replica, then answers.
+//! `DELETE /models/{series_id}` removes a series the same way.
 
 mod cache_repairer;
+mod delete;
 mod fit;
 mod fit_budget;
 mod openapi;
@@ -10,6 +12,7 @@ mod settings;
 mod wire;
 
 pub use cache_repairer::{CacheRepairer, REPAIR_EVERY};
+pub use delete::delete_series;
 pub use fit::fit;
 pub use fit_budget::{FitBudget, FitReservation};
 pub use openapi::openapi;
@@ -20,7 +23,7 @@ use anomaly_http::extract::empty_series_id;
 use anomaly_http::{Access, HttpArgs, LatencyRecorder, Scope, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{delete, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,11 +65,13 @@ impl TrainState {
 }
 
 /// All routes of the train service, guarded by `access`: fits need the
-/// write scope.
+/// write scope, deletes the admin scope.
 pub fn router(state: TrainState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
     let writes = Router::new().route("/fit/{series_id}", post(fit)).route("/fit/", post(empty_series_id));
-    let routes = access.guard(Scope::Write, writes).with_state(Arc::new(state));
+    let deletes = Router::new().route("/models/{series_id}", delete(delete_series));
+    let routes =
+        access.guard(Scope::Write, writes).merge(access.guard(Scope::Admin, deletes)).with_state(Arc::new(state));
     service_router("train", routes, backends, vec![recorder], openapi())
 }
 

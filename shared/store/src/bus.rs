@@ -1,8 +1,8 @@
-//! The invalidation bus: train announces a new version, every infer replica
-//! drops its process-local entry for that series and acknowledges, and
-//! train answers the fit only once every live replica has done so. That is
-//! what makes a predict that starts after a fit has answered see the new
-//! version on every replica.
+//! The invalidation bus: train announces a new version (or a deleted
+//! series), every infer replica drops its process-local entries for that
+//! series and acknowledges, and train answers the fit (or the delete) only
+//! once every live replica has done so. That is what makes a predict that
+//! starts after a fit has answered see the new version on every replica.
 //!
 //! A replica that stalls (paused, swapped out, starved) cannot acknowledge,
 //! and the fit answers without it after [`ACK_TIMEOUT`]. So that such a
@@ -34,6 +34,15 @@ pub fn bus_clock() -> Duration {
     START.get_or_init(Instant::now).elapsed()
 }
 
+/// What happened to a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new version was stored: the cached latest is stale.
+    NewVersion,
+    /// The series was deleted: every cached version is gone.
+    Deleted,
+}
+
 /// What a subscriber hears.
 #[derive(Debug)]
 pub enum BusEvent {
@@ -43,9 +52,9 @@ pub enum BusEvent {
     /// The subscription broke: nothing heard until the next `Connected`, so
     /// local caches must not be trusted for "latest".
     Disconnected,
-    /// A new version of this series was stored; send the [`Ack`] once the
-    /// local cache no longer holds the old latest.
-    Invalidate(SeriesId, Ack),
+    /// This series changed; send the [`Ack`] once the local cache no longer
+    /// holds what the change made stale.
+    Invalidate(SeriesId, Change, Ack),
     /// The subscriber's own heartbeat, sent at this [`bus_clock`] time:
     /// every invalidation published before then has been heard.
     Heartbeat(Duration),
@@ -76,9 +85,9 @@ impl fmt::Debug for Ack {
 /// Publishes and delivers invalidations.
 #[async_trait]
 pub trait InvalidationBus: Send + Sync {
-    /// Announces a new version of `series_id` and waits until every live
+    /// Announces a change of `series_id` and waits until every live
     /// subscriber has acknowledged it (at most [`ACK_TIMEOUT`]).
-    async fn publish(&self, series_id: &SeriesId) -> Result<(), StoreError>;
+    async fn publish(&self, series_id: &SeriesId, change: Change) -> Result<(), StoreError>;
 
     /// An endless stream of events; reconnects by itself.
     fn subscribe(&self) -> BoxStream<'static, BusEvent>;

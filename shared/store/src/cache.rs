@@ -21,6 +21,11 @@ pub trait ModelCache: Send + Sync {
     /// latest from the database.
     async fn put_latest(&self, record: &ModelRecord) -> Result<(), StoreError>;
 
+    /// Forgets the versions of `series_id` up to `through` (deleted), and
+    /// refuses them from now on, so that a lookup that read one before the
+    /// delete cannot put it back. A newer latest stays.
+    async fn forget(&self, series_id: &SeriesId, through: ModelVersion) -> Result<(), StoreError>;
+
     /// Checks that the cache answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

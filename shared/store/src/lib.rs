@@ -17,6 +17,7 @@ mod model_json;
 mod prediction_history;
 mod redis;
 mod sql;
+mod sql_delete;
 mod sql_predictions;
 mod sql_stream;
 mod stream;
@@ -25,7 +26,7 @@ mod webhooks;
 
 pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, MemoryAnomalyFeed};
 pub use backends::{Backends, PoolUsage, StorageConfig};
-pub use bus::{ACK_TIMEOUT, Ack, BusEvent, InvalidationBus, bus_clock};
+pub use bus::{ACK_TIMEOUT, Ack, BusEvent, Change, InvalidationBus, bus_clock};
 pub use cache::ModelCache;
 pub use cache_repair::Repair;
 pub use error::StoreError;
@@ -37,7 +38,7 @@ pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
 pub use redis::{RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, redis_pool};
-pub use sql::{ModelStore, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
+pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamPoint,

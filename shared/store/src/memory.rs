@@ -3,7 +3,7 @@
 
 use crate::bus::{ACK_TIMEOUT, Ack};
 use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute};
-use crate::{BusEvent, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
+use crate::{BusEvent, Change, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
 use anomaly_core::{LatencyHistogram, LatencySummary, ModelRecord, ModelVersion, SeriesId};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -15,8 +15,30 @@ use tokio::sync::{mpsc, oneshot};
 /// A [`ModelCache`] in a map, shared by reference.
 #[derive(Debug, Default)]
 pub struct MemoryCache {
-    versions: RwLock<HashMap<(SeriesId, ModelVersion), ModelRecord>>,
-    latest: RwLock<HashMap<SeriesId, ModelRecord>>,
+    series: RwLock<HashMap<SeriesId, CachedSeries>>,
+}
+
+/// What is cached of one series.
+#[derive(Debug, Default)]
+struct CachedSeries {
+    versions: BTreeMap<ModelVersion, ModelRecord>,
+    latest: Option<ModelRecord>,
+    /// Versions up to this one were deleted: never cached again.
+    deleted: Option<ModelVersion>,
+}
+
+impl MemoryCache {
+    fn put(&self, record: &ModelRecord, as_latest: bool) {
+        let mut all = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let cached = all.entry(record.series_id.clone()).or_default();
+        if cached.deleted.is_some_and(|deleted| record.version <= deleted) {
+            return;
+        }
+        cached.versions.insert(record.version, record.clone());
+        if as_latest && cached.latest.as_ref().is_none_or(|latest| latest.version < record.version) {
+            cached.latest = Some(record.clone());
+        }
+    }
 }
 
 #[async_trait]
@@ -26,26 +48,31 @@ impl ModelCache for MemoryCache {
         series_id: &SeriesId,
         version: Option<ModelVersion>,
     ) -> Result<Option<ModelRecord>, StoreError> {
+        let all = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(cached) = all.get(series_id) else { return Ok(None) };
         Ok(match version {
-            Some(v) => {
-                self.versions.read().unwrap_or_else(PoisonError::into_inner).get(&(series_id.clone(), v)).cloned()
-            }
-            None => self.latest.read().unwrap_or_else(PoisonError::into_inner).get(series_id).cloned(),
+            Some(v) => cached.versions.get(&v).cloned(),
+            None => cached.latest.clone(),
         })
     }
 
     async fn put_version(&self, record: &ModelRecord) -> Result<(), StoreError> {
-        let key = (record.series_id.clone(), record.version);
-        self.versions.write().unwrap_or_else(PoisonError::into_inner).insert(key, record.clone());
+        self.put(record, false);
         Ok(())
     }
 
     async fn put_latest(&self, record: &ModelRecord) -> Result<(), StoreError> {
-        self.put_version(record).await?;
-        let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);
-        let newer = latest.get(&record.series_id).is_none_or(|cached| cached.version < record.version);
-        if newer {
-            latest.insert(record.series_id.clone(), record.clone());
+        self.put(record, true);
+        Ok(())
+    }
+
+    async fn forget(&self, series_id: &SeriesId, through: ModelVersion) -> Result<(), StoreError> {
+        let mut all = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let cached = all.entry(series_id.clone()).or_default();
+        cached.deleted = cached.deleted.max(Some(through));
+        cached.versions.retain(|version, _| *version > through);
+        if cached.latest.as_ref().is_some_and(|latest| latest.version <= through) {
+            cached.latest = None;
         }
         Ok(())
     }
@@ -59,8 +86,8 @@ impl ModelCache for MemoryCache {
     }
 }
 
-/// One subscriber's inbox: the series, and where to acknowledge it.
-type Inbox = mpsc::UnboundedSender<(SeriesId, oneshot::Sender<()>)>;
+/// One subscriber's inbox: the series, its change, and where to acknowledge it.
+type Inbox = mpsc::UnboundedSender<(SeriesId, Change, oneshot::Sender<()>)>;
 
 /// An [`InvalidationBus`] between the tasks of one process.
 #[derive(Debug, Default)]
@@ -70,11 +97,11 @@ pub struct MemoryBus {
 
 #[async_trait]
 impl InvalidationBus for MemoryBus {
-    async fn publish(&self, series_id: &SeriesId) -> Result<(), StoreError> {
+    async fn publish(&self, series_id: &SeriesId, change: Change) -> Result<(), StoreError> {
         let mut pending = Vec::new();
         self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).retain(|subscriber| {
             let (ack, acked) = oneshot::channel();
-            let alive = subscriber.send((series_id.clone(), ack)).is_ok();
+            let alive = subscriber.send((series_id.clone(), change, ack)).is_ok();
             if alive {
                 pending.push(acked);
             }
@@ -91,11 +118,11 @@ impl InvalidationBus for MemoryBus {
         let (sender, receiver) = mpsc::unbounded_channel();
         self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(sender);
         let events = futures::stream::unfold(receiver, |mut receiver| async move {
-            let (series_id, ack) = receiver.recv().await?;
+            let (series_id, change, ack) = receiver.recv().await?;
             let ack = Ack::new(move || {
                 let _ = ack.send(());
             });
-            Some((BusEvent::Invalidate(series_id, ack), receiver))
+            Some((BusEvent::Invalidate(series_id, change, ack), receiver))
         });
         futures::stream::once(async { BusEvent::Connected }).chain(events).boxed()
     }
@@ -178,6 +205,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn forgotten_versions_are_never_cached_again() {
+        let cache = MemoryCache::default();
+        let id = record(1).series_id;
+        cache.put_latest(&record(1)).await.expect("put");
+        cache.put_latest(&record(2)).await.expect("put");
+        cache.forget(&id, ModelVersion::new(2).expect("valid")).await.expect("forget");
+        assert!(cache.get(&id, None).await.expect("get").is_none());
+        assert!(cache.get(&id, ModelVersion::new(1)).await.expect("get").is_none());
+        cache.put_latest(&record(2)).await.expect("a stale lookup puts it back");
+        assert!(cache.get(&id, None).await.expect("get").is_none(), "refused: deleted");
+        cache.put_latest(&record(3)).await.expect("put");
+        assert_eq!(cache.get(&id, None).await.expect("get").map(|r| r.version.number()), Some(3));
+    }
+
+    #[tokio::test]
     async fn caching_a_version_leaves_latest_alone() {
         let cache = MemoryCache::default();
         cache.put_version(&record(1)).await.expect("put");
@@ -203,10 +245,10 @@ mod tests {
         assert!(matches!(events.next().await, Some(BusEvent::Connected)));
         let publisher = tokio::spawn({
             let bus = bus.clone();
-            async move { bus.publish(&record(1).series_id).await }
+            async move { bus.publish(&record(1).series_id, Change::Deleted).await }
         });
-        let Some(BusEvent::Invalidate(series_id, ack)) = events.next().await else { panic!("an invalidation") };
-        assert_eq!(series_id, record(1).series_id);
+        let Some(BusEvent::Invalidate(series_id, change, ack)) = events.next().await else { panic!("an invalidation") };
+        assert_eq!((series_id, change), (record(1).series_id, Change::Deleted));
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(!publisher.is_finished(), "publish waits for the acknowledgement");
         ack.send();

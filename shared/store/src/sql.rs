@@ -3,6 +3,7 @@
 //! queries are written in the SQL both understand.
 
 use crate::model_json::{self, StoredParts};
+use crate::sql_delete::first_version_after_deletion;
 use crate::{StoreError, training_codec};
 use anomaly_core::{ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
 use async_trait::async_trait;
@@ -76,20 +77,42 @@ pub trait ModelStore: Send + Sync {
     /// How many series have at least one model.
     async fn series_count(&self) -> Result<u64, StoreError>;
 
-    /// Series whose latest version the shared cache and the replicas may
-    /// not know yet (a fit committed, its cache write or announcement not
-    /// confirmed), oldest first, at most `limit`.
-    async fn cache_repairs(&self, limit: u32) -> Result<Vec<SeriesId>, StoreError>;
+    /// Removes every version of `series_id` with its training points,
+    /// prediction history, stream state and stream anomalies, atomically,
+    /// and marks the removal as owed to the shared cache. Returns the last
+    /// version removed, `None` when the series has no model (nothing
+    /// removed). A later fit continues after that version.
+    async fn delete_series(&self, series_id: &SeriesId) -> Result<Option<ModelVersion>, StoreError>;
+
+    /// Series that the shared cache and the replicas may not know the
+    /// state of yet (a fit or a delete committed, its cache write or
+    /// announcement not confirmed), oldest first, at most `limit`.
+    async fn cache_repairs(&self, limit: u32) -> Result<Vec<OwedSeries>, StoreError>;
 
     /// The shared cache holds `version` of `series_id` (or a newer one)
-    /// and every replica was told: the series is owed nothing up to it.
+    /// and every replica was told: the series is owed nothing up to it,
+    /// unless a delete is still owed ([`ModelStore::cache_forgotten`]).
     async fn cache_repaired(&self, series_id: &SeriesId, version: ModelVersion) -> Result<(), StoreError>;
+
+    /// The shared cache and every replica forgot the versions of
+    /// `series_id` up to `through`: the delete is owed no more.
+    async fn cache_forgotten(&self, series_id: &SeriesId, through: ModelVersion) -> Result<(), StoreError>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
+}
+
+/// A series owed to the shared cache and the replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwedSeries {
+    /// The series.
+    pub series_id: SeriesId,
+    /// Set when its versions up to this one were deleted and that is not
+    /// confirmed yet.
+    pub deleted_through: Option<ModelVersion>,
 }
 
 /// [`ModelStore`] on PostgreSQL or SQLite.
@@ -221,6 +244,7 @@ impl ModelStore for SqlModelStore {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        let version = if version == 1 { first_version_after_deletion(&mut tx, series_id).await? } else { version };
         sqlx::query(concat!(
             "INSERT INTO models (",
             model_columns!(),
@@ -360,10 +384,16 @@ impl ModelStore for SqlModelStore {
     }
 
     async fn version_count(&self) -> Result<u64, StoreError> {
-        // Versions are gapless from 1, so the latest numbers add up to the count.
-        let count: Option<i64> =
-            // (SUM of a BIGINT is NUMERIC in PostgreSQL, which sqlx's Any driver cannot read.)
-            sqlx::query("SELECT CAST(SUM(latest_version) AS BIGINT) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
+        // Versions are gapless, from 1 or from after the last deleted one,
+        // so the latest numbers less the deleted ones add up to the count.
+        // (SUM of a BIGINT is NUMERIC in PostgreSQL, which sqlx's Any driver cannot read.)
+        let count: Option<i64> = sqlx::query(
+            "SELECT CAST(SUM(s.latest_version - COALESCE(d.last_version, 0)) AS BIGINT) \
+             FROM series s LEFT JOIN deleted_series d ON d.series_id = s.series_id",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         Ok(count.unwrap_or(0).max(0) as u64)
     }
 
@@ -402,23 +432,40 @@ impl ModelStore for SqlModelStore {
         Ok(count.max(0) as u64)
     }
 
-    async fn cache_repairs(&self, limit: u32) -> Result<Vec<SeriesId>, StoreError> {
-        let rows = sqlx::query("SELECT series_id FROM cache_repairs ORDER BY since_ms LIMIT $1")
+    async fn delete_series(&self, series_id: &SeriesId) -> Result<Option<ModelVersion>, StoreError> {
+        self.delete_series_rows(series_id).await
+    }
+
+    async fn cache_repairs(&self, limit: u32) -> Result<Vec<OwedSeries>, StoreError> {
+        let rows = sqlx::query("SELECT series_id, deleted_through FROM cache_repairs ORDER BY since_ms LIMIT $1")
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(0)?;
-                SeriesId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))
+                let deleted_through: Option<i64> = row.try_get(1)?;
+                Ok(OwedSeries {
+                    series_id: SeriesId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    deleted_through: deleted_through.map(to_version).transpose()?,
+                })
             })
             .collect()
     }
 
     async fn cache_repaired(&self, series_id: &SeriesId, version: ModelVersion) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM cache_repairs WHERE series_id = $1 AND version <= $2")
+        sqlx::query("DELETE FROM cache_repairs WHERE series_id = $1 AND version <= $2 AND deleted_through IS NULL")
             .bind(series_id.as_str())
             .bind(i64::from(version.number()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn cache_forgotten(&self, series_id: &SeriesId, through: ModelVersion) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cache_repairs SET deleted_through = NULL WHERE series_id = $1 AND deleted_through <= $2")
+            .bind(series_id.as_str())
+            .bind(i64::from(through.number()))
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -4,18 +4,7 @@
 //! outage and after Redis returns, when the shared cache is repaired.
 
 use blackbox_tests::*;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-/// The test Redis as a socket address.
-fn redis_addr() -> SocketAddr {
-    let url = test_redis_url();
-    let authority = url.trim_start_matches("redis://").split('/').next().unwrap_or_default().to_owned();
-    std::net::ToSocketAddrs::to_socket_addrs(&authority)
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .unwrap_or_else(|| panic!("TEST_REDIS_URL {url} names host:port"))
-}
 
 async fn latest_in_redis(prefix: &str, series: &str) -> Option<String> {
     let client = redis::Client::open(test_redis_url()).expect("redis url");
@@ -32,7 +21,7 @@ async fn assert_every_replica_answers(replicas: &[Running], version: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fit_during_a_redis_outage_is_kept_and_served_everywhere() {
-    let proxy = TcpProxy::start(redis_addr()).await;
+    let proxy = TcpProxy::to_test_redis().await;
     let mut env = TestEnv::new(Kind::Production).await;
     env.storage.redis_url = Some(proxy.redis_url());
     let prefix = env.storage.redis_key_prefix.clone();

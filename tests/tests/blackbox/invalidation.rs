@@ -102,12 +102,12 @@ async fn a_redis_publish_waits_for_the_acknowledgement() {
     let id = SeriesId::parse("s").expect("valid");
     let publisher = tokio::spawn({
         let (bus, id) = (backends.bus.clone(), id.clone());
-        async move { bus.publish(&id).await }
+        async move { bus.publish(&id, anomaly_store::Change::NewVersion).await }
     });
     let (series_id, ack) = loop {
         match events.next().await {
             Some(BusEvent::Heartbeat(_)) => continue,
-            Some(BusEvent::Invalidate(series_id, ack)) => break (series_id, ack),
+            Some(BusEvent::Invalidate(series_id, _, ack)) => break (series_id, ack),
             other => panic!("an invalidation, not {other:?}"),
         }
     };

@@ -6,6 +6,7 @@ mod bad_input;
 mod contract;
 mod dashboard_in_a_browser;
 mod dashboard_pages;
+mod deletion;
 mod detectors;
 mod fit_during_redis_outage;
 mod health;

@@ -10,7 +10,7 @@ use super::{StreamDefaults, StreamMetrics};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId};
 use anomaly_store::{
-    Backends, BusEvent, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LogEntry, SeriesStream, StoreError,
+    Backends, BusEvent, Change, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LogEntry, SeriesStream, StoreError,
     StreamAnomaly, StreamStore,
 };
 use futures::StreamExt;
@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Series whose fitted model may have changed since their state was loaded.
+/// Series whose fitted model may have changed since their state was
+/// loaded, and how (a delete outweighs any refit).
 #[derive(Default)]
 struct Refits {
-    series: Mutex<HashSet<SeriesId>>,
+    series: Mutex<HashMap<SeriesId, Change>>,
     /// The subscription (re)connected, so invalidations may have been
     /// missed: reload every series' state between two batches.
     reload_all: AtomicBool,
@@ -180,11 +181,15 @@ impl Judge {
     }
 
     /// Makes sure the series' state is in memory and judges with its latest
-    /// fitted model (a refit replaces the detector with the fit's warm one).
+    /// fitted model (a refit replaces the detector with the fit's warm one;
+    /// a deleted series starts over with the default detector).
     async fn load_state(&mut self, series_id: &SeriesId) -> Result<(), StoreError> {
-        let known = self.states.contains_key(series_id);
-        if known && !self.refits.take(series_id) {
+        let change = self.refits.take(series_id);
+        if change.is_none() && self.states.contains_key(series_id) {
             return Ok(());
+        }
+        if change == Some(Change::Deleted) {
+            self.states.remove(series_id);
         }
         let current = match self.states.remove(series_id) {
             Some(state) => Some(state),
@@ -197,6 +202,8 @@ impl Judge {
                 let base = current.unwrap_or_else(|| self.fresh(series_id, fitted.params.model.clone()));
                 SeriesStream { version: Some(fitted.version), model: fitted.params.model.clone(), ..base }
             }
+            // Judged with a fitted model that no longer exists: deleted.
+            (None, Some(current)) if current.version.is_some() => self.fresh(series_id, self.defaults.model()),
             (None, Some(current)) => current,
             (None, None) => self.fresh(series_id, self.defaults.model()),
         };
@@ -219,9 +226,17 @@ impl Judge {
 }
 
 impl Refits {
-    /// Whether `series_id` was refitted since it was last checked (and forgets it).
-    fn take(&self, series_id: &SeriesId) -> bool {
+    /// How `series_id` changed since it was last checked, if it did (and forgets it).
+    fn take(&self, series_id: &SeriesId) -> Option<Change> {
         self.series.lock().unwrap_or_else(PoisonError::into_inner).remove(series_id)
+    }
+
+    fn note(&self, series_id: SeriesId, change: Change) {
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        let noted = series.entry(series_id).or_insert(change);
+        if change == Change::Deleted {
+            *noted = change;
+        }
     }
 }
 
@@ -232,8 +247,8 @@ fn listen_for_refits(backends: &Backends, refits: Weak<Refits>) {
         while let Some(event) = events.next().await {
             let Some(refits) = refits.upgrade() else { return };
             match event {
-                BusEvent::Invalidate(series_id, ack) => {
-                    refits.series.lock().unwrap_or_else(PoisonError::into_inner).insert(series_id);
+                BusEvent::Invalidate(series_id, change, ack) => {
+                    refits.note(series_id, change);
                     ack.send();
                 }
                 BusEvent::Connected => refits.reload_all.store(true, Ordering::SeqCst),

@@ -1,5 +1,6 @@
 //! [`InvalidationBus`] on Redis pub/sub. A message on `{prefix}invalidate`
-//! is `<publisher> <message number> <series>`; each replica applies it and
+//! is `<publisher> <message number> <series>` for a new version, with
+//! ` deleted` after it for a deleted series; each replica applies it and
 //! publishes the number on `{prefix}ack:<publisher>`. Every publishing
 //! process listens on its own ack channel and counts acknowledgements in
 //! memory against the receiver count `PUBLISH` returned, so waiting holds no
@@ -10,7 +11,7 @@
 //! every [`HEARTBEAT_EVERY`] and reports its own as they come back.
 
 use crate::bus::{ACK_TIMEOUT, Ack, HEARTBEAT_EVERY, bus_clock};
-use crate::{BusEvent, InvalidationBus, StoreError};
+use crate::{BusEvent, Change, InvalidationBus, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
@@ -77,14 +78,17 @@ fn ack_channel(prefix: &str, instance: &str) -> String {
 
 #[async_trait]
 impl InvalidationBus for RedisBus {
-    async fn publish(&self, series_id: &SeriesId) -> Result<(), StoreError> {
+    async fn publish(&self, series_id: &SeriesId, change: Change) -> Result<(), StoreError> {
         self.ensure_ack_listener().await;
         let number = self.next_message.fetch_add(1, Ordering::Relaxed);
         let (acked, mut acks) = mpsc::unbounded_channel();
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner).insert(number, acked);
         let published = async {
             let mut conn = self.pool.get().await?;
-            let message = format!("{} {number} {series_id}", self.instance);
+            let message = match change {
+                Change::NewVersion => format!("{} {number} {series_id}", self.instance),
+                Change::Deleted => format!("{} {number} {series_id} {DELETED}", self.instance),
+            };
             let receivers: u64 = redis::cmd("PUBLISH").arg(&self.channel).arg(message).query_async(&mut conn).await?;
             Ok::<u64, StoreError>(receivers)
         }
@@ -172,6 +176,9 @@ impl Heartbeats {
 
 /// First word of a heartbeat message (never a publisher name: those are hex).
 const HEARTBEAT: &str = "~heartbeat";
+
+/// Last word of the message for a deleted series (series ids have no spaces).
+const DELETED: &str = "deleted";
 
 /// Publishes acknowledgements for one subscriber.
 #[derive(Clone)]
@@ -295,11 +302,11 @@ fn invalidation_events(
     .boxed()
 }
 
-/// Reads `<publisher> <message number> <series>`, or this subscriber's own
-/// heartbeat (other subscribers' are skipped).
+/// Reads `<publisher> <message number> <series>[ deleted]`, or this
+/// subscriber's own heartbeat (other subscribers' are skipped).
 fn parse_message(message: &redis::Msg, acks: &AckSender, subscriber: &str) -> Option<BusEvent> {
     let payload = message.get_payload::<String>().ok()?;
-    let mut parts = payload.splitn(3, ' ');
+    let mut parts = payload.split(' ');
     let (publisher, number, series) = (parts.next()?, parts.next()?, parts.next()?);
     if publisher == HEARTBEAT {
         return (number == subscriber)
@@ -307,6 +314,11 @@ fn parse_message(message: &redis::Msg, acks: &AckSender, subscriber: &str) -> Op
             .flatten()
             .map(BusEvent::Heartbeat);
     }
+    let change = match parts.next() {
+        None => Change::NewVersion,
+        Some(DELETED) => Change::Deleted,
+        Some(_) => return None,
+    };
     let series_id = SeriesId::parse(series).ok()?;
-    Some(BusEvent::Invalidate(series_id, acks.ack(publisher, number)))
+    Some(BusEvent::Invalidate(series_id, change, acks.ack(publisher, number)))
 }
