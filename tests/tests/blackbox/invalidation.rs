@@ -1,7 +1,7 @@
 //! A predict without version that starts after a fit has answered uses the
 //! new version on every infer replica, although each replica caches models
 //! in process; also on a replica that was paused (SIGSTOP) through the fit
-//! and could not acknowledge it.
+//! (or a delete) and could not acknowledge it.
 
 use blackbox_tests::*;
 use serde_json::json;
@@ -170,5 +170,22 @@ async fn a_replica_paused_through_a_fit_never_answers_the_old_version() {
         let (status, verdict) = pending.await.expect("predict task");
         assert_eq!(status, StatusCode::OK, "{verdict}");
         assert_eq!(verdict["model_version"], format!("v{round}"), "round {round}: the fit had answered: {verdict}");
+    }
+
+    // The same for a delete: no version of the series is served after it answered.
+    let v1 = format!("{url}?version=v1");
+    wait_until("the replica serves v1", 10, async || post_json(&v1, &point).await.0 == StatusCode::OK).await;
+    paused.signal("STOP");
+    let (status, _) = delete(&format!("{}/models/paused", train.url), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let pending = [url.clone(), v1].map(|url| {
+        let point = point.clone();
+        tokio::spawn(async move { post_json(&url, &point).await })
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    paused.signal("CONT");
+    for answer in pending {
+        let (status, answer) = answer.await.expect("predict task");
+        assert_eq!(status, StatusCode::NOT_FOUND, "the delete had answered: {answer}");
     }
 }
