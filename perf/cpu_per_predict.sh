@@ -3,19 +3,26 @@
 # requests/s on a shared 2-core box, so it shows the cost of one feature.
 # Usage: perf/cpu_per_predict.sh [VAR=value ...]   (settings for the platform)
 # e.g.   perf/cpu_per_predict.sh PREDICTION_HISTORY_MAX_ROWS=0   (history off)
+#        TARGET=baseline perf/cpu_per_predict.sh          (the bare axum baseline)
 # Prints requests/s and CPU µs per request for three 6-second wrk runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
 cargo build --release -q -p platform -p perf
 out=target/bench-cpu && rm -rf "$out" && mkdir -p "$out"
-env "$@" SQLITE_PATH="$out/cpu.db" TRAIN_PORT=18000 INFER_PORT=18001 MONITOR_PORT=18002 RUST_LOG=warn \
-  target/release/platform >"$out/platform.log" 2>&1 &
-pid=$!
+if [ "${TARGET:-platform}" = baseline ]; then
+  target/release/baseline 18001 >"$out/baseline.log" 2>&1 &
+  pid=$!
+  seed_hosts=(--host http://127.0.0.1:18001)
+else
+  env "$@" SQLITE_PATH="$out/cpu.db" TRAIN_PORT=18000 INFER_PORT=18001 MONITOR_PORT=18002 RUST_LOG=warn \
+    target/release/platform >"$out/platform.log" 2>&1 &
+  pid=$!
+  seed_hosts=(--host http://127.0.0.1:18001 --fit-host http://127.0.0.1:18000)
+fi
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18001/healthcheck && break; sleep 0.1; done
-target/release/loadtest --scenario predict_hot --seed-only --host http://127.0.0.1:18001 \
-  --fit-host http://127.0.0.1:18000 --series 1000 >/dev/null 2>&1
+for _ in $(seq 100); do curl -s -o /dev/null -X POST http://127.0.0.1:18001/predict/x -d '{}' && break; sleep 0.1; done
+target/release/loadtest --scenario predict_hot --seed-only "${seed_hosts[@]}" --series 1000 >/dev/null 2>&1
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 for _ in 1 2 3; do
