@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
     post,
     path = "/predict/{series_id}",
     tag = "infer",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$"), VersionQuery),
+    params(anomaly_http::SeriesIdParam, VersionQuery),
     request_body = PredictRequest,
     responses(
         (status = 200, description = "The verdict", body = PredictResponse),

@@ -83,7 +83,7 @@ pub async fn list_models(
     get,
     path = "/models/{series_id}",
     tag = "monitor",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
+    params(anomaly_http::SeriesIdParam),
     responses(
         (status = 200, description = "The versions, newest first", body = SeriesModels),
         (status = 404, description = "Unknown series", body = ErrorBody),

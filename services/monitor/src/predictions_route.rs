@@ -134,7 +134,7 @@ pub struct PredictionsPage {
     get,
     path = "/series/{series_id}/predictions",
     tag = "monitor",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$"), RangeQuery),
+    params(anomaly_http::SeriesIdParam, RangeQuery),
     responses(
         (status = 200, description = "The predictions", body = PredictionsPage),
         (status = 404, description = "Unknown series", body = ErrorBody),

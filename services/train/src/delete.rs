@@ -13,7 +13,7 @@ use std::sync::Arc;
     delete,
     path = "/models/{series_id}",
     tag = "train",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
+    params(anomaly_http::SeriesIdParam),
     responses(
         (status = 204, description = "Deleted: predicts answer 404 on every replica from now on (if the shared cache is down, every replica reads the database until it returns). A later fit of the series continues after its last version"),
         (status = 404, description = "The series has no model", body = ErrorBody),

@@ -18,7 +18,7 @@ const BLOCKING_BODY_BYTES: usize = 512 * 1024;
     post,
     path = "/fit/{series_id}",
     tag = "train",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
+    params(anomaly_http::SeriesIdParam),
     request_body = FitRequest,
     responses(
         (status = 200, description = "Stored as the next version: durable, and announced to every replica (if the shared cache is down, as soon as it returns)", body = FitResponse),

@@ -160,6 +160,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 #[derive(Debug)]
 pub struct SeriesIdPath(pub SeriesId);
 
+/// The `{series_id}` path parameter as the OpenAPI documents state it
+/// (`params(SeriesIdParam)`); [`SeriesIdPath`] enforces it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SeriesIdParam {
+    /// 1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..
+    #[param(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+    pub series_id: String,
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for SeriesIdPath {
     type Rejection = ApiError;
 

@@ -22,7 +22,7 @@ pub mod testing;
 pub use access::{Access, Scope};
 pub use config::{HttpArgs, StorageArgs};
 pub use error::{ApiError, ErrorBody};
-pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdPath};
+pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath};
 pub use health::{HealthState, health_router};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;

@@ -69,7 +69,7 @@ pub struct IngestAccepted {
     post,
     path = "/ingest/{series_id}",
     tag = "stream",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
+    params(anomaly_http::SeriesIdParam),
     request_body = IngestRequest,
     responses(
         (status = 202, description = "Durably in the stream; judged in order by the stream worker", body = IngestAccepted),

@@ -62,7 +62,7 @@ pub struct LastPoint {
     get,
     path = "/stream/{series_id}",
     tag = "stream",
-    params(("series_id" = String, Path, description = "1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..", pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")),
+    params(anomaly_http::SeriesIdParam),
     responses(
         (status = 200, description = "The series' stream state", body = SeriesStreamView),
         (status = 404, description = "No point of this series was judged yet", body = ErrorBody),
