@@ -188,10 +188,9 @@ impl Judge {
         if change.is_none() && self.states.contains_key(series_id) {
             return Ok(());
         }
-        if change == Some(Change::Deleted) {
-            self.states.remove(series_id);
-        }
-        let current = match self.states.remove(series_id) {
+        // A deleted series' state in memory is not carried on.
+        let in_memory = self.states.remove(series_id).filter(|_| change != Some(Change::Deleted));
+        let current = match in_memory {
             Some(state) => Some(state),
             None => self.backends.streams.series_stream(series_id).await?,
         };
