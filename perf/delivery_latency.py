@@ -3,14 +3,16 @@
 POST, at a steady rate of anomalies. Every 100 ms it ingests (POST /ingest)
 SERIES series x 25 points, the last of each a spike, so SERIES*10 anomalies
 per second once the detector has warmed up; an SSE client follows
-GET /events and a webhook receiver of its own counts the POSTs. Prints the
+GET /events and a webhook receiver of its own (in a process of its own, so
+that it does not share an interpreter lock with the load; HTTP/1.1 with
+keep-alive, as real receivers answer) notes each POST. Prints the
 percentiles of both latencies over the anomalies matched. Run it against a
 platform whose stream detector is rolling_zscore (warms up in 50 points):
 
     STREAM_DETECTOR=rolling_zscore SQLITE_PATH=/tmp/latency.db cargo run --release -p platform &
     perf/delivery_latency.py [BASE_HOST] [SERIES] [SECONDS]
 """
-import http.client, http.server, json, sys, threading, time, urllib.request
+import http.client, http.server, json, multiprocessing, sys, threading, time, urllib.request
 
 host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
 series = int(sys.argv[2]) if len(sys.argv) > 2 else 100
@@ -25,20 +27,37 @@ def key(anomaly):
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    received = {}
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["content-length"]))
-        over_webhook.setdefault(key(json.loads(body)), time.time())
+        anomaly = json.loads(body)
+        Receiver.received.setdefault(f"{anomaly['series_id']} {anomaly['timestamp']}", time.time())
         self.send_response(204)
+        self.send_header("content-length", "0")
         self.end_headers()
+
+    def do_GET(self):  # GET /report: what was received, and when
+        body = json.dumps(Receiver.received).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
 
 
-receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-threading.Thread(target=receiver.serve_forever, daemon=True).start()
-hook = json.dumps({"url": f"http://127.0.0.1:{receiver.server_port}/hook"}).encode()
-created = json.load(urllib.request.urlopen(urllib.request.Request(f"{monitor}/webhooks", data=hook)))
+def serve(port):
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+
+
+receiver_port = 18999
+multiprocessing.Process(target=serve, args=(receiver_port,), daemon=True).start()
+time.sleep(0.5)
+hook = json.dumps({"url": f"http://127.0.0.1:{receiver_port}/hook"}).encode()
+created = json.load(urllib.request.urlopen(urllib.request.Request(f"{monitor}/webhooks", data=hook, headers={"content-type": "application/json"})))
 
 
 def follow_events():
@@ -70,6 +89,7 @@ time.sleep(5)
 
 
 def report(name, received):
+    received = dict(received)  # a copy: the receivers may still be adding
     latencies = sorted((received[k] - sent[k]) * 1000 for k in received if k in sent)
     if not latencies:
         print(f"{name}: nothing received")
@@ -83,5 +103,9 @@ flagged = sum(1 for k in over_sse if k in sent)
 print(f"{series} series, {series * 250} points/s, {len(sent) / seconds:.0f} spikes/s sent for {seconds} s; "
       f"{flagged / seconds:.0f} anomalies/s seen")
 report("ingest to SSE event", over_sse)
+report_body = json.load(urllib.request.urlopen(f"http://127.0.0.1:{receiver_port}/report"))
+for text, at in report_body.items():
+    series_id, timestamp = text.split(" ")
+    over_webhook[(series_id, int(timestamp))] = at
 report("ingest to webhook POST", over_webhook)
 urllib.request.urlopen(urllib.request.Request(f"{monitor}/webhooks/{created['id']}", method="DELETE"))

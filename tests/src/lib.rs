@@ -255,6 +255,7 @@ pub fn monitor_settings(train_url: &str, infer_url: &str) -> monitor::MonitorSet
         webhook_max_attempts: 8,
         webhook_retry_base_ms: 1000,
         webhook_timeout_seconds: 10,
+        webhook_max_in_flight: 64,
     }
 }
 

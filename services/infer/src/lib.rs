@@ -142,7 +142,10 @@ mod tests {
                 direction: Default::default(),
             };
             let params = ModelParams::fit(&config, &series).expect("fits");
-            backends.store.insert_next_version(&id, &params, series.clone()).await.expect("stored");
+            // As train does: commit, cache, publish. (Infer's outbox repair
+            // may have cached v1 as latest meanwhile; v2 takes its place.)
+            let record = backends.store.insert_next_version(&id, &params, series.clone()).await.expect("stored");
+            backends.cache.put_latest(&record).await.expect("cached");
             backends.bus.publish(&id, anomaly_store::Change::NewVersion).await.expect("published");
             tokio::task::yield_now().await;
         }

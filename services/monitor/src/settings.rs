@@ -22,4 +22,8 @@ pub struct MonitorSettings {
     /// How long one delivery attempt may take, seconds.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_seconds: u64,
+    /// Deliveries of one webhook in flight at once, across replicas: what
+    /// one endpoint is asked to take concurrently.
+    #[arg(long, env = "WEBHOOK_MAX_IN_FLIGHT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub webhook_max_in_flight: u32,
 }

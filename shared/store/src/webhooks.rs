@@ -191,15 +191,15 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
 
-    /// Records an attempt of a delivery `owner` holds; `false` if it no
+    /// Records attempts of deliveries `owner` holds (delivery id and
+    /// outcome), in one transaction; per attempt, `false` if `owner` no
     /// longer holds it (its lease ran out and another replica took it).
-    async fn finish_attempt(
+    async fn finish_attempts(
         &self,
-        id: &str,
         owner: &str,
-        outcome: &AttemptOutcome,
+        attempts: &[(String, AttemptOutcome)],
         now_ms: i64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// Deliveries, newest first.
     async fn deliveries(&self, query: DeliveryQuery<'_>) -> Result<Vec<Delivery>, StoreError>;
@@ -308,85 +308,116 @@ impl WebhookStore for SqlModelStore {
         per_webhook: u32,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let due = sqlx::query(
-            "SELECT d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts, d.found_at_ms FROM (SELECT id, \
-             webhook_id, next_attempt_ms, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_ms, id) \
-             AS position FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_ms <= $1 \
-             AND (lease_until_ms IS NULL OR lease_until_ms < $1)) due \
-             JOIN webhook_deliveries d ON d.id = due.id JOIN webhooks w ON w.id = d.webhook_id \
-             WHERE due.position + (SELECT COUNT(*) FROM webhook_deliveries held \
-             WHERE held.webhook_id = due.webhook_id AND held.status = 'pending' AND held.lease_until_ms >= $1) <= $2 \
-             ORDER BY due.next_attempt_ms LIMIT $3",
-        )
-        .bind(now_ms)
-        .bind(i64::from(per_webhook))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut hooks = sqlx::query("SELECT id, url, secret FROM webhooks ORDER BY created_at_ms, id")
+            .fetch_all(&self.pool)
+            .await?;
+        // A different webhook goes first each round, so `limit` never
+        // leaves the same ones waiting.
+        if !hooks.is_empty() {
+            let first = now_ms.rem_euclid(hooks.len() as i64) as usize;
+            hooks.rotate_left(first);
+        }
         let mut claimed = Vec::new();
-        for row in due {
-            let id: String = row.try_get("id")?;
-            // Taken only if it is still due and nobody took it since: one
-            // owner per delivery, and the attempts read above are current.
+        for hook in hooks {
+            let room = i64::from(limit) - claimed.len() as i64;
+            if room <= 0 {
+                break;
+            }
+            let webhook_id: String = hook.try_get("id")?;
+            // Served by the partial index of leased deliveries: cheap
+            // however long the webhook's backlog is.
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = $1 AND lease_until_ms >= $2 \
+                 AND status = 'pending'",
+            )
+            .bind(&webhook_id)
+            .bind(now_ms)
+            .fetch_one(&self.pool)
+            .await?;
+            let wanted = (i64::from(per_webhook) - held).min(room);
+            if wanted <= 0 {
+                continue;
+            }
+            // The oldest due ones, over the (webhook, status, next attempt)
+            // index; the outer conditions are checked again as each row is
+            // updated, so a delivery another replica took meanwhile is skipped.
             let taken = sqlx::query(
-                "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id = $3 \
-                 AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_until_ms IS NULL OR lease_until_ms < $4)",
+                "UPDATE webhook_deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN (SELECT id \
+                 FROM webhook_deliveries WHERE webhook_id = $3 AND status = 'pending' AND next_attempt_ms <= $4 \
+                 AND (lease_until_ms IS NULL OR lease_until_ms < $4) ORDER BY next_attempt_ms, id LIMIT $5) \
+                 AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_until_ms IS NULL OR lease_until_ms < $4) \
+                 RETURNING id, payload, attempts, found_at_ms, next_attempt_ms",
             )
             .bind(owner)
             .bind(lease_until_ms)
-            .bind(&id)
+            .bind(&webhook_id)
             .bind(now_ms)
-            .execute(&self.pool)
+            .bind(wanted)
+            .fetch_all(&self.pool)
             .await?;
-            if taken.rows_affected() == 0 {
-                continue;
-            }
-            claimed.push(ClaimedDelivery {
-                id,
-                webhook_id: row.try_get("webhook_id")?,
-                url: row.try_get("url")?,
-                secret: row.try_get("secret")?,
-                payload: row.try_get("payload")?,
-                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                found_at_ms: row.try_get("found_at_ms")?,
-            });
+            let mut taken = taken
+                .iter()
+                .map(|row| {
+                    let delivery = ClaimedDelivery {
+                        id: row.try_get("id")?,
+                        webhook_id: webhook_id.clone(),
+                        url: hook.try_get("url")?,
+                        secret: hook.try_get("secret")?,
+                        payload: row.try_get("payload")?,
+                        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                        found_at_ms: row.try_get("found_at_ms")?,
+                    };
+                    Ok((row.try_get::<i64, _>("next_attempt_ms")?, delivery))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            // RETURNING keeps no order: the oldest due are attempted first.
+            taken.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+            claimed.extend(taken.into_iter().map(|(_, delivery)| delivery));
         }
         Ok(claimed)
     }
 
-    /// Records an attempt of a delivery `owner` holds; `false` if it no
+    /// Records attempts of deliveries `owner` holds (delivery id and
+    /// outcome), in one transaction; per attempt, `false` if `owner` no
     /// longer holds it (its lease ran out and another replica took it).
-    async fn finish_attempt(
+    async fn finish_attempts(
         &self,
-        id: &str,
         owner: &str,
-        outcome: &AttemptOutcome,
+        attempts: &[(String, AttemptOutcome)],
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let (status, next_attempt_ms, error, status_code, finished) = match outcome {
-            AttemptOutcome::Delivered { status_code } => ("delivered", now_ms, None, Some(*status_code), Some(now_ms)),
-            AttemptOutcome::Retry { next_attempt_ms, error, status_code } => {
-                ("pending", *next_attempt_ms, Some(error.as_str()), *status_code, None)
-            }
-            AttemptOutcome::Failed { error, status_code } => {
-                ("failed", now_ms, Some(error.as_str()), *status_code, Some(now_ms))
-            }
-        };
-        let updated = sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
-             last_error = $3, last_status_code = $4, finished_at_ms = $5, lease_owner = NULL, lease_until_ms = NULL \
-             WHERE id = $6 AND lease_owner = $7",
-        )
-        .bind(status)
-        .bind(next_attempt_ms)
-        .bind(error)
-        .bind(status_code.map(i64::from))
-        .bind(finished)
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(updated.rows_affected() > 0)
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut recorded = Vec::with_capacity(attempts.len());
+        for (id, outcome) in attempts {
+            let (status, next_attempt_ms, error, status_code, finished) = match outcome {
+                AttemptOutcome::Delivered { status_code } => {
+                    ("delivered", now_ms, None, Some(*status_code), Some(now_ms))
+                }
+                AttemptOutcome::Retry { next_attempt_ms, error, status_code } => {
+                    ("pending", *next_attempt_ms, Some(error.as_str()), *status_code, None)
+                }
+                AttemptOutcome::Failed { error, status_code } => {
+                    ("failed", now_ms, Some(error.as_str()), *status_code, Some(now_ms))
+                }
+            };
+            let updated = sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_ms = $2, \
+                 last_error = $3, last_status_code = $4, finished_at_ms = $5, lease_owner = NULL, \
+                 lease_until_ms = NULL WHERE id = $6 AND lease_owner = $7",
+            )
+            .bind(status)
+            .bind(next_attempt_ms)
+            .bind(error)
+            .bind(status_code.map(i64::from))
+            .bind(finished)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+            recorded.push(updated.rows_affected() > 0);
+        }
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     /// Deliveries, newest first.

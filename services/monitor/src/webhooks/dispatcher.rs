@@ -3,9 +3,11 @@
 //! task of its own, and records the outcome: delivered on 2xx; retried
 //! with exponential backoff and jitter on 5xx, 408, 429, timeouts and
 //! connection errors, up to `WEBHOOK_MAX_ATTEMPTS`; failed at once on
-//! other answers (a redirect is not followed). A replica that dies
-//! mid-attempt loses its lease, and another takes the delivery over: at
-//! least once.
+//! other answers (a redirect is not followed). Outcomes are recorded by
+//! one task, as many as have come in one transaction, so a busy webhook
+//! costs the database a write per batch rather than per anomaly. A replica
+//! that dies mid-attempt loses its lease, and another takes the delivery
+//! over: at least once.
 
 use super::WebhookWorkers;
 use super::signature::sign;
@@ -14,9 +16,8 @@ use anomaly_store::{AttemptOutcome, ClaimedDelivery, WebhookStore};
 use std::sync::Arc;
 use std::sync::Weak;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
-/// Deliveries of one webhook in flight at once, across replicas.
-const PER_WEBHOOK: u32 = 16;
 /// Deliveries taken per round.
 const PER_ROUND: u32 = 64;
 /// How often due retries are looked for when nothing wakes the dispatcher.
@@ -25,6 +26,14 @@ const POLL: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// Longest error text kept.
 const MAX_ERROR: usize = 300;
+/// Most outcomes recorded in one transaction.
+const RECORD_BATCH: usize = 512;
+
+/// An attempt's outcome, on its way to the database.
+struct Finished {
+    delivery_id: String,
+    outcome: AttemptOutcome,
+}
 
 /// How deliveries are attempted.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +44,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Time allowed per attempt.
     pub timeout: Duration,
+    /// Deliveries of one webhook in flight at once, across replicas.
+    pub in_flight: u32,
 }
 
 impl From<&MonitorSettings> for RetryPolicy {
@@ -43,6 +54,7 @@ impl From<&MonitorSettings> for RetryPolicy {
             max_attempts: settings.webhook_max_attempts,
             base: Duration::from_millis(settings.webhook_retry_base_ms),
             timeout: Duration::from_secs(settings.webhook_timeout_seconds),
+            in_flight: settings.webhook_max_in_flight,
         }
     }
 }
@@ -65,21 +77,20 @@ pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Wea
         .user_agent("anomaly-monitor-webhooks")
         .build()
         .unwrap_or_default();
+    let (finished, outcomes) = mpsc::unbounded_channel();
+    tokio::spawn(record(store.clone(), owner.clone(), outcomes, workers.clone()));
     // The lease outlives the attempt, so a live owner never loses it.
     let lease = policy.timeout + Duration::from_secs(30);
     while workers.strong_count() > 0 {
         let now = chrono::Utc::now().timestamp_millis();
         let lease_until = now + lease.as_millis() as i64;
-        match store.claim_deliveries(&owner, now, lease_until, PER_WEBHOOK, PER_ROUND).await {
+        match store.claim_deliveries(&owner, now, lease_until, policy.in_flight, PER_ROUND).await {
             Ok(claimed) if !claimed.is_empty() => {
                 for delivery in claimed {
-                    let (store, http, owner, workers) = (store.clone(), http.clone(), owner.clone(), workers.clone());
+                    let (http, finished) = (http.clone(), finished.clone());
                     tokio::spawn(async move {
-                        attempt(store, http, owner, policy, delivery).await;
-                        // A slot of its webhook is free: take the next one now.
-                        if let Some(workers) = workers.upgrade() {
-                            workers.created();
-                        }
+                        let outcome = attempt(&http, policy, &delivery).await;
+                        let _ = finished.send(Finished { delivery_id: delivery.id, outcome });
                     });
                 }
                 continue;
@@ -92,14 +103,8 @@ pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Wea
     }
 }
 
-/// One attempt of one delivery, and its outcome recorded.
-async fn attempt(
-    store: Arc<dyn WebhookStore>,
-    http: reqwest::Client,
-    owner: String,
-    policy: RetryPolicy,
-    delivery: ClaimedDelivery,
-) {
+/// One attempt of one delivery; counted in the metrics.
+async fn attempt(http: &reqwest::Client, policy: RetryPolicy, delivery: &ClaimedDelivery) -> AttemptOutcome {
     let answer = http
         .post(&delivery.url)
         .header("content-type", "application/json")
@@ -111,8 +116,9 @@ async fn attempt(
     let attempt = delivery.attempts + 1;
     let (retryable, error, status_code) = match answer {
         Ok(response) if response.status().is_success() => {
-            let status_code = response.status().as_u16();
-            return record(&store, &owner, &delivery, AttemptOutcome::Delivered { status_code }).await;
+            let latency = (chrono::Utc::now().timestamp_millis() - delivery.found_at_ms).max(0) as f64 / 1000.0;
+            metrics::histogram!("anomaly_webhook_delivery_seconds").record(latency);
+            return counted(AttemptOutcome::Delivered { status_code: response.status().as_u16() });
         }
         Ok(response) => {
             let status = response.status();
@@ -129,37 +135,51 @@ async fn attempt(
         }
     };
     let error: String = error.chars().take(MAX_ERROR).collect();
-    let outcome = if retryable && attempt < policy.max_attempts {
+    counted(if retryable && attempt < policy.max_attempts {
         let next_attempt_ms = chrono::Utc::now().timestamp_millis() + policy.backoff(attempt).as_millis() as i64;
         AttemptOutcome::Retry { next_attempt_ms, error, status_code }
     } else {
         AttemptOutcome::Failed { error, status_code }
-    };
-    record(&store, &owner, &delivery, outcome).await;
+    })
 }
 
-async fn record(store: &Arc<dyn WebhookStore>, owner: &str, delivery: &ClaimedDelivery, outcome: AttemptOutcome) {
-    let now = chrono::Utc::now().timestamp_millis();
-    let (outcome_label, finished) = match &outcome {
+/// Counts an outcome in the metrics.
+fn counted(outcome: AttemptOutcome) -> AttemptOutcome {
+    let (label, finished) = match &outcome {
         AttemptOutcome::Delivered { .. } => ("delivered", true),
         AttemptOutcome::Retry { .. } => ("retried", false),
         AttemptOutcome::Failed { .. } => ("failed", true),
     };
-    metrics::counter!("anomaly_webhook_attempts_total", "result" => outcome_label).increment(1);
+    metrics::counter!("anomaly_webhook_attempts_total", "result" => label).increment(1);
     if finished {
-        metrics::counter!("anomaly_webhook_deliveries_total", "outcome" => outcome_label).increment(1);
+        metrics::counter!("anomaly_webhook_deliveries_total", "outcome" => label).increment(1);
     }
-    if matches!(outcome, AttemptOutcome::Delivered { .. }) {
-        let latency = (now - delivery.found_at_ms).max(0) as f64 / 1000.0;
-        metrics::histogram!("anomaly_webhook_delivery_seconds").record(latency);
-    }
-    match store.finish_attempt(&delivery.id, owner, &outcome, now).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(delivery = %delivery.id, "delivery lease lost; another replica owns it"),
-        Err(error) => {
-            // The lease runs out and the delivery is attempted again: at least once.
-            tracing::warn!(%error, delivery = %delivery.id, "cannot record a delivery attempt");
+    outcome
+}
+
+/// Records outcomes as they come, as many at once as are waiting, then
+/// wakes the dispatcher: their webhooks have free slots.
+async fn record(
+    store: Arc<dyn WebhookStore>,
+    owner: String,
+    mut outcomes: mpsc::UnboundedReceiver<Finished>,
+    workers: Weak<WebhookWorkers>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let attempts: Vec<_> = batch.drain(..).map(|f| (f.delivery_id, f.outcome)).collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        match store.finish_attempts(&owner, &attempts, now).await {
+            Ok(recorded) => {
+                for ((id, _), _) in attempts.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
+                    tracing::warn!(delivery = %id, "delivery lease lost; another replica owns it");
+                }
+            }
+            // The leases run out and the deliveries are attempted again: at least once.
+            Err(error) => tracing::warn!(%error, attempts = attempts.len(), "cannot record delivery attempts"),
         }
+        let Some(workers) = workers.upgrade() else { return };
+        workers.created();
     }
 }
 
@@ -169,7 +189,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        let policy = RetryPolicy { max_attempts: 8, base: Duration::from_secs(1), timeout: Duration::from_secs(10) };
+        let policy = RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            in_flight: 64,
+        };
         for (attempt, full) in [(1, 1), (2, 2), (3, 4), (8, 128), (30, 600)] {
             let wait = policy.backoff(attempt);
             let full = Duration::from_secs(full);
