@@ -4,16 +4,20 @@
 //! reconnects with `Last-Event-ID` gets what it missed (as far back as the
 //! feed keeps). A client that fell behind gets `event: lagged` and then
 //! what it missed. A comment every 15 s keeps idle connections open.
+//! With `?series_id=`, the series' verdicts come too (`event: verdict`,
+//! see [`crate::verdict_events`]).
 
 use crate::MonitorState;
 use crate::live_feed::{LiveEvent, Subscription};
 use crate::query_params::{optional_series_id, sources};
+use crate::verdict_events::verdict_events;
+use anomaly_core::SeriesId;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
 use anomaly_store::EntryId;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -35,7 +39,7 @@ pub struct EventsQuery {
 
 /// What one client is sent.
 struct Filter {
-    series_id: Option<String>,
+    series_id: Option<SeriesId>,
     predict: bool,
     stream: bool,
 }
@@ -44,13 +48,18 @@ impl Filter {
     fn parse(query: &EventsQuery) -> Result<Self, ApiError> {
         let series_id = optional_series_id(query.series_id.as_deref())?;
         let (predict, stream) = sources(query.source.as_deref())?;
-        Ok(Self { series_id: series_id.map(|id| id.to_string()), predict, stream })
+        Ok(Self { series_id, predict, stream })
+    }
+
+    /// The series whose verdicts the client also gets.
+    fn verdicts_of(&self) -> Option<SeriesId> {
+        self.series_id.clone().filter(|_| self.stream)
     }
 
     fn wants(&self, event: &LiveEvent) -> bool {
         let LiveEvent::Anomaly(anomaly) = event else { return true };
         let view = &anomaly.view;
-        self.series_id.as_ref().is_none_or(|id| *id == view.series_id)
+        self.series_id.as_ref().is_none_or(|id| id.as_str() == view.series_id)
             && if view.source == "predict" { self.predict } else { self.stream }
     }
 }
@@ -65,7 +74,7 @@ impl Filter {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (sent by EventSource on reconnect)", pattern = r"^[0-9]{1,20}(-[0-9]{1,20})?$"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream`: `event: anomaly` (data: the anomaly as `GET /anomalies` lists it), `event: lagged` (the client fell behind; what it missed follows), keep-alive comments", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `event: anomaly` (data: the anomaly as `GET /anomalies` lists it), `event: lagged` (the client fell behind; what it missed follows), keep-alive comments; with `series_id` (and a source including `stream`) also `event: verdict` for every point of the series the stream judges from now on (data: `series_id`, `timestamp`, `value`, `score`, `anomaly`, `warming_up`, `detector`, `model_version`; no `id:`, not resumed, best effort)", content_type = "text/event-stream", body = String),
         (status = 422, description = "Invalid series id, source or Last-Event-ID", body = ErrorBody),
         (status = 503, description = "The anomaly feed cannot be read", body = ErrorBody),
     )
@@ -84,11 +93,24 @@ pub async fn events(
         })?),
     };
     let subscription = state.live.subscribe(resume).await?;
-    let stream = futures::stream::unfold((subscription, filter), |(mut subscription, filter)| async move {
+    let verdicts_of = filter.verdicts_of();
+    let anomalies = futures::stream::unfold((subscription, filter), |(mut subscription, filter)| async move {
         let event = next_wanted(&mut subscription, &filter).await?;
-        Some((Ok(event), (subscription, filter)))
+        Some((event, (subscription, filter)))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let events = match verdicts_of {
+        None => anomalies.boxed(),
+        Some(series_id) => {
+            // Ends when the anomalies end (the client reconnects), whatever the verdicts do.
+            let anomalies = anomalies.map(Some).chain(futures::stream::once(async { None }));
+            let verdicts = verdict_events(state.backends.live_verdicts.clone(), series_id).map(Some);
+            futures::stream::select(anomalies, verdicts)
+                .take_while(|event| std::future::ready(event.is_some()))
+                .filter_map(std::future::ready)
+                .boxed()
+        }
+    };
+    Ok(Sse::new(events.map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// The next event the filter lets through, as SSE; `None` ends the stream.

@@ -17,6 +17,7 @@ mod predictions_route;
 mod query_params;
 mod render;
 mod settings;
+mod verdict_events;
 mod webhooks;
 
 pub use events_route::events;

@@ -4,10 +4,10 @@
 //! the point log in Redis Streams with Redis, else in the database.
 
 use crate::{
-    AnomalyFeed, InvalidationBus, LatencyLog, MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog,
-    MemoryLeases, ModelCache, ModelStore, PartitionLeases, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus,
-    RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore,
-    WebhookStore, redis_pool,
+    AnomalyFeed, InvalidationBus, LatencyLog, LiveVerdicts, MemoryAnomalyFeed, MemoryBus, MemoryCache,
+    MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, PartitionLeases, PointLog,
+    PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts,
+    RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore, WebhookStore, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +73,8 @@ pub struct Backends {
     pub streams: Arc<dyn StreamStore>,
     /// Where stream anomalies are published.
     pub anomaly_feed: Arc<dyn AnomalyFeed>,
+    /// Verdicts of the series someone watches live.
+    pub live_verdicts: Arc<dyn LiveVerdicts>,
     /// Which worker judges which stream partition.
     pub leases: Arc<dyn PartitionLeases>,
     /// Recent predictions and their counters.
@@ -125,6 +127,7 @@ impl Backends {
                     webhooks: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
+                    live_verdicts: Arc::new(RedisLiveVerdicts::new(url, pool.clone(), prefix)?),
                     leases: Arc::new(RedisLeases::new(pool.clone(), prefix, config.stream_lease)),
                     streams: store,
                     pools: Pools { sql: sql_pool, redis: Some(pool) },
@@ -139,6 +142,7 @@ impl Backends {
                 webhooks: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),
+                live_verdicts: Arc::new(MemoryLiveVerdicts::default()),
                 leases: Arc::new(MemoryLeases),
                 streams: store,
                 pools: Pools { sql: sql_pool, redis: None },

@@ -12,6 +12,7 @@ mod error;
 mod kafka;
 mod latency_log;
 mod leases;
+mod live_verdicts;
 mod memory;
 mod model_json;
 mod prediction_history;
@@ -33,11 +34,14 @@ pub use error::StoreError;
 pub use kafka::{KafkaProducer, decode_points_message, encode_points_message};
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use leases::{MemoryLeases, PartitionLeases};
+pub use live_verdicts::{LiveVerdict, LiveVerdicts, MemoryLiveVerdicts};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
-pub use redis::{RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisPointLog, redis_pool};
+pub use redis::{
+    RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts, RedisPointLog, redis_pool,
+};
 pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{

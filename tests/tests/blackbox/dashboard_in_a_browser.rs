@@ -212,6 +212,52 @@ async fn every_dashboard_page_renders_in_chromium() {
         let found = text.to_lowercase().contains(expected);
         assert!(found, "{expected:?} missing from the stream-only series page: {text}");
     }
+
+    // Its live chart follows the points judged from now on, hostile values included.
+    let mut next = 1_700_000_000 + 60 * 60;
+    let chart = "(() => { const line = document.querySelector('#live-chart polyline'); \
+        return { points: line ? line.getAttribute('points').trim().split(' ').filter(Boolean).length : 0, \
+        coordinates: line ? line.getAttribute('points') : '', \
+        anomalies: document.querySelectorAll('#live-chart circle.anomaly').length, \
+        status: document.getElementById('live-chart-status').textContent }; })()";
+    let read_chart = async || -> Value { page.evaluate(chart).await.expect("chart").into_value().expect("json") };
+    // One point at a time until the chart has one: the stream has seen the watch.
+    let watched = Instant::now();
+    while read_chart().await["points"] == 0 {
+        let (status, _) =
+            post_json(&format!("{}/ingest/spiky", platform.infer.url), &json!({"timestamp": next, "value": 11.0}))
+                .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        next += 60;
+        assert!(watched.elapsed() < Duration::from_secs(10), "the live chart never received a verdict");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = read_chart().await["points"].as_u64().expect("count");
+    let timestamps: Vec<i64> = (0..40).map(|i| next + 60 * i).collect();
+    let mut values: Vec<f64> = (0..40).map(|i| 10.0 + (i % 3) as f64).collect();
+    values[30] = 800.0;
+    values[38] = f64::MAX;
+    values[39] = -f64::MAX;
+    let ingested = Instant::now();
+    let (status, answer) = post_json(
+        &format!("{}/ingest/spiky", platform.infer.url),
+        &json!({"timestamps": timestamps, "values": values}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    loop {
+        let drawn = read_chart().await;
+        if drawn["points"].as_u64() == Some(before + 40) {
+            let coordinates = drawn["coordinates"].as_str().unwrap_or_default();
+            assert!(!coordinates.contains("NaN") && !coordinates.contains("Infinity"), "{drawn}");
+            assert!(drawn["anomalies"].as_u64() >= Some(2), "the spike and the extreme values are marked: {drawn}");
+            assert!(drawn["status"].as_str().is_some_and(|s| s.contains("-1.798e308")), "{drawn}");
+            println!("ingest to the live chart: {:?}", ingested.elapsed());
+            break;
+        }
+        assert!(ingested.elapsed() < Duration::from_secs(10), "the chart never drew the new points: {drawn}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let shot = ScreenshotParams::builder().full_page(true).build();
     page.save_screenshot(shot, screenshots.join("series-streamed.png")).await.expect("screenshot");
     let seen = std::mem::take(&mut *problems.lock().expect("lock"));

@@ -1,7 +1,8 @@
 //! The live feed `GET /events` (Server-Sent Events) on both backends: a
 //! streamed spike reaches every client, anomalous predictions join the
 //! feed, filters hold, a reconnect with `Last-Event-ID` resumes without
-//! gaps or repeats, and a client that never reads holds up nobody.
+//! gaps or repeats, a client following one series gets a verdict per
+//! judged point, and a client that never reads holds up nobody.
 
 use anomaly_store::FeedAnomaly;
 use blackbox_tests::*;
@@ -24,10 +25,16 @@ async fn ingest(infer: &Running, series: &str, body: &Value) {
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 }
 
+/// The next anomaly, passing over the verdicts a client following one
+/// series also gets.
 async fn next_anomaly(client: &mut SseClient) -> SseEvent {
-    let event = client.next_within(PATIENCE).await.expect("an event within the patience");
-    assert_eq!(event.event, "anomaly", "{event:?}");
-    event
+    loop {
+        let event = client.next_within(PATIENCE).await.expect("an event within the patience");
+        if event.event != "verdict" {
+            assert_eq!(event.event, "anomaly", "{event:?}");
+            return event;
+        }
+    }
 }
 
 async fn a_streamed_spike_reaches_clients_and_a_reconnect_resumes(env: TestEnv) {
@@ -98,6 +105,61 @@ async fn anomalous_predictions_join_the_feed_and_sources_filter(env: TestEnv) {
     ingest(&platform.infer, "cpu", &points(1_000_000, 60, &[55])).await;
     let first_on_stream = next_anomaly(&mut streams).await.json();
     assert_eq!(first_on_stream["source"], "stream", "the predict anomaly was filtered out: {first_on_stream}");
+}
+
+/// A client following one series gets `event: verdict` for each point the
+/// stream judges from when its watch is seen (within a second) on: every
+/// point once, in order, the spike flagged, and nothing of other series.
+async fn a_client_following_a_series_gets_its_verdicts(env: TestEnv) {
+    let platform = Platform::start(&env).await;
+    let mut client = SseClient::connect(&format!("{}/events?series_id=watched", platform.monitor.url), None).await;
+    // Points one at a time until the first verdict: the workers have seen the watch.
+    let mut next = 1_000_000;
+    let first = loop {
+        ingest(&platform.infer, "watched", &json!({"timestamp": next, "value": 10.0})).await;
+        next += 60;
+        if let Some(event) = client.next_within(Duration::from_millis(300)).await {
+            break event;
+        }
+        assert!(next < 1_000_000 + 60 * 60, "no verdict while the series is followed");
+    };
+    assert_eq!(first.event, "verdict", "{first:?}");
+    assert_eq!(first.id, None, "verdicts are not resumable: no id");
+    let verdict = first.json();
+    assert_eq!((verdict["series_id"].as_str(), verdict["value"].as_f64()), (Some("watched"), Some(10.0)), "{verdict}");
+    assert_eq!((verdict["warming_up"].as_bool(), verdict["anomaly"].as_bool()), (Some(true), Some(false)));
+    assert_eq!((verdict["detector"].as_str(), &verdict["model_version"]), (Some("rolling_zscore"), &Value::Null));
+    let mut last = verdict["timestamp"].as_i64().expect("timestamp");
+    // Points already judged before the watch was seen gave none: catch up to `next`.
+    while last + 60 < next {
+        last = client.next_within(PATIENCE).await.expect("verdict").json()["timestamp"].as_i64().expect("timestamp");
+    }
+
+    ingest(&platform.infer, "elsewhere", &points(next, 60, &[55])).await;
+    ingest(&platform.infer, "watched", &points(next, 60, &[55])).await;
+    let (mut verdicts, mut anomalies) = (Vec::new(), Vec::new());
+    while verdicts.len() < 60 || anomalies.is_empty() {
+        let event = client.next_within(PATIENCE).await.expect("a verdict per point");
+        let data = event.json();
+        assert_eq!(data["series_id"], "watched", "{data}");
+        match event.event.as_str() {
+            "verdict" => verdicts.push(data),
+            "anomaly" => anomalies.push(data),
+            other => panic!("unexpected event {other}"),
+        }
+    }
+    let times: Vec<i64> = verdicts.iter().map(|v| v["timestamp"].as_i64().expect("timestamp")).collect();
+    assert_eq!(times, (0..60).map(|i| next + 60 * i).collect::<Vec<_>>(), "every point once, in order");
+    let flagged: Vec<i64> =
+        verdicts.iter().filter(|v| v["anomaly"] == true).map(|v| v["timestamp"].as_i64().unwrap_or(0)).collect();
+    assert_eq!(flagged, [next + 60 * 55], "the spike, and only the spike");
+    let spike = &verdicts[55];
+    assert!(spike["score"].as_f64().is_some_and(|score| score > 3.0) && spike["warming_up"] == false, "{spike}");
+    assert_eq!(
+        (anomalies[0]["timestamp"].as_i64(), anomalies[0]["value"].as_f64()),
+        (Some(next + 60 * 55), Some(100.0))
+    );
+    assert_eq!(client.next_within(Duration::from_millis(300)).await, None, "nothing more");
 }
 
 async fn bad_feed_requests_are_422(env: TestEnv) {
@@ -181,6 +243,7 @@ async fn a_client_that_never_reads_holds_up_nobody(env: TestEnv) {
 on_both_backends!(
     a_streamed_spike_reaches_clients_and_a_reconnect_resumes,
     anomalous_predictions_join_the_feed_and_sources_filter,
+    a_client_following_a_series_gets_its_verdicts,
     bad_feed_requests_are_422,
     a_client_that_never_reads_holds_up_nobody,
 );

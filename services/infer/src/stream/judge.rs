@@ -8,16 +8,20 @@
 
 use super::{StreamDefaults, StreamMetrics};
 use crate::ModelLookup;
-use anomaly_core::{Model, OnlineDetector, SeriesId};
+use anomaly_core::{Model, OnlineDetector, SeriesId, Verdict};
 use anomaly_store::{
-    Backends, BusEvent, Change, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LogEntry, SeriesStream, StoreError,
-    StreamAnomaly, StreamStore,
+    Backends, BusEvent, Change, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LiveVerdict, LogEntry, SeriesStream,
+    StoreError, StreamAnomaly, StreamStore,
 };
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often the judge reads which series are watched live: the delay
+/// before a chart opened on a series starts to receive its verdicts.
+const WATCHED_REFRESH: Duration = Duration::from_secs(1);
 
 /// Series whose fitted model may have changed since their state was
 /// loaded, and how (a delete outweighs any refit).
@@ -70,6 +74,8 @@ pub(crate) struct Judge {
     states: HashMap<SeriesId, SeriesStream>,
     /// Kafka's anomalies topic, when the stream writes there too.
     kafka_sink: Option<(KafkaProducer, String)>,
+    /// The series watched live, and when that was read.
+    watched: (HashSet<SeriesId>, Option<Instant>),
 }
 
 impl Judge {
@@ -81,7 +87,16 @@ impl Judge {
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
-        Self { backends, models, defaults, metrics, refits, states: HashMap::new(), kafka_sink: None }
+        Self {
+            backends,
+            models,
+            defaults,
+            metrics,
+            refits,
+            states: HashMap::new(),
+            kafka_sink: None,
+            watched: (HashSet::new(), None),
+        }
     }
 
     /// Also sends every batch's anomalies to `topic`, before the commit.
@@ -115,7 +130,9 @@ impl Judge {
             last_entry: last,
             ..Default::default()
         };
-        let touched = self.judge(entries, &mut checkpoint.anomalies).await?;
+        self.refresh_watched().await;
+        let mut verdicts = Vec::new();
+        let touched = self.judge(entries, &mut checkpoint.anomalies, &mut verdicts).await?;
         let now = unix_millis();
         for id in &touched {
             if let Some(state) = self.states.get_mut(id) {
@@ -135,14 +152,34 @@ impl Judge {
         }
         held.position = last;
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+        if !verdicts.is_empty()
+            && let Err(error) = self.backends.live_verdicts.publish(&verdicts).await
+        {
+            tracing::debug!(%error, "live verdicts not published (best effort)");
+        }
         Ok(true)
     }
 
-    /// Judges the entries' points in order; returns the series touched.
+    /// Reads which series are watched live, at most every [`WATCHED_REFRESH`];
+    /// keeps the last answer when it cannot.
+    async fn refresh_watched(&mut self) {
+        if self.watched.1.is_some_and(|read| read.elapsed() < WATCHED_REFRESH) {
+            return;
+        }
+        match self.backends.live_verdicts.watched().await {
+            Ok(watched) => self.watched.0 = watched,
+            Err(error) => tracing::debug!(%error, "cannot read the watched series"),
+        }
+        self.watched.1 = Some(Instant::now());
+    }
+
+    /// Judges the entries' points in order, adding the anomalies, and the
+    /// verdicts of watched series; returns the series touched.
     async fn judge(
         &mut self,
         entries: &[LogEntry],
         anomalies: &mut Vec<StreamAnomaly>,
+        verdicts: &mut Vec<LiveVerdict>,
     ) -> Result<HashSet<SeriesId>, StoreError> {
         let mut touched = HashSet::new();
         let recorded_at_ms = unix_millis();
@@ -161,7 +198,10 @@ impl Judge {
                 state.points += 1;
                 state.last_point = Some((point.timestamp, point.value));
                 self.metrics.count(&verdict);
-                if let anomaly_core::Verdict::Judged(decision) = verdict
+                if !self.watched.0.is_empty() && self.watched.0.contains(&point.series_id) {
+                    verdicts.push(live_verdict(point, &verdict, state));
+                }
+                if let Verdict::Judged(decision) = verdict
                     && decision.anomaly
                 {
                     state.anomalies += 1;
@@ -221,6 +261,24 @@ impl Judge {
             late: 0,
             updated_ms: 0,
         }
+    }
+}
+
+/// What the live feed sends of one judged point.
+fn live_verdict(point: &anomaly_store::StreamPoint, verdict: &Verdict, state: &SeriesStream) -> LiveVerdict {
+    let (score, anomaly) = match verdict {
+        Verdict::Judged(decision) => (decision.score.is_finite().then_some(decision.score), decision.anomaly),
+        Verdict::WarmingUp { .. } => (None, false),
+    };
+    LiveVerdict {
+        series_id: point.series_id.to_string(),
+        timestamp: point.timestamp,
+        value: point.value,
+        score,
+        anomaly,
+        warming_up: matches!(verdict, Verdict::WarmingUp { .. }),
+        detector: state.model.kind().to_owned(),
+        model_version: state.version.map(|version| version.to_string()),
     }
 }
 

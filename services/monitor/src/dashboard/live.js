@@ -1,6 +1,6 @@
 // The live page: follows GET /events (EventSource reconnects by itself,
 // resuming after the last event id) and adds each anomaly at the top of the
-// table, in the shape the server renders its rows.
+// table, in the shape the server renders its rows. Needs format.js.
 (() => {
   "use strict";
   const MAX_ROWS = 200;
@@ -20,17 +20,7 @@
     if (className) td.className = className;
     return td;
   };
-  // Empty for a time a Date cannot hold (as the server renders it).
-  const time = seconds => {
-    const date = new Date(seconds * 1000);
-    return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 19).replace("T", " ");
-  };
-  const number = value => {
-    if (value === null || value === undefined) return "";
-    const magnitude = Math.abs(value);
-    if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e9)) return value.toExponential(3).replace("+", "");
-    return String(Number(value.toFixed(4)));
-  };
+  const { time, number } = window.anomalyFormat;
   const setStatus = (text, state) => {
     status.textContent = text;
     status.className = "state " + state;

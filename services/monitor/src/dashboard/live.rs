@@ -1,5 +1,5 @@
 //! `/dashboard/live`: anomalies as they are found. The page lists the
-//! newest ones and its script (`/dashboard/live.js`, served here, no CDN)
+//! newest ones and its script (`/dashboard/live.js`, no CDN)
 //! follows `GET /events` and adds each new anomaly at the top.
 
 use super::anomalies::{SeriesAndSource, anomaly_table};
@@ -7,15 +7,10 @@ use super::{OnPage, PageResult, Section, layout};
 use crate::MonitorState;
 use anomaly_http::ApiQuery;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use maud::html;
 
 /// Anomalies listed when the page opens.
 const LISTED: u32 = 50;
-
-/// The page's script.
-const SCRIPT: &str = include_str!("live.js");
 
 /// The live page.
 pub async fn page(
@@ -35,12 +30,8 @@ pub async fn page(
             " before it are listed below them."
         }
         (anomaly_table(&anomalies, "No anomalies yet; new ones appear here as they are found."))
+        script src="/dashboard/format.js" {}
         script src="/dashboard/live.js" {}
     };
     Ok(layout("Live anomalies", Section::Live, content))
-}
-
-/// The script of the live page.
-pub async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], SCRIPT)
 }

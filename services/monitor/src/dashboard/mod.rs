@@ -1,15 +1,17 @@
 //! The dashboard: server-rendered HTML (maud) with plots drawn by plotters
 //! as inline SVG. No script, font or style comes from elsewhere: the one
-//! stylesheet and the live page's one script are served by the monitor.
+//! stylesheet and the scripts of the live page and the series page's live
+//! chart are served by the monitor.
 //!
 //! Pages: `/dashboard` (overview), `/dashboard/series` (every series),
 //! `/dashboard/series/{series_id}` (one series), `/dashboard/anomalies`,
-//! `/dashboard/live` (anomalies as they are found; the one script),
+//! `/dashboard/live` (anomalies as they are found),
 //! `/dashboard/webhooks`. Every page is sent with a Content-Security-Policy
 //! that allows only the monitor's own script and stylesheet (no inline
 //! script or style), and may not be framed.
 
 mod anomalies;
+mod assets;
 mod charts;
 mod live;
 mod overview;
@@ -30,9 +32,6 @@ use chrono::DateTime;
 use maud::{DOCTYPE, Markup, html};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The dashboard's stylesheet.
-const STYLE: &str = include_str!("style.css");
-
 /// What a dashboard response may load: the monitor's own script, style
 /// and feed, and `data:` images (the empty favicon).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -49,10 +48,7 @@ pub fn routes(access: &Access) -> Router<MonitorState> {
         .route("/dashboard/anomalies", get(anomalies::page))
         .route("/dashboard/live", get(live::page));
     let admin_pages = Router::new().route("/dashboard/webhooks", get(webhooks::page));
-    let assets = Router::new()
-        .route("/", get(|| async { Redirect::temporary("/dashboard") }))
-        .route("/dashboard/live.js", get(live::script))
-        .route("/dashboard/style.css", get(style));
+    let assets = assets::routes().route("/", get(|| async { Redirect::temporary("/dashboard") }));
     access
         .guard(Scope::Read, pages)
         .merge(access.guard(Scope::Admin, admin_pages))
@@ -64,10 +60,6 @@ pub fn routes(access: &Access) -> Router<MonitorState> {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-}
-
-async fn style() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], STYLE)
 }
 
 /// Which navigation entry a page belongs to.

@@ -1,5 +1,6 @@
 //! The stream part of a series page: how the stream judges the series
-//! (detector, warm-up, counters, last point) and its latest stream anomalies.
+//! (detector, warm-up, counters, last point), a live chart of the points
+//! it judges from now on, and its latest stream anomalies.
 
 use super::anomalies::anomaly_table;
 use super::{format_millis, format_seconds, format_value, grouped};
@@ -40,6 +41,14 @@ pub fn section(stream: &SeriesStream, anomalies: &[PredictionView]) -> Markup {
         }
         p.muted { "State checkpointed at " (format_millis(stream.updated_ms)) " UTC. "
             a href={ "/dashboard/live?series_id=" (stream.series_id) } { "Follow its anomalies live" } }
+        h2 { "Live" }
+        // Drawn by series_live.js from the verdicts the stream sends from now on.
+        div.chart #live-chart data-series=(stream.series_id) {
+            svg viewBox="0 0 960 220" role="img" aria-label="Points judged since the page opened" {}
+        }
+        p.muted #live-chart-status { "Waiting for the stream to judge this series' next points…" }
+        script src="/dashboard/format.js" {}
+        script src="/dashboard/series_live.js" {}
         (anomaly_table(anomalies, "The stream has flagged nothing in this series."))
     }
 }

@@ -7,18 +7,22 @@ mod bus;
 mod cache;
 mod latency;
 mod leases;
+mod live_verdicts;
 mod stream_log;
+mod subscription;
 
 pub use anomaly_feed::RedisAnomalyFeed;
 pub use bus::RedisBus;
 pub use cache::RedisCache;
 pub use latency::RedisLatencyLog;
 pub use leases::RedisLeases;
+pub use live_verdicts::RedisLiveVerdicts;
 pub use stream_log::RedisPointLog;
 
 use crate::StoreError;
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use std::time::Duration;
+use subscription::{Subscription, subscribe_forever};
 
 /// A connection pool that fails fast when Redis is down, so a request gets
 /// a clear 503 instead of hanging.
