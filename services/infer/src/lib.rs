@@ -65,7 +65,7 @@ impl InferState {
         let defaults =
             StreamDefaults::new(&settings.stream_detector, settings.detector_window_size, settings.z_score_threshold)
                 .map_err(|e| invalid("stream defaults", e.to_string()))?;
-        let stream = Stream::start(backends.clone(), models.clone(), defaults, settings.ready_max_lag, &settings.kafka)
+        let stream = Stream::start(backends.clone(), models.clone(), defaults, settings)
             .map_err(|e| invalid("kafka", e.to_string()))?;
         Ok(Self { models, stream, recorder, backends, history })
     }
@@ -124,6 +124,7 @@ mod tests {
                     detector_window_size: 50,
                     z_score_threshold: 3.0,
                     ready_max_lag: 1000,
+                    stream_states_in_memory: 1000,
                     kafka: Default::default(),
                 },
             )

@@ -33,6 +33,11 @@ pub struct InferSettings {
     /// `rolling_zscore` or `rolling_mad`.
     #[arg(long, env = "Z_SCORE_THRESHOLD", default_value_t = 3.0)]
     pub z_score_threshold: f64,
+    /// Most series' detector states a stream worker keeps in memory between
+    /// batches; beyond it, the least recently judged are dropped (they are
+    /// checkpointed, and read again when their series streams again).
+    #[arg(long, env = "STREAM_STATES_IN_MEMORY", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_states_in_memory: u64,
     /// Most log entries a partition may be behind for `/ready` to answer 200.
     #[arg(long, env = "READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: u64,

@@ -1,8 +1,9 @@
 //! The streaming half, end to end: points ingested over HTTP are judged in
 //! order by the stream worker with each series' detector (the platform
 //! default, or the one of its fitted model), anomalies are stored once and
-//! listed with `source=stream`, late points are skipped and counted, and a
-//! restarted platform resumes where the last one stopped.
+//! listed with `source=stream`, late points are skipped and counted, a
+//! restarted platform resumes where the last one stopped, and states
+//! beyond the in-memory bound come back from their checkpoints.
 
 use blackbox_tests::*;
 use serde_json::{Value, json};
@@ -216,26 +217,39 @@ async fn found(monitor: &Running, series: &str) -> Vec<(i64, f64)> {
     anomalies
 }
 
-async fn a_restarted_platform_resumes_with_the_same_verdicts(env: TestEnv) {
-    // A noisy series with spikes, streamed in 8 parts.
-    let n = 800usize;
-    let values: Vec<f64> =
-        (0..n).map(|i| 10.0 + ((i * 7919) % 13) as f64 / 4.0 + if i % 97 == 50 { 40.0 } else { 0.0 }).collect();
-    let parts: Vec<Value> = (0..8)
+/// Points in a noisy series with spikes.
+const NOISY_POINTS: usize = 800;
+
+/// A noisy series with spikes, in 8 parts of 100 points.
+fn noisy_parts() -> Vec<Value> {
+    let values: Vec<f64> = (0..NOISY_POINTS)
+        .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 4.0 + if i % 97 == 50 { 40.0 } else { 0.0 })
+        .collect();
+    (0..8)
         .map(|part| {
             let range = part * 100..(part + 1) * 100;
             json!({ "timestamps": range.clone().map(|i| 60 * i as i64).collect::<Vec<_>>(), "values": values[range].to_vec() })
         })
-        .collect();
+        .collect()
+}
 
-    let reference_env = TestEnv::new(env.kind()).await;
+/// The anomalies an uninterrupted platform with the default settings finds
+/// in the noisy series.
+async fn noisy_reference(kind: Kind) -> Vec<(i64, f64)> {
+    let reference_env = TestEnv::new(kind).await;
     let reference = Platform::start(&reference_env).await;
-    for part in &parts {
+    for part in &noisy_parts() {
         ingest(&reference.infer, "r", part).await;
     }
-    stream_state(&reference.infer, "r", n as u64).await;
+    stream_state(&reference.infer, "r", NOISY_POINTS as u64).await;
     let expected = found(&reference.monitor, "r").await;
     assert!(expected.len() >= 5, "the spikes are found: {expected:?}");
+    expected
+}
+
+async fn a_restarted_platform_resumes_with_the_same_verdicts(env: TestEnv) {
+    let (n, parts) = (NOISY_POINTS, noisy_parts());
+    let expected = noisy_reference(env.kind()).await;
 
     // Stopped after each few parts, started again on the same storage.
     for (first, last) in [(0, 3), (3, 5), (5, 8)] {
@@ -257,12 +271,43 @@ async fn a_restarted_platform_resumes_with_the_same_verdicts(env: TestEnv) {
     }
 }
 
+/// Six series streamed in turns through a worker that keeps three states
+/// in memory: the others are dropped between batches and read again from
+/// their checkpoints, and every series gets the verdicts of a worker that
+/// kept them all.
+async fn states_beyond_the_memory_bound_come_back_from_their_checkpoints(env: TestEnv) {
+    let expected = noisy_reference(env.kind()).await;
+    let backends = env.connect().await;
+    let settings = infer::InferSettings { stream_states_in_memory: 3, ..infer_settings("rolling_zscore") };
+    let infer = run(infer::build(backends.clone(), &settings, &http_args()).await.expect("infer binds"));
+    let monitor = start_monitor(backends).await;
+    let series: Vec<String> = (0..6).map(|i| format!("bounded-{i}")).collect();
+    for part in &noisy_parts() {
+        for id in &series {
+            ingest(&infer, id, part).await;
+        }
+    }
+    for id in &series {
+        let state = stream_state(&infer, id, NOISY_POINTS as u64).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(NOISY_POINTS as u64), Some(0)), "{id}");
+        assert_eq!(found(&monitor, id).await, expected, "{id}: the verdicts of a worker that kept every state");
+    }
+    let metrics =
+        client().get(format!("{}/metrics", infer.url)).send().await.expect("scraped").text().await.expect("text");
+    let in_memory = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("anomaly_stream_states_in_memory "))
+        .and_then(|value| value.trim().parse::<f64>().ok());
+    assert!(in_memory.is_some_and(|count| count <= 3.0), "at most 3 states kept: {in_memory:?}");
+}
+
 on_both_backends!(
     the_default_detector_warms_up_then_flags_a_spike,
     a_fitted_series_streams_with_its_detector,
     late_and_repeated_points_are_skipped_and_counted,
     bad_ingest_input_is_422_and_appends_nothing,
     a_restarted_platform_resumes_with_the_same_verdicts,
+    states_beyond_the_memory_bound_come_back_from_their_checkpoints,
 );
 
 /// `anomaly replay` of a NAB file: every point reaches the stream, in order.

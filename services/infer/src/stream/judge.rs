@@ -71,7 +71,12 @@ pub(crate) struct Judge {
     defaults: StreamDefaults,
     metrics: StreamMetrics,
     refits: Arc<Refits>,
-    states: HashMap<SeriesId, SeriesStream>,
+    /// Each state with the number of the batch that last judged it.
+    states: HashMap<SeriesId, (SeriesStream, u64)>,
+    /// Batches judged so far.
+    batches: u64,
+    /// Most states kept between batches (`STREAM_STATES_IN_MEMORY`).
+    max_states: usize,
     /// Kafka's anomalies topic, when the stream writes there too.
     kafka_sink: Option<(KafkaProducer, String)>,
     /// The series watched live, and when that was read.
@@ -84,6 +89,7 @@ impl Judge {
         models: Arc<ModelLookup>,
         defaults: StreamDefaults,
         metrics: StreamMetrics,
+        max_states: usize,
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
@@ -94,6 +100,8 @@ impl Judge {
             metrics,
             refits,
             states: HashMap::new(),
+            batches: 0,
+            max_states,
             kafka_sink: None,
             watched: (HashSet::new(), None),
         }
@@ -131,11 +139,12 @@ impl Judge {
             ..Default::default()
         };
         self.refresh_watched().await;
+        self.batches += 1;
         let mut verdicts = Vec::new();
         let touched = self.judge(entries, &mut checkpoint.anomalies, &mut verdicts).await?;
         let now = unix_millis();
         for id in &touched {
-            if let Some(state) = self.states.get_mut(id) {
+            if let Some((state, _)) = self.states.get_mut(id) {
                 state.updated_ms = now;
                 checkpoint.series.push(state.clone());
             }
@@ -152,12 +161,30 @@ impl Judge {
         }
         held.position = last;
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+        self.keep_within_capacity();
         if !verdicts.is_empty()
             && let Err(error) = self.backends.live_verdicts.publish(&verdicts).await
         {
             tracing::debug!(%error, "live verdicts not published (best effort)");
         }
         Ok(true)
+    }
+
+    /// After a commit (every state in memory is checkpointed): beyond
+    /// `max_states`, drops the least recently judged down to 90% of it, so
+    /// this runs once per many batches rather than after each.
+    fn keep_within_capacity(&mut self) {
+        if self.states.len() > self.max_states {
+            let keep = self.max_states - self.max_states / 10;
+            let mut by_age: Vec<(u64, SeriesId)> =
+                self.states.iter().map(|(id, (_, judged_in))| (*judged_in, id.clone())).collect();
+            let dropped = by_age.len() - keep;
+            by_age.select_nth_unstable(dropped - 1);
+            for (_, id) in &by_age[..dropped] {
+                self.states.remove(id);
+            }
+        }
+        self.metrics.states_in_memory.set(self.states.len() as f64);
     }
 
     /// Reads which series are watched live, at most every [`WATCHED_REFRESH`];
@@ -187,7 +214,8 @@ impl Judge {
             self.metrics.malformed.increment(entry.malformed);
             for point in &entry.points {
                 self.load_state(&point.series_id).await?;
-                let Some(state) = self.states.get_mut(&point.series_id) else { continue };
+                let Some((state, judged_in)) = self.states.get_mut(&point.series_id) else { continue };
+                *judged_in = self.batches;
                 touched.insert(point.series_id.clone());
                 if state.last_point.is_some_and(|(last, _)| point.timestamp <= last) {
                     state.late += 1;
@@ -229,7 +257,8 @@ impl Judge {
             return Ok(());
         }
         // A deleted series' state in memory is not carried on.
-        let in_memory = self.states.remove(series_id).filter(|_| change != Some(Change::Deleted));
+        let in_memory =
+            self.states.remove(series_id).map(|(state, _)| state).filter(|_| change != Some(Change::Deleted));
         let current = match in_memory {
             Some(state) => Some(state),
             None => self.backends.streams.series_stream(series_id).await?,
@@ -246,7 +275,7 @@ impl Judge {
             (None, Some(current)) => current,
             (None, None) => self.fresh(series_id, self.defaults.model()),
         };
-        self.states.insert(series_id.clone(), state);
+        self.states.insert(series_id.clone(), (state, self.batches));
         Ok(())
     }
 

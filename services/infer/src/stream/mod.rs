@@ -13,7 +13,7 @@ pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, 
 pub use status::{SeriesStreamView, ready, series_stream};
 
 use crate::ModelLookup;
-use crate::settings::KafkaSettings;
+use crate::settings::InferSettings;
 use anomaly_core::{DetectorConfig, Model, Threshold, Verdict};
 use anomaly_store::{Backends, EntryId, StoreError};
 use std::collections::BTreeMap;
@@ -104,6 +104,7 @@ pub(crate) struct StreamMetrics {
     pub(crate) late: metrics::Counter,
     pub(crate) malformed: metrics::Counter,
     pub(crate) partitions_owned: metrics::Gauge,
+    pub(crate) states_in_memory: metrics::Gauge,
     /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
     pub(crate) ingest_to_verdict: metrics::Histogram,
 }
@@ -119,6 +120,7 @@ impl StreamMetrics {
             late: metrics::counter!("anomaly_stream_late_points_total"),
             malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
             partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),
+            states_in_memory: metrics::gauge!("anomaly_stream_states_in_memory"),
             ingest_to_verdict: metrics::histogram!("anomaly_stream_ingest_to_verdict_seconds"),
         }
     }
@@ -173,18 +175,19 @@ pub async fn drain_stream_workers() {
 
 impl Stream {
     /// Starts the worker over `backends`: a consumer in Kafka's group when
-    /// `kafka` is enabled, else a worker of the platform's own log.
+    /// Kafka is configured, else a worker of the platform's own log.
     pub fn start(
         backends: Backends,
         models: Arc<ModelLookup>,
         defaults: StreamDefaults,
-        ready_max_lag: u64,
-        kafka: &KafkaSettings,
+        settings: &InferSettings,
     ) -> Result<Self, StoreError> {
+        let (ready_max_lag, kafka) = (settings.ready_max_lag, &settings.kafka);
         let status = Arc::new(StreamStatus::default());
         let metrics = StreamMetrics::new();
         let (stop, stopped) = watch::channel(false);
-        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone());
+        let max_states = usize::try_from(settings.stream_states_in_memory).unwrap_or(usize::MAX);
+        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states);
         let (kafka, handle) = if kafka.enabled() {
             let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
             (Some(ingest), handle)
