@@ -84,12 +84,14 @@ pub fn router(state: InferState, access: &Access) -> Router {
         .route("/ingest/{series_id}", post(stream::ingest_series))
         .route("/ingest/", post(empty_series_id))
         .route("/ingest", post(stream::ingest_many));
+    let state = Arc::new(state);
+    let probe: Arc<dyn anomaly_http::StreamProbe> = Arc::new(stream::StreamHealthProbe(state.clone()));
     let routes = access
         .guard(Scope::Read, reads)
         .merge(access.guard(Scope::Write, writes))
         .route("/ready", get(stream::ready))
-        .with_state(Arc::new(state));
-    service_router("infer", routes, backends, vec![recorder], openapi())
+        .with_state(state);
+    service_router("infer", routes, backends, vec![recorder], Some(probe), openapi())
 }
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).

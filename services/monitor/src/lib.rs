@@ -87,7 +87,7 @@ pub fn router(state: MonitorState, access: &Access) -> Router {
         .merge(access.guard(Scope::Admin, admin))
         .merge(dashboard::routes(access))
         .with_state(state);
-    service_router("monitor", routes, backends, Vec::new(), openapi())
+    service_router("monitor", routes, backends, Vec::new(), None, openapi())
 }
 
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).

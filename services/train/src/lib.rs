@@ -72,7 +72,7 @@ pub fn router(state: TrainState, access: &Access) -> Router {
     let deletes = Router::new().route("/models/{series_id}", delete(delete_series));
     let routes =
         access.guard(Scope::Write, writes).merge(access.guard(Scope::Admin, deletes)).with_state(Arc::new(state));
-    service_router("train", routes, backends, vec![recorder], openapi())
+    service_router("train", routes, backends, vec![recorder], None, openapi())
 }
 
 /// Binds the train service on `settings.train_port` (0 picks a free port).

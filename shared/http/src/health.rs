@@ -1,10 +1,12 @@
 //! `GET /healthcheck`: the contract's figures (series trained, inference and
 //! training latency) read from the shared stores, so every service tells the
-//! same truth, plus the state of each dependency. 503 when one is down.
+//! same truth, plus the state of each dependency and, on infer, of its
+//! stream worker. 503 when a dependency or the stream's source is down.
 
 use crate::LatencyRecorder;
 use anomaly_core::LatencySummary;
 use anomaly_store::{Backends, LatencyKind};
+use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -24,6 +26,39 @@ pub struct HealthState {
     /// This process's recorders, flushed before reading so its own recent
     /// calls are included.
     pub recorders: Vec<Arc<LatencyRecorder>>,
+    /// The stream worker of an infer process.
+    pub stream: Option<Arc<dyn StreamProbe>>,
+}
+
+/// Reports on a process's stream worker.
+#[async_trait]
+pub trait StreamProbe: Send + Sync {
+    /// How the worker stands now, within about 2 seconds (a source that
+    /// does not answer in time is reported down).
+    async fn report(&self) -> StreamHealth;
+}
+
+/// The stream worker of the infer process answering.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StreamHealth {
+    /// `log` (the platform's own log: Redis Streams, or the database on the
+    /// embedded default) or `kafka`.
+    #[schema(example = "log")]
+    pub source: String,
+    /// `up` when the source answers (its lag could be read; with Kafka,
+    /// the brokers answered), else `down`.
+    #[schema(example = "up")]
+    pub status: String,
+    /// Partitions this process's worker owns.
+    pub partitions_owned: usize,
+    /// Entries (Kafka: messages) of the owned partitions not judged yet.
+    pub lag_entries: u64,
+    /// The most of them on one partition.
+    pub worst_partition_lag: u64,
+    /// Seconds since the worker last committed a batch (verdicts, detector
+    /// states and position); `null` before its first. Growing while
+    /// `lag_entries` is above 0 means the worker is stuck.
+    pub last_commit_age_seconds: Option<f64>,
 }
 
 /// The healthcheck body.
@@ -43,6 +78,9 @@ pub struct HealthReport {
     pub training_latency_ms: LatencyFigures,
     /// State of each storage dependency.
     pub dependencies: Dependencies,
+    /// Infer only: its stream worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamHealth>,
 }
 
 /// Mean and nearest-rank p95 of a recent window, in milliseconds.
@@ -105,7 +143,7 @@ pub async fn live() -> &'static str {
     tag = "health",
     responses(
         (status = 200, description = "All dependencies answer", body = HealthReport),
-        (status = 503, description = "A dependency is down; same body with `status: degraded`", body = HealthReport),
+        (status = 503, description = "A dependency (or, on infer, the stream's source) is down; same body with `status: degraded`", body = HealthReport),
     )
 )]
 pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<HealthReport>) {
@@ -114,11 +152,19 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
     }
     let Backends { store, cache, latency, .. } = &state.backends;
     let limit = Duration::from_secs(2);
-    let (series, cache_up, inference, training) = tokio::join!(
+    // The probe bounds its own reads, and knows what to report when they fail.
+    let stream_report = async {
+        match &state.stream {
+            Some(probe) => Some(probe.report().await),
+            None => None,
+        }
+    };
+    let (series, cache_up, inference, training, stream) = tokio::join!(
         tokio::time::timeout(limit, store.series_count()),
         tokio::time::timeout(limit, cache.ping()),
         tokio::time::timeout(limit, latency.summary(LatencyKind::Inference)),
         tokio::time::timeout(limit, latency.summary(LatencyKind::Training)),
+        stream_report,
     );
     let series = series.ok().and_then(Result::ok);
     let cache_up = matches!(cache_up, Ok(Ok(())));
@@ -129,7 +175,7 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
         backend: backend.to_owned(),
         status: if up { "up" } else { "down" }.to_owned(),
     };
-    let healthy = series.is_some() && cache_up;
+    let healthy = series.is_some() && cache_up && stream.as_ref().is_none_or(|stream| stream.status == "up");
     let report = HealthReport {
         status: if healthy { "ok" } else { "degraded" }.to_owned(),
         service: state.service.to_owned(),
@@ -140,6 +186,7 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
             database: state_of(store.backend(), series.is_some()),
             cache: state_of(cache.backend(), cache_up),
         },
+        stream,
     };
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(report))

@@ -23,7 +23,7 @@ pub use access::{Access, Scope};
 pub use config::{HttpArgs, StorageArgs};
 pub use error::{ApiError, ErrorBody};
 pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath};
-pub use health::{HealthState, health_router};
+pub use health::{HealthState, StreamHealth, StreamProbe, health_router};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;
 pub use server::{Server, shutdown_signal};
@@ -32,17 +32,19 @@ use anomaly_store::Backends;
 use std::sync::Arc;
 
 /// A service's full router: its own `routes` plus `/healthcheck` (reporting
-/// as `service`, flushing `recorders` first), `/metrics`, `/docs` and
-/// `/openapi.json`, every route counted and timed in the metrics.
+/// as `service`, flushing `recorders` first, and on `stream` when given),
+/// `/metrics`, `/docs` and `/openapi.json`, every route counted and timed
+/// in the metrics.
 pub fn service_router(
     service: &'static str,
     routes: axum::Router,
     backends: Backends,
     recorders: Vec<Arc<LatencyRecorder>>,
+    stream: Option<Arc<dyn StreamProbe>>,
     spec: utoipa::openapi::OpenApi,
 ) -> axum::Router {
     routes
-        .merge(health_router(HealthState { service, backends: backends.clone(), recorders }))
+        .merge(health_router(HealthState { service, backends: backends.clone(), recorders, stream }))
         .merge(metrics::metrics_router(backends))
         .merge(docs::docs_router(spec))
         .layer(request_metrics::RequestMetricsLayer::new(service))

@@ -14,7 +14,7 @@ use crate::{FeedAnomaly, StoreError, StreamPoint};
 use anomaly_core::SeriesId;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -96,6 +96,15 @@ impl KafkaProducer {
             .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
             .create()?;
         Ok(Self { producer })
+    }
+
+    /// Checks that the brokers answer (a metadata request), within `timeout`.
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|_| ()))
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+        Ok(())
     }
 
     /// Sends `(key, value)` messages to `topic` and waits until every one is

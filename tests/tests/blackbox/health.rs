@@ -1,7 +1,9 @@
 //! `/healthcheck` reports the contract's figures from real measurements,
-//! the same on every service, and 503 when a dependency is down.
+//! the same on every service, infer's stream worker, and 503 when a
+//! dependency is down.
 
 use blackbox_tests::*;
+use serde_json::json;
 use std::time::Duration;
 
 async fn every_service_reports_the_same_platform_figures(env: TestEnv) {
@@ -45,7 +47,28 @@ async fn every_service_reports_the_same_platform_figures(env: TestEnv) {
         };
         assert_eq!(health["dependencies"]["database"]["backend"], backend.0);
         assert_eq!(health["dependencies"]["cache"]["backend"], backend.1);
+        let is_infer = std::ptr::eq(service, &infer);
+        assert_eq!(health.get("stream").is_some(), is_infer, "only infer reports a stream: {health}");
     }
+
+    // Infer's stream section: no commit before the first batch, then its age.
+    let health = || async { get_json(&format!("{}/healthcheck", infer.url)).await.1["stream"].clone() };
+    let before = health().await;
+    assert_eq!((before["source"].as_str(), before["status"].as_str()), (Some("log"), Some("up")), "{before}");
+    assert!(before["last_commit_age_seconds"].is_null(), "nothing committed yet: {before}");
+    let (status, answer) = post_json(&format!("{}/ingest/s", infer.url), &json!({"timestamp": 60, "value": 1.0})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let mut stream = before;
+    for _ in 0..100 {
+        stream = health().await;
+        if stream["last_commit_age_seconds"].is_number() && stream["lag_entries"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let age = stream["last_commit_age_seconds"].as_f64().expect("a commit once the point is judged");
+    assert!((0.0..5.0).contains(&age), "{stream}");
+    assert_eq!((stream["partitions_owned"].as_u64(), stream["worst_partition_lag"].as_u64()), (Some(16), Some(0)));
 }
 
 on_both_backends!(every_service_reports_the_same_platform_figures);
@@ -72,6 +95,8 @@ async fn a_redis_outage_degrades_clearly() {
         assert_eq!(health["dependencies"]["database"]["status"], "up");
         assert_eq!(health["series_trained"], 1);
     }
+    let (_, health) = get_json(&format!("{}/healthcheck", infer.url)).await;
+    assert_eq!(health["stream"]["status"], "down", "the stream's log is in Redis: {health}");
     // The database is the truth: a fit is stored and served without Redis.
     assert_eq!(fit(&train, "t", &series_body(5)).await["version"], "v1");
     let (status, verdict) = predict(&infer, "s", None, 10.0).await;

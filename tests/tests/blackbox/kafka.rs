@@ -157,6 +157,12 @@ async fn points_on_four_partitions_are_judged_once_and_anomalies_reach_postgres_
     let (series, n) = (8, 400);
     produce(&topics.points, &messages(series, 0..n, 40)).await;
     assert_judged_once(&env, &worker.url, series, n).await;
+    let (status, health) = get_json(&format!("{}/healthcheck", worker.url)).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let stream = &health["stream"];
+    assert_eq!((stream["source"].as_str(), stream["status"].as_str()), (Some("kafka"), Some("up")), "{health}");
+    assert_eq!((stream["partitions_owned"].as_u64(), stream["lag_entries"].as_u64()), (Some(4), Some(0)), "{health}");
+    assert!(stream["last_commit_age_seconds"].is_number(), "{health}");
 
     let expected: BTreeSet<(String, i64)> =
         (0..series).flat_map(|s| expected_anomalies(s, n).into_iter().map(move |t| (name(s), t))).collect();
@@ -181,6 +187,21 @@ async fn points_on_four_partitions_are_judged_once_and_anomalies_reach_postgres_
         stream_state(&worker.url, &name(0)).await["points"].as_u64() == Some(n as u64 + 2)
     })
     .await;
+}
+
+/// Brokers that do not answer: infer's healthcheck says the stream's source
+/// is down (503), while predict goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_brokers_make_the_healthcheck_report_the_stream_down() {
+    let env = TestEnv::new(Kind::Production).await;
+    let mut settings = infer_settings("rolling_zscore");
+    settings.kafka = infer::KafkaSettings { kafka_brokers: "127.0.0.1:9".into(), ..Topics::new().await.settings() };
+    let worker = run(infer::build(env.connect().await, &settings, &http_args()).await.expect("infer binds"));
+    let (status, health) = get_json(&format!("{}/healthcheck", worker.url)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!((health["status"].as_str(), health["stream"]["source"].as_str()), (Some("degraded"), Some("kafka")));
+    assert_eq!(health["stream"]["status"], "down", "{health}");
+    assert_eq!(health["dependencies"]["database"]["status"], "up", "{health}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

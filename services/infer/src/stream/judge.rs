@@ -6,7 +6,7 @@
 //! worker both judge through it, so verdicts do not depend on where the
 //! points came from.
 
-use super::{StreamDefaults, StreamMetrics};
+use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId, Verdict};
 use anomaly_store::{
@@ -77,6 +77,8 @@ pub(crate) struct Judge {
     batches: u64,
     /// Most states kept between batches (`STREAM_STATES_IN_MEMORY`).
     max_states: usize,
+    /// Told of every commit.
+    status: Arc<StreamStatus>,
     /// Kafka's anomalies topic, when the stream writes there too.
     kafka_sink: Option<(KafkaProducer, String)>,
     /// The series watched live, and when that was read.
@@ -90,6 +92,7 @@ impl Judge {
         defaults: StreamDefaults,
         metrics: StreamMetrics,
         max_states: usize,
+        status: Arc<StreamStatus>,
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
@@ -102,6 +105,7 @@ impl Judge {
             states: HashMap::new(),
             batches: 0,
             max_states,
+            status,
             kafka_sink: None,
             watched: (HashSet::new(), None),
         }
@@ -160,6 +164,7 @@ impl Judge {
             return Ok(false);
         }
         held.position = last;
+        self.status.committed();
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
         self.keep_within_capacity();
         if !verdicts.is_empty()

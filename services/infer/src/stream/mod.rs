@@ -10,13 +10,14 @@ pub mod status;
 mod worker;
 
 pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, ingest_many, ingest_series};
-pub use status::{SeriesStreamView, ready, series_stream};
+pub use status::{SeriesStreamView, StreamHealthProbe, ready, series_stream};
 
 use crate::ModelLookup;
 use crate::settings::InferSettings;
 use anomaly_core::{DetectorConfig, Model, Threshold, Verdict};
 use anomaly_store::{Backends, EntryId, StoreError};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 
@@ -58,9 +59,22 @@ pub struct StreamStatus {
     owned: Mutex<Option<BTreeMap<u32, EntryId>>>,
     /// Kafka: each owned partition's high watermark (the next offset to be written).
     ends: Mutex<BTreeMap<u32, u64>>,
+    /// When the worker last committed a batch, Unix ms; 0: not yet.
+    last_commit_ms: AtomicI64,
 }
 
 impl StreamStatus {
+    /// The worker committed a batch now.
+    pub(crate) fn committed(&self) {
+        self.last_commit_ms.store(judge::unix_millis(), Ordering::Relaxed);
+    }
+
+    /// Seconds since the worker last committed a batch; `None` before its first.
+    pub fn last_commit_age_seconds(&self) -> Option<f64> {
+        let at = self.last_commit_ms.load(Ordering::Relaxed);
+        (at > 0).then(|| (judge::unix_millis() - at).max(0) as f64 / 1000.0)
+    }
+
     pub(crate) fn set_owned(&self, owned: BTreeMap<u32, EntryId>) {
         *self.owned.lock().unwrap_or_else(PoisonError::into_inner) = Some(owned);
     }
@@ -187,7 +201,7 @@ impl Stream {
         let metrics = StreamMetrics::new();
         let (stop, stopped) = watch::channel(false);
         let max_states = usize::try_from(settings.stream_states_in_memory).unwrap_or(usize::MAX);
-        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states);
+        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states, status.clone());
         let (kafka, handle) = if kafka.enabled() {
             let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
             (Some(ingest), handle)

@@ -1,15 +1,18 @@
-//! `GET /stream/{series_id}`: what the stream knows about a series, and
+//! `GET /stream/{series_id}`: what the stream knows about a series,
 //! `GET /ready`: whether this process's worker holds its partitions and is
-//! caught up.
+//! caught up, and the stream section of `/healthcheck` (source up, lag,
+//! age of the last commit).
 
 use crate::InferState;
 use anomaly_core::{OnlineDetector, Verdict};
-use anomaly_http::{ApiError, ErrorBody, SeriesIdPath, model_description::rfc3339_millis};
+use anomaly_http::{ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, model_description::rfc3339_millis};
+use anomaly_store::EntryId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::Duration;
 use utoipa::ToSchema;
 
 /// A series' stream state.
@@ -128,27 +131,97 @@ pub async fn ready(State(state): State<Arc<InferState>>) -> (StatusCode, Json<Re
         let body = Readiness { status: "not_ready", reason: Some(reason), partitions_owned: owned, lag_entries: lag };
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     };
-    let Some(owned) = state.stream.status.owned() else {
-        return not_ready("the stream worker has not claimed its partitions yet".into(), 0, 0);
+    let lag = match Lag::of(&state).await {
+        Err(LagUnknown::NotClaimed) => {
+            return not_ready("the stream worker has not claimed its partitions yet".into(), 0, 0);
+        }
+        Err(LagUnknown::Unreadable { owned, error }) => {
+            return not_ready(format!("the stream log cannot be read: {error}"), owned, 0);
+        }
+        Ok(lag) => lag,
     };
-    let mut lag = 0;
-    let mut worst = 0;
-    for (partition, position) in &owned {
-        let behind = match &state.stream.kafka {
-            Some(_) => Ok(state.stream.status.kafka_lag(*partition, *position)),
-            None => state.backends.points.entries_after(*partition, *position).await,
-        };
-        match behind {
-            Ok(behind) => {
-                lag += behind;
-                worst = worst.max(behind);
+    if lag.worst > state.stream.ready_max_lag {
+        let reason =
+            format!("a partition is {} entries behind (READY_MAX_LAG is {})", lag.worst, state.stream.ready_max_lag);
+        return not_ready(reason, lag.owned, lag.total);
+    }
+    let body = Readiness { status: "ready", reason: None, partitions_owned: lag.owned, lag_entries: lag.total };
+    (StatusCode::OK, Json(body))
+}
+
+/// How far the worker is behind on the partitions it owns.
+struct Lag {
+    owned: usize,
+    total: u64,
+    worst: u64,
+}
+
+/// Why the lag is not known.
+enum LagUnknown {
+    NotClaimed,
+    Unreadable { owned: usize, error: String },
+}
+
+impl Lag {
+    /// No partition owned.
+    const NONE: Self = Self { owned: 0, total: 0, worst: 0 };
+
+    async fn of(state: &InferState) -> Result<Self, LagUnknown> {
+        let owned = state.stream.status.owned().ok_or(LagUnknown::NotClaimed)?;
+        let mut lag = Self { owned: owned.len(), total: 0, worst: 0 };
+        for (partition, position) in &owned {
+            let behind = match &state.stream.kafka {
+                Some(_) => Ok(state.stream.status.kafka_lag(*partition, *position)),
+                None => state.backends.points.entries_after(*partition, *position).await,
+            };
+            let behind =
+                behind.map_err(|error| LagUnknown::Unreadable { owned: owned.len(), error: error.to_string() })?;
+            lag.total += behind;
+            lag.worst = lag.worst.max(behind);
+        }
+        Ok(lag)
+    }
+}
+
+/// The stream section of infer's `/healthcheck`.
+pub struct StreamHealthProbe(pub Arc<InferState>);
+
+/// How long the probe waits for the source.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[async_trait::async_trait]
+impl StreamProbe for StreamHealthProbe {
+    async fn report(&self) -> StreamHealth {
+        let state = &self.0;
+        let source_up = async {
+            match &state.stream.kafka {
+                Some(kafka) => kafka.producer.ping(PROBE_TIMEOUT).await.is_ok(),
+                None => true,
             }
-            Err(error) => return not_ready(format!("the stream log cannot be read: {error}"), owned.len(), lag),
+        };
+        let lag = async {
+            let lag = match Lag::of(state).await {
+                Ok(lag) => lag,
+                Err(LagUnknown::NotClaimed) => Lag::NONE,
+                Err(LagUnknown::Unreadable { .. }) => return None,
+            };
+            // Nothing owned (yet, or any more): is the log readable at all?
+            if lag.owned == 0 && state.stream.kafka.is_none() {
+                state.backends.points.entries_after(0, EntryId::START).await.ok()?;
+            }
+            Some(lag)
+        };
+        let (lag, source_up) = tokio::join!(tokio::time::timeout(PROBE_TIMEOUT, lag), source_up);
+        let lag = lag.ok().flatten();
+        let readable = lag.is_some();
+        let lag = lag.unwrap_or(Lag::NONE);
+        StreamHealth {
+            source: if state.stream.kafka.is_some() { "kafka" } else { "log" }.into(),
+            status: if readable && source_up { "up" } else { "down" }.into(),
+            partitions_owned: state.stream.status.owned().map_or(0, |owned| owned.len()),
+            lag_entries: lag.total,
+            worst_partition_lag: lag.worst,
+            last_commit_age_seconds: state.stream.status.last_commit_age_seconds(),
         }
     }
-    if worst > state.stream.ready_max_lag {
-        let reason = format!("a partition is {worst} entries behind (READY_MAX_LAG is {})", state.stream.ready_max_lag);
-        return not_ready(reason, owned.len(), lag);
-    }
-    (StatusCode::OK, Json(Readiness { status: "ready", reason: None, partitions_owned: owned.len(), lag_entries: lag }))
 }
