@@ -45,7 +45,7 @@ pub use redis::{
 pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use sql_stream::SqlPointLog;
 pub use stream::{
-    AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamPoint,
-    StreamStore, decode_points, encode_points,
+    AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
+    StreamPoint, StreamStore, decode_points, encode_points,
 };
 pub use webhooks::{AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore};

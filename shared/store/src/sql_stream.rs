@@ -4,8 +4,8 @@
 
 use crate::sql::to_version;
 use crate::stream::{
-    AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamPoint, StreamStore,
-    decode_points, encode_points,
+    AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
+    StreamStore, decode_points, encode_points,
 };
 use crate::{SqlModelStore, StoreError};
 use anomaly_core::{Model, SeriesId};
@@ -203,8 +203,70 @@ impl StreamStore for SqlModelStore {
             }
             insert.execute(&mut *tx).await?;
         }
+        if checkpoint.points > 0 {
+            sqlx::query(
+                "INSERT INTO stream_minutes (minute, log, partition, points, anomalies) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (minute, log, partition) DO UPDATE SET points = stream_minutes.points + excluded.points, \
+                 anomalies = stream_minutes.anomalies + excluded.anomalies",
+            )
+            .bind(checkpoint.minute)
+            .bind(checkpoint.log.as_str())
+            .bind(i64::from(checkpoint.partition))
+            .bind(i64::try_from(checkpoint.points).unwrap_or(i64::MAX))
+            .bind(checkpoint.anomalies.len() as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn record_lag(&self, log: &str, partitions: &[(u32, u64)], minute: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM stream_minutes WHERE minute < $1")
+            .bind(minute - crate::MINUTES_KEPT)
+            .execute(&mut *tx)
+            .await?;
+        for &(partition, lag) in partitions.iter().filter(|(_, lag)| *lag > 0) {
+            sqlx::query(
+                "INSERT INTO stream_minutes (minute, log, partition, lag_entries) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (minute, log, partition) DO UPDATE SET lag_entries = CASE \
+                 WHEN excluded.lag_entries > stream_minutes.lag_entries THEN excluded.lag_entries \
+                 ELSE stream_minutes.lag_entries END",
+            )
+            .bind(minute)
+            .bind(log)
+            .bind(i64::from(partition))
+            .bind(i64::try_from(lag).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stream_minutes(&self, since_minute: i64) -> Result<Vec<StreamMinute>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT minute, CAST(SUM(points) AS BIGINT) AS points, CAST(SUM(anomalies) AS BIGINT) AS anomalies, \
+             MAX(lag_entries) AS lag_entries \
+             FROM stream_minutes WHERE minute >= $1 GROUP BY minute ORDER BY minute",
+        )
+        .bind(since_minute)
+        .fetch_all(&self.pool)
+        .await?;
+        let count = |row: &sqlx::any::AnyRow, column: &str| -> Result<u64, StoreError> {
+            Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(StreamMinute {
+                    minute: row.try_get("minute")?,
+                    points: count(row, "points")?,
+                    anomalies: count(row, "anomalies")?,
+                    lag_entries: count(row, "lag_entries")?,
+                })
+            })
+            .collect()
     }
 
     async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError> {

@@ -173,6 +173,23 @@ pub struct Checkpoint {
     pub series: Vec<SeriesStream>,
     /// The anomalies the batch found.
     pub anomalies: Vec<StreamAnomaly>,
+    /// Points the batch took in (judged, or skipped as late).
+    pub points: u64,
+    /// The Unix minute it was judged in (for the per-minute counters).
+    pub minute: i64,
+}
+
+/// What the stream did in one minute, over every partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamMinute {
+    /// Unix minute (seconds / 60).
+    pub minute: i64,
+    /// Points taken in (judged, or skipped as late).
+    pub points: u64,
+    /// Anomalies found.
+    pub anomalies: u64,
+    /// The most entries one partition was behind during the minute.
+    pub lag_entries: u64,
 }
 
 /// Which stream anomalies to read: newest point first.
@@ -202,6 +219,15 @@ pub trait StreamStore: Send + Sync {
     /// point time, detector and version) and position in one transaction.
     /// `Ok(false)`: a newer epoch owns the partition, nothing was written.
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
+
+    /// Records how many entries `partitions` of `log` are behind now (the
+    /// most of the minute is kept), and forgets minutes before the last
+    /// [`crate::MINUTES_KEPT`].
+    async fn record_lag(&self, log: &str, partitions: &[(u32, u64)], minute: i64) -> Result<(), StoreError>;
+
+    /// Points, anomalies and the worst lag per minute from `since_minute`
+    /// on, oldest first; minutes without any are absent.
+    async fn stream_minutes(&self, since_minute: i64) -> Result<Vec<StreamMinute>, StoreError>;
 
     /// Anomalies found by the stream.
     async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError>;

@@ -125,7 +125,7 @@ async fn every_dashboard_page_renders_in_chromium() {
     let monitor = &platform.monitor.url;
     // (name, path, charts expected at least, table rows expected at least)
     let pages = [
-        ("overview", "/".to_owned(), 4, 0),
+        ("overview", "/".to_owned(), 6, 0),
         ("series-list", "/dashboard/series?sort=points_used&order=desc".to_owned(), 0, 3),
         ("series", "/dashboard/series/nyc_taxi".to_owned(), 1, 30),
         ("series-v1", "/dashboard/series/art_daily_jumpsup?version=v1".to_owned(), 1, 30),

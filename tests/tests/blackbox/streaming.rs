@@ -105,6 +105,16 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     if env.kind() == Kind::Production {
         assert!(metrics.contains("anomaly_stream_ingest_to_verdict_seconds"), "{metrics}");
     }
+
+    // The overview's per-minute counters: every point once, the anomaly once.
+    let minutes = env.connect().await.streams.stream_minutes(0).await.expect("per-minute counters");
+    let totals = minutes.iter().fold((0, 0), |(p, a), m| (p + m.points, a + m.anomalies));
+    assert_eq!(totals, (430, 1), "{minutes:?}");
+    let overview = client().get(format!("{}/dashboard", platform.monitor.url)).send().await.expect("overview");
+    let overview = overview.text().await.expect("html");
+    for chart in ["Stream: points taken in per minute", "Stream lag", "stream anomalies"] {
+        assert!(overview.contains(chart), "{chart} on the overview");
+    }
 }
 
 async fn a_fitted_series_streams_with_its_detector(env: TestEnv) {

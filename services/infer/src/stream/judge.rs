@@ -140,6 +140,8 @@ impl Judge {
             partition: held.partition,
             epoch: held.epoch,
             last_entry: last,
+            points: entries.iter().map(|entry| entry.points.len() as u64).sum(),
+            minute: unix_millis().div_euclid(60_000),
             ..Default::default()
         };
         self.refresh_watched().await;

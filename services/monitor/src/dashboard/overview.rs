@@ -1,7 +1,9 @@
 //! `/dashboard`: what the platform knows and how it is doing, at a glance.
-//! Tiles (series, versions, fits and predictions per minute, anomaly rate),
-//! the state of each dependency and service, and per-minute charts of the
-//! last hour: traffic, anomalies, and p50/p95/p99 latency of predict and fit.
+//! Tiles (series, versions, fits, predictions and streamed points per
+//! minute, anomaly rate), the state of each dependency and service, and
+//! per-minute charts of the last hour: traffic, anomalies (predicted and
+//! streamed), p50/p95/p99 latency of predict and fit, stream throughput and
+//! the stream's worst partition lag.
 
 use super::charts::{Line, minute_chart};
 use super::{PageResult, Section, grouped, layout};
@@ -25,18 +27,20 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
     let backends = &state.backends;
     let now = chrono::Utc::now().timestamp().div_euclid(60);
     let since = now - WINDOW_MINUTES + 1;
-    let (series, versions, predict, fit, activity, database_up, cache_up, train_up, infer_up) = tokio::join!(
+    let (series, versions, predict, fit, activity, stream, database_up, cache_up, train_up, infer_up) = tokio::join!(
         backends.store.series_count(),
         backends.store.version_count(),
         backends.latency.minutes(LatencyKind::Inference, since),
         backends.latency.minutes(LatencyKind::Training, since),
         backends.predictions.minutes(since),
+        backends.streams.stream_minutes(since),
         backends.store.ping(),
         backends.cache.ping(),
         service_up(&state, &state.train_url),
         service_up(&state, &state.infer_url),
     );
-    let (predict, fit, activity) = (predict.unwrap_or_default(), fit.unwrap_or_default(), activity?);
+    let (predict, fit, activity, stream) = (predict.unwrap_or_default(), fit.unwrap_or_default(), activity?, stream?);
+    let streamed: u64 = stream.iter().map(|m| m.points).sum();
     let count = |minutes: &[MinuteLatency]| minutes.iter().map(|m| m.histogram.count()).sum::<u64>();
     let (predictions_recorded, anomalies) =
         activity.iter().fold((0, 0), |(p, a), m| (p + m.predictions, a + m.anomalies));
@@ -46,18 +50,34 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
         Line { name: "predictions", color: BLUE, points: counts(&predict) },
         Line { name: "fits", color: GREEN, points: counts(&fit) },
     ];
-    let anomaly_line = [Line {
-        name: "anomalous predictions",
-        color: RED,
-        points: activity.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
+    let anomaly_lines = [
+        Line {
+            name: "anomalous predictions",
+            color: RED,
+            points: activity.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
+        },
+        Line {
+            name: "stream anomalies",
+            color: ORANGE,
+            points: stream.iter().map(|m| (m.minute, m.anomalies as f64)).collect(),
+        },
+    ];
+    let stream_line =
+        [Line { name: "points", color: BLUE, points: stream.iter().map(|m| (m.minute, m.points as f64)).collect() }];
+    let lag_line = [Line {
+        name: "worst partition",
+        color: ORANGE,
+        points: stream.iter().map(|m| (m.minute, m.lag_entries as f64)).collect(),
     }];
     let (predict_lines, fit_lines) = (quantile_lines(&predict), quantile_lines(&fit));
     let charts = off_the_workers("overview charts", move || {
         Ok(vec![
             minute_chart("Calls per minute", "calls", since, now, &traffic)?,
-            minute_chart("Anomalies per minute", "anomalies", since, now, &anomaly_line)?,
+            minute_chart("Anomalies per minute", "anomalies", since, now, &anomaly_lines)?,
             minute_chart("Predict latency", "ms", since, now, &predict_lines)?,
             minute_chart("Fit latency", "ms", since, now, &fit_lines)?,
+            minute_chart("Stream: points taken in per minute", "points", since, now, &stream_line)?,
+            minute_chart("Stream lag", "entries behind", since, now, &lag_line)?,
         ])
     })
     .await?;
@@ -68,6 +88,7 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
             (tile("Model versions", grouped(versions?)))
             (tile("Fits / min (1 h)", per_minute(count(&fit))))
             (tile("Predictions / min (1 h)", per_minute(count(&predict))))
+            (tile("Streamed points / min (1 h)", per_minute(streamed)))
             (tile("Anomaly rate (1 h)", anomaly_rate.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0))))
         }
         h2 { "Dependencies and services" }
@@ -86,6 +107,7 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
         }
         p.muted {
             "Latency percentiles are bucketed (within 19 %). The anomaly rate counts every verdict that reached the history writer. "
+            "Stream lag: the most log entries one partition was behind during the minute (sampled every lease round; Kafka lag is in /metrics). "
             "Prometheus metrics: " a href="/metrics" { "/metrics" } " on every service."
         }
     };
