@@ -64,6 +64,12 @@ async fn fit_datasets_and_predict(platform: &Platform) {
     }
 }
 
+/// Streams `body` into `series`.
+async fn ingest(platform: &Platform, series: &str, body: &Value) {
+    let (status, answer) = post_json(&format!("{}/ingest/{series}", platform.infer.url), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_page_renders_in_chromium() {
     let env = TestEnv::new(Kind::Embedded).await;
@@ -168,12 +174,7 @@ async fn every_dashboard_page_renders_in_chromium() {
     let timestamps: Vec<i64> = (0..60).map(|i| 1_700_000_000 + 60 * i).collect();
     let values: Vec<f64> = (0..60).map(|i| if i == 55 { 500.0 } else { 10.0 + (i % 3) as f64 }).collect();
     let ingested = Instant::now();
-    let (status, answer) = post_json(
-        &format!("{}/ingest/spiky", platform.infer.url),
-        &json!({"timestamps": timestamps, "values": values}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    ingest(&platform, "spiky", &json!({"timestamps": timestamps, "values": values})).await;
     let newest_row = "document.querySelector('#anomaly-rows tr')?.textContent ?? ''";
     loop {
         let row: String = page.evaluate(newest_row).await.expect("row").into_value().expect("text");
@@ -224,10 +225,7 @@ async fn every_dashboard_page_renders_in_chromium() {
     // One point at a time until the chart has one: the stream has seen the watch.
     let watched = Instant::now();
     while read_chart().await["points"] == 0 {
-        let (status, _) =
-            post_json(&format!("{}/ingest/spiky", platform.infer.url), &json!({"timestamp": next, "value": 11.0}))
-                .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
+        ingest(&platform, "spiky", &json!({"timestamp": next, "value": 11.0})).await;
         next += 60;
         assert!(watched.elapsed() < Duration::from_secs(10), "the live chart never received a verdict");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -239,12 +237,7 @@ async fn every_dashboard_page_renders_in_chromium() {
     values[38] = f64::MAX;
     values[39] = -f64::MAX;
     let ingested = Instant::now();
-    let (status, answer) = post_json(
-        &format!("{}/ingest/spiky", platform.infer.url),
-        &json!({"timestamps": timestamps, "values": values}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    ingest(&platform, "spiky", &json!({"timestamps": timestamps, "values": values})).await;
     loop {
         let drawn = read_chart().await;
         if drawn["points"].as_u64() == Some(before + 40) {

@@ -44,7 +44,11 @@ async fn pages_show_the_platform(env: TestEnv) {
     assert_eq!(status, StatusCode::OK, "{overview}");
     assert!(overview.contains("Series trained</div><div class=\"value\">3<"), "{overview}");
     assert!(overview.contains("Model versions</div><div class=\"value\">4<"), "{overview}");
-    assert_eq!(overview.matches("<svg").count(), 6, "traffic, anomalies, predict and fit latency, stream points and lag");
+    assert_eq!(
+        overview.matches("<svg").count(),
+        6,
+        "traffic, anomalies, predict and fit latency, stream points and lag"
+    );
     assert_eq!(overview.matches("state up").count(), 5, "database, cache, train, infer, monitor");
 
     let (status, all) = page(&format!("{monitor}/dashboard/series")).await;
