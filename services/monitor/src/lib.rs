@@ -6,26 +6,24 @@
 //! `GET /events` (Server-Sent Events), and webhooks (`/webhooks`) that
 //! receive each anomaly as a signed POST.
 
-mod dashboard;
-mod events_route;
+mod api;
 mod live_feed;
-mod models_route;
 mod openapi;
-mod plot;
-mod plot_route;
-mod predictions_route;
+mod pages;
+mod queries;
 mod query_params;
 mod render;
 mod settings;
 mod verdict_events;
 mod webhooks;
 
-pub use events_route::events;
-pub use models_route::{ModelsPage, SeriesModels, list_models, series_models};
+pub use api::events::events;
+pub use api::models::{ModelsPage, SeriesModels, list_models, series_models};
+pub use api::plot::plot;
+pub use api::predictions::{PredictionsPage, anomalies, series_predictions};
 pub use openapi::openapi;
-pub use plot::{PlotInput, render_svg};
-pub use plot_route::plot;
-pub use predictions_route::{PredictionView, PredictionsPage, anomalies, series_predictions};
+pub use queries::PredictionView;
+pub use render::plot::{PlotInput, render_svg};
 pub use settings::MonitorSettings;
 
 use anomaly_http::{Access, HttpArgs, Scope, Server, service_router};
@@ -78,14 +76,14 @@ pub fn router(state: MonitorState, access: &Access) -> Router {
         .route("/anomalies", get(anomalies))
         .route("/events", get(events));
     let admin = Router::new()
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/{id}", delete(webhooks::delete))
-        .route("/webhooks/{id}/test", post(webhooks::test))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries));
+        .route("/webhooks", get(api::webhooks::list).post(api::webhooks::create))
+        .route("/webhooks/{id}", delete(api::webhooks::delete))
+        .route("/webhooks/{id}/test", post(api::webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(api::webhooks::deliveries));
     let routes = access
         .guard(Scope::Read, reads)
         .merge(access.guard(Scope::Admin, admin))
-        .merge(dashboard::routes(access))
+        .merge(pages::routes(access))
         .with_state(state);
     service_router("monitor", routes, backends, Vec::new(), None, openapi())
 }

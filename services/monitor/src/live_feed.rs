@@ -6,7 +6,7 @@
 //! missed from the feed itself, a page at a time, so slow clients cost
 //! neither memory nor the others' latency.
 
-use crate::predictions_route::PredictionView;
+use crate::queries::PredictionView;
 use anomaly_store::{AnomalyFeed, EntryId, FeedEntry, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock, Weak};

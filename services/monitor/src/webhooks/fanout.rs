@@ -5,7 +5,7 @@
 //! resumes where the last one stopped, as far back as the feed keeps.
 
 use super::WebhookWorkers;
-use crate::predictions_route::PredictionView;
+use crate::queries::PredictionView;
 use anomaly_store::{AnomalyFeed, FeedAnomaly, NewDelivery, Webhook, WebhookStore};
 use std::sync::Arc;
 use std::sync::Weak;

@@ -1,8 +1,8 @@
 //! `GET /plot?series_id=..&version=..`: the SVG of one model version.
 
-use crate::render::off_the_workers;
-use crate::{MonitorState, PlotInput, render_svg};
-use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
+use crate::MonitorState;
+use crate::render::draw_version;
+use anomaly_core::{ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
 use axum::extract::State;
 use axum::http::header;
@@ -49,27 +49,4 @@ pub async fn plot(
     };
     let svg = draw_version(&state, record, Vec::new()).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
-}
-
-/// The SVG of a stored version with `predictions` (time, value, anomaly)
-/// drawn over its band; the training points are read here and the drawing
-/// runs off the async workers.
-pub(crate) async fn draw_version(
-    state: &MonitorState,
-    record: ModelRecord,
-    predictions: Vec<(i64, f64, bool)>,
-) -> Result<String, ApiError> {
-    let points =
-        state.backends.store.training_points(&record.series_id, record.version).await?.ok_or_else(|| {
-            ApiError::Internal(format!("{} {} has no training data", record.series_id, record.version))
-        })?;
-    off_the_workers("plot", move || {
-        render_svg(&PlotInput {
-            record: &record,
-            timestamps: &points.timestamps,
-            values: &points.values,
-            predictions: &predictions,
-        })
-    })
-    .await
 }

@@ -4,7 +4,7 @@
 
 use super::{OnPage, PageResult, Section, format_seconds, format_value, layout};
 use crate::MonitorState;
-use crate::predictions_route::{PredictionView, prediction_query, recent_anomalies};
+use crate::queries::{PredictionView, prediction_query, recent_anomalies};
 use crate::query_params::{optional_series_id, sources};
 use anomaly_http::{ApiError, ApiQuery};
 use axum::extract::State;

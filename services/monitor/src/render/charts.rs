@@ -2,7 +2,7 @@
 //! as SVG: one or more lines over the last hour, a time axis in UTC, a
 //! legend, and a note when there is nothing to draw yet.
 
-use crate::plot::{on_axis, value_label};
+use super::plot::{on_axis, value_label};
 use chrono::DateTime;
 use plotters::prelude::*;
 

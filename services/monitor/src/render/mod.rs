@@ -1,11 +1,18 @@
-//! Drawing off the async workers, bounded: at most one chart per core is
+//! Charts and SVG (`plot`: a model version; `charts`: the per-minute
+//! charts), always drawn off the async workers, bounded: at most one chart per core is
 //! drawn at a time, and the request gets an answer within
 //! [`RENDER_DEADLINE`] whatever the drawing does. Drawing is bounded by
 //! construction (the plots clamp every coordinate to a range plotters
 //! handles); the deadline and the cap are the second line, so that a
 //! drawing bug costs at most one core per slot and never a hung request.
 
+pub mod charts;
+pub mod plot;
+
+use crate::MonitorState;
+use anomaly_core::ModelRecord;
 use anomaly_http::ApiError;
+use plot::{PlotInput, render_svg};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -50,6 +57,29 @@ async fn within<T: Send + 'static>(
             message: format!("the {what} could not be drawn within {deadline:?}; retry later"),
         })
     })
+}
+
+/// The SVG of a stored version with `predictions` (time, value, anomaly)
+/// drawn over its band; the training points are read here and the drawing
+/// runs off the async workers.
+pub async fn draw_version(
+    state: &MonitorState,
+    record: ModelRecord,
+    predictions: Vec<(i64, f64, bool)>,
+) -> Result<String, ApiError> {
+    let points =
+        state.backends.store.training_points(&record.series_id, record.version).await?.ok_or_else(|| {
+            ApiError::Internal(format!("{} {} has no training data", record.series_id, record.version))
+        })?;
+    off_the_workers("plot", move || {
+        render_svg(&PlotInput {
+            record: &record,
+            timestamps: &points.timestamps,
+            values: &points.values,
+            predictions: &predictions,
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

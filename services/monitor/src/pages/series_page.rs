@@ -8,8 +8,8 @@
 use super::stream_state;
 use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
 use crate::MonitorState;
-use crate::plot_route::draw_version;
-use crate::predictions_route::{prediction_query, recent_anomalies};
+use crate::queries::{prediction_query, recent_anomalies};
+use crate::render::draw_version;
 use anomaly_core::ModelVersion;
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
 use anomaly_store::PredictionQuery;

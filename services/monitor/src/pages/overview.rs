@@ -5,9 +5,9 @@
 //! streamed), p50/p95/p99 latency of predict and fit, stream throughput and
 //! the stream's worst partition lag.
 
-use super::charts::{Line, minute_chart};
 use super::{PageResult, Section, grouped, layout};
 use crate::MonitorState;
+use crate::render::charts::{Line, minute_chart};
 use crate::render::off_the_workers;
 use anomaly_store::{LatencyKind, MinuteLatency};
 use axum::extract::State;

@@ -4,7 +4,7 @@
 
 use super::anomalies::anomaly_table;
 use super::{format_millis, format_seconds, format_value, grouped};
-use crate::predictions_route::PredictionView;
+use crate::queries::PredictionView;
 use anomaly_core::{OnlineDetector, Verdict};
 use anomaly_store::SeriesStream;
 use maud::{Markup, html};

@@ -1,4 +1,4 @@
-//! The dashboard: server-rendered HTML (maud) with plots drawn by plotters
+//! The dashboard's pages: server-rendered HTML (maud) with plots drawn by plotters
 //! as inline SVG. No script, font or style comes from elsewhere: the one
 //! stylesheet and the scripts of the live page and the series page's live
 //! chart are served by the monitor.
@@ -12,7 +12,6 @@
 
 mod anomalies;
 mod assets;
-mod charts;
 mod live;
 mod overview;
 mod series_list;

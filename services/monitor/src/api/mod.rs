@@ -1,0 +1,9 @@
+//! The monitor's JSON routes (and the SVG plot), each with its OpenAPI
+//! operation: model listings, the prediction and anomaly history, the
+//! plot, the live feed and webhooks.
+
+pub mod events;
+pub mod models;
+pub mod plot;
+pub mod predictions;
+pub mod webhooks;

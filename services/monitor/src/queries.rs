@@ -1,0 +1,130 @@
+//! What the JSON routes and the pages both read: the anomaly and
+//! prediction history as listed (one view of a verdict, whichever source
+//! found it), and the checks of a history query.
+
+use crate::MonitorState;
+use crate::query_params::page_limit;
+use anomaly_core::SeriesId;
+use anomaly_http::ApiError;
+use anomaly_http::model_description::rfc3339_millis;
+use anomaly_store::{AnomalyQuery, FeedAnomaly, PredictionQuery, PredictionRecord, StreamAnomaly};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Largest page of history answered.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// One recorded verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PredictionView {
+    /// The series.
+    pub series_id: String,
+    /// The point's timestamp, Unix seconds.
+    pub timestamp: i64,
+    /// The point's value.
+    pub value: f64,
+    /// The verdict.
+    pub anomaly: bool,
+    /// The z score, when finite.
+    pub score: Option<f64>,
+    /// The version that judged it; `null` for the stream's default detector.
+    #[schema(example = "v3")]
+    pub model_version: Option<String>,
+    /// When infer judged it (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// `predict` or `stream`.
+    pub source: String,
+    /// The detector kind, for stream anomalies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+}
+
+impl From<&StreamAnomaly> for PredictionView {
+    fn from(anomaly: &StreamAnomaly) -> Self {
+        Self {
+            series_id: anomaly.series_id.to_string(),
+            timestamp: anomaly.timestamp,
+            value: anomaly.value,
+            anomaly: true,
+            score: anomaly.score,
+            model_version: anomaly.version.map(|v| v.to_string()),
+            recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
+            source: "stream".into(),
+            detector: Some(anomaly.detector.clone()),
+        }
+    }
+}
+
+impl From<&FeedAnomaly> for PredictionView {
+    fn from(anomaly: &FeedAnomaly) -> Self {
+        Self {
+            series_id: anomaly.series_id.clone(),
+            timestamp: anomaly.timestamp,
+            value: anomaly.value,
+            anomaly: true,
+            score: anomaly.score,
+            model_version: anomaly.model_version.clone(),
+            recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
+            source: anomaly.source.clone(),
+            detector: anomaly.detector.clone(),
+        }
+    }
+}
+
+impl From<&PredictionRecord> for PredictionView {
+    fn from(record: &PredictionRecord) -> Self {
+        Self {
+            series_id: record.series_id.to_string(),
+            timestamp: record.timestamp,
+            value: record.value,
+            anomaly: record.anomaly,
+            score: record.score,
+            model_version: Some(record.version.to_string()),
+            recorded_at: rfc3339_millis(record.recorded_at_ms),
+            source: "predict".into(),
+            detector: None,
+        }
+    }
+}
+
+/// The anomalies `query` selects from the sources `(predict, stream)`
+/// asks for, merged: the newest `query.limit` by point time.
+pub async fn recent_anomalies(
+    state: &MonitorState,
+    query: &PredictionQuery,
+    (from_predict, from_stream): (bool, bool),
+) -> Result<Vec<PredictionView>, ApiError> {
+    let mut views = Vec::new();
+    if from_predict {
+        views.extend(state.backends.predictions.predictions(query).await?.iter().map(PredictionView::from));
+    }
+    if from_stream {
+        let stream_query =
+            AnomalyQuery { series_id: query.series_id.clone(), from: query.from, to: query.to, limit: query.limit };
+        views.extend(state.backends.streams.stream_anomalies(&stream_query).await?.iter().map(PredictionView::from));
+    }
+    // Both lists are newest first; merged, the newest `limit` of the two.
+    views.sort_by_key(|view| std::cmp::Reverse(view.timestamp));
+    views.truncate(query.limit as usize);
+    Ok(views)
+}
+
+/// Checks the range and limit of a history query.
+pub fn prediction_query(
+    series_id: Option<SeriesId>,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: Option<u32>,
+    anomalies_only: bool,
+) -> Result<PredictionQuery, ApiError> {
+    let limit = page_limit(limit, 1000, MAX_LIMIT)?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::BadRequest {
+            code: "invalid_range",
+            message: format!("from ({from}) must not be after to ({to})"),
+        });
+    }
+    Ok(PredictionQuery { series_id, from, to, anomalies_only, limit })
+}
