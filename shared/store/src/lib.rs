@@ -34,7 +34,7 @@ pub use error::StoreError;
 pub use kafka::{KafkaProducer, decode_points_message, encode_points_message};
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use leases::{MemoryLeases, PartitionLeases};
-pub use live_verdicts::{LiveVerdict, LiveVerdicts, MemoryLiveVerdicts};
+pub use live_verdicts::{LiveVerdict, LiveVerdicts, MemoryLiveVerdicts, VERDICT_BUFFER};
 pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,

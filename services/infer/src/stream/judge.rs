@@ -22,6 +22,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// How often the judge reads which series are watched live: the delay
 /// before a chart opened on a series starts to receive its verdicts.
 const WATCHED_REFRESH: Duration = Duration::from_secs(1);
+/// Most live verdicts published per batch (the newest): a batch holding a
+/// whole replayed file of a watched series is not sent point by point.
+const MAX_LIVE_VERDICTS: usize = anomaly_store::VERDICT_BUFFER;
 
 /// Series whose fitted model may have changed since their state was
 /// loaded, and how (a delete outweighs any refit).
@@ -169,8 +172,9 @@ impl Judge {
         self.status.committed();
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
         self.keep_within_capacity();
-        if !verdicts.is_empty()
-            && let Err(error) = self.backends.live_verdicts.publish(&verdicts).await
+        let newest = &verdicts[verdicts.len().saturating_sub(MAX_LIVE_VERDICTS)..];
+        if !newest.is_empty()
+            && let Err(error) = self.backends.live_verdicts.publish(newest).await
         {
             tracing::debug!(%error, "live verdicts not published (best effort)");
         }
