@@ -17,9 +17,12 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Histogram buckets of every `*_seconds` metric: 50 µs to 10 s.
-const SECONDS_BUCKETS: &[f64] =
-    &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Histogram buckets of every `*_seconds` metric: 50 µs to 30 s (the
+/// seconds range for the stream's ingest-to-verdict and webhook delivery).
+const SECONDS_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5,
+    5.0, 10.0, 30.0,
+];
 
 /// How often histogram samples are folded into their buckets, so memory
 /// stays flat between scrapes.
