@@ -6,13 +6,14 @@
 
 use super::{Subscription, subscribe_forever};
 use crate::live_verdicts::VERDICT_BUFFER;
+use crate::sql::unix_millis;
 use crate::{LiveVerdict, LiveVerdicts, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Watched series and verdicts through Redis.
@@ -23,10 +24,6 @@ pub struct RedisLiveVerdicts {
     channel: String,
     /// Started by the first subscriber; lives as long as this.
     sender: OnceLock<broadcast::Sender<Arc<LiveVerdict>>>,
-}
-
-fn unix_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl RedisLiveVerdicts {
