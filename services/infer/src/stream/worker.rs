@@ -34,6 +34,8 @@ pub(crate) struct Worker {
     status: Arc<StreamStatus>,
     metrics: StreamMetrics,
     judge: Judge,
+    /// The minute the lag was last recorded in (and old minutes pruned).
+    lag_recorded_in: i64,
 }
 
 impl Worker {
@@ -44,7 +46,7 @@ impl Worker {
         metrics: StreamMetrics,
         lease: LeaseSettings,
     ) -> Self {
-        Self { backends, lease, status, metrics, judge }
+        Self { backends, lease, status, metrics, judge, lag_recorded_in: 0 }
     }
 
     /// Runs until `stop` turns true (checked between batches), then gives
@@ -146,16 +148,23 @@ impl Worker {
             self.judge.forget_states();
         }
         self.metrics.partitions_owned.set(owned.len() as f64);
-        let mut lags = Vec::with_capacity(owned.len());
+        let mut lagging = Vec::new();
         for held in owned.iter() {
             let lag = self.backends.points.entries_after(held.partition, held.position).await?;
             StreamMetrics::set_lag(held.partition, lag);
-            lags.push((held.partition, lag));
+            if lag > 0 {
+                lagging.push((held.partition, lag));
+            }
         }
-        // For the dashboard's lag per minute; a failure here costs only that.
+        // For the dashboard's lag per minute: written while a partition
+        // lags, else once a minute (to prune), so an idle worker does not
+        // write every round. A failure here costs only the chart.
         let minute = unix_millis().div_euclid(60_000);
-        if let Err(error) = self.backends.streams.record_lag(POINT_LOG, &lags, minute).await {
-            tracing::debug!(%error, "could not record the stream lag");
+        if !lagging.is_empty() || minute != self.lag_recorded_in {
+            match self.backends.streams.record_lag(POINT_LOG, &lagging, minute).await {
+                Ok(()) => self.lag_recorded_in = minute,
+                Err(error) => tracing::debug!(%error, "could not record the stream lag"),
+            }
         }
         Ok(())
     }
