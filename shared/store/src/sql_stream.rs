@@ -227,7 +227,7 @@ impl StreamStore for SqlModelStore {
             .bind(minute - crate::MINUTES_KEPT)
             .execute(&mut *tx)
             .await?;
-        for &(partition, lag) in partitions.iter().filter(|(_, lag)| *lag > 0) {
+        for &(partition, lag) in partitions {
             sqlx::query(
                 "INSERT INTO stream_minutes (minute, log, partition, lag_entries) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (minute, log, partition) DO UPDATE SET lag_entries = CASE \

@@ -221,8 +221,8 @@ pub trait StreamStore: Send + Sync {
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
 
     /// Records how many entries `partitions` of `log` are behind now (the
-    /// most of the minute is kept), and forgets minutes before the last
-    /// [`crate::MINUTES_KEPT`].
+    /// most of the minute is kept; the worker passes only those that lag),
+    /// and forgets minutes before the last [`crate::MINUTES_KEPT`].
     async fn record_lag(&self, log: &str, partitions: &[(u32, u64)], minute: i64) -> Result<(), StoreError>;
 
     /// Points, anomalies and the worst lag per minute from `since_minute`
