@@ -8,8 +8,12 @@ use crate::{StoreError, training_codec};
 use anomaly_core::{ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Series ids per `WHERE series_id IN (...)` statement.
+pub(crate) const IDS_PER_STATEMENT: usize = 1000;
 
 /// Training points of one stored version, in time order.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +77,10 @@ pub trait ModelStore: Send + Sync {
         series_id: &SeriesId,
         version: ModelVersion,
     ) -> Result<Option<TrainingPoints>, StoreError>;
+
+    /// Those of `series` that have at least one model (one query for many
+    /// series: the stream worker asks this of the series it meets first).
+    async fn fitted_among(&self, series: &[SeriesId]) -> Result<HashSet<SeriesId>, StoreError>;
 
     /// How many series have at least one model.
     async fn series_count(&self) -> Result<u64, StoreError>;
@@ -427,6 +435,22 @@ impl ModelStore for SqlModelStore {
         Ok(Some(TrainingPoints { timestamps, values }))
     }
 
+    async fn fitted_among(&self, series: &[SeriesId]) -> Result<HashSet<SeriesId>, StoreError> {
+        let mut fitted = HashSet::new();
+        for chunk in series.chunks(IDS_PER_STATEMENT) {
+            let sql = format!("SELECT DISTINCT series_id FROM models WHERE series_id IN {}", self.in_list(chunk.len()));
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for series_id in chunk {
+                query = query.bind(series_id.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let id: String = row.try_get(0)?;
+                fitted.insert(parse_stored_id(&id)?);
+            }
+        }
+        Ok(fitted)
+    }
+
     async fn series_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query("SELECT COUNT(*) FROM series").fetch_one(&self.pool).await?.try_get(0)?;
         Ok(count.max(0) as u64)
@@ -511,6 +535,11 @@ fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
         })?,
         trained_at_ms: row.try_get("trained_at_ms")?,
     })
+}
+
+/// A series id read back from the database.
+pub(crate) fn parse_stored_id(text: &str) -> Result<SeriesId, StoreError> {
+    SeriesId::parse(text).map_err(|e| StoreError::Corrupt(format!("series id {text}: {e}")))
 }
 
 pub(crate) fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {

@@ -141,14 +141,10 @@ impl PredictionHistory for SqlModelStore {
         if series.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = String::from(
-            "SELECT series_id, predictions, anomalies, last_predicted_ms FROM series_activity WHERE series_id IN (",
+        let sql = format!(
+            "SELECT series_id, predictions, anomalies, last_predicted_ms FROM series_activity WHERE series_id IN {}",
+            self.in_list(series.len())
         );
-        for i in 1..=series.len() {
-            sql.push_str(if i > 1 { ", " } else { "" });
-            self.push_placeholder(&mut sql, i);
-        }
-        sql.push(')');
         let mut select = sqlx::query(AssertSqlSafe(sql));
         for series_id in series {
             select = select.bind(series_id.as_str());
@@ -201,6 +197,19 @@ impl SqlModelStore {
             sql.push(')');
         }
         sql.push_str(tail);
+        sql
+    }
+
+    /// `(p1, p2, ..., pN)` for `count` parameters from number 1: the list
+    /// of a `WHERE column IN` (the `Any` driver binds no arrays).
+    pub(crate) fn in_list(&self, count: usize) -> String {
+        let mut sql = String::with_capacity(count * 6 + 2);
+        sql.push('(');
+        for number in 1..=count {
+            sql.push_str(if number == 1 { "" } else { ", " });
+            self.push_placeholder(&mut sql, number);
+        }
+        sql.push(')');
         sql
     }
 

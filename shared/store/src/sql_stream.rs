@@ -2,7 +2,7 @@
 //! [`SqlPointLog`], the partitioned log in the `stream_log` table that the
 //! embedded default (and a deployment without Redis) streams through.
 
-use crate::sql::to_version;
+use crate::sql::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
@@ -137,6 +137,25 @@ impl StreamStore for SqlModelStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| series_from_row(&r)).transpose()
+    }
+
+    async fn series_streams(&self, series: &[SeriesId]) -> Result<Vec<SeriesStream>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in series.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT series_id, version, state, last_ts, last_value, points, anomalies, late, updated_ms \
+                 FROM stream_series WHERE series_id IN {}",
+                self.in_list(chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for series_id in chunk {
+                query = query.bind(series_id.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(series_from_row(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     #[tracing::instrument(skip_all, fields(partition = checkpoint.partition, series = checkpoint.series.len()))]
@@ -295,10 +314,6 @@ impl StreamStore for SqlModelStore {
     }
 }
 
-fn parse_id(text: &str) -> Result<SeriesId, StoreError> {
-    SeriesId::parse(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 fn optional_version(raw: i64) -> Result<Option<anomaly_core::ModelVersion>, StoreError> {
     if raw == 0 { Ok(None) } else { to_version(raw).map(Some) }
 }
@@ -309,7 +324,7 @@ fn series_from_row(row: &AnyRow) -> Result<SeriesStream, StoreError> {
     let (last_ts, last_value): (Option<i64>, Option<f64>) = (row.try_get("last_ts")?, row.try_get("last_value")?);
     let count = |name: &str| row.try_get::<i64, _>(name).map(|n| n.max(0) as u64);
     Ok(SeriesStream {
-        series_id: parse_id(&series_id)?,
+        series_id: parse_stored_id(&series_id)?,
         version: optional_version(row.try_get("version")?)?,
         model,
         last_point: last_ts.zip(last_value),
@@ -323,7 +338,7 @@ fn series_from_row(row: &AnyRow) -> Result<SeriesStream, StoreError> {
 fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
     let series_id: String = row.try_get("series_id")?;
     Ok(StreamAnomaly {
-        series_id: parse_id(&series_id)?,
+        series_id: parse_stored_id(&series_id)?,
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
         score: row.try_get("score")?,
@@ -331,4 +346,57 @@ fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
         version: optional_version(row.try_get("version")?)?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ModelStore;
+    use anomaly_core::{DetectorConfig, ModelParams, Threshold, TrainingSeries};
+
+    fn id(n: usize) -> SeriesId {
+        SeriesId::parse(&format!("s{n}")).expect("valid")
+    }
+
+    #[tokio::test]
+    async fn many_series_are_read_in_chunks_of_one_statement() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqlModelStore::open_sqlite_file(&dir.path().join("s.db"), 2).await.expect("opened");
+        let rolling = DetectorConfig::RollingZscore { window: 5, threshold: Threshold::new(3.0).expect("valid") };
+        // 1,500 streamed series (more than one statement's worth of ids).
+        let series = (0..1500)
+            .map(|n| SeriesStream {
+                series_id: id(n),
+                version: None,
+                model: rolling.start().expect("online"),
+                last_point: Some((n as i64, 1.5)),
+                points: 1,
+                anomalies: 0,
+                late: 0,
+                updated_ms: 7,
+            })
+            .collect();
+        let checkpoint = Checkpoint { log: "points".into(), partition: 0, epoch: 1, series, ..Default::default() };
+        assert!(store.commit(&checkpoint).await.expect("committed"));
+        let training = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 4.0], 1).expect("valid");
+        let three_sigma = DetectorConfig::ThreeSigma {
+            threshold: Threshold::new(3.0).expect("valid"),
+            direction: Default::default(),
+        };
+        let params = ModelParams::fit(&three_sigma, &training).expect("fits");
+        for fitted in [3, 1499, 2400] {
+            store.insert_next_version(&id(fitted), &params, training.clone()).await.expect("stored");
+        }
+
+        let asked: Vec<SeriesId> = (0..2500).map(|n| id(n * 7 % 2500)).collect();
+        let mut streamed = store.series_streams(&asked).await.expect("read");
+        streamed.sort_by_key(|state| state.last_point.map(|(timestamp, _)| timestamp));
+        assert_eq!(streamed.len(), 1500);
+        assert_eq!(streamed[1234], store.series_stream(&id(1234)).await.expect("read").expect("stored"));
+        assert_eq!(streamed[1234].last_point, Some((1234, 1.5)));
+        let fitted = store.fitted_among(&asked).await.expect("read");
+        assert_eq!(fitted, [3, 1499, 2400].into_iter().map(id).collect());
+        assert!(store.series_streams(&[]).await.expect("read").is_empty());
+        assert!(store.fitted_among(&[id(5)]).await.expect("read").is_empty());
+    }
 }

@@ -215,6 +215,10 @@ pub trait StreamStore: Send + Sync {
     /// The stream state of one series, if it was ever streamed.
     async fn series_stream(&self, series_id: &SeriesId) -> Result<Option<SeriesStream>, StoreError>;
 
+    /// The stream states of those of `series` that were ever streamed, in
+    /// one query for many (what a worker meeting new series reads).
+    async fn series_streams(&self, series: &[SeriesId]) -> Result<Vec<SeriesStream>, StoreError>;
+
     /// Writes a batch's states, anomalies (idempotently: one per series,
     /// point time, detector and version) and position in one transaction.
     /// `Ok(false)`: a newer epoch owns the partition, nothing was written.

@@ -221,10 +221,11 @@ impl Judge {
     ) -> Result<HashSet<SeriesId>, StoreError> {
         let mut touched = HashSet::new();
         let recorded_at_ms = unix_millis();
+        let mut unloaded = self.read_unloaded(entries).await?;
         for entry in entries {
             self.metrics.malformed.increment(entry.malformed);
             for point in &entry.points {
-                self.load_state(&point.series_id).await?;
+                self.load_state(&point.series_id, &mut unloaded).await?;
                 let Some((state, judged_in)) = self.states.get_mut(&point.series_id) else { continue };
                 *judged_in = self.batches;
                 touched.insert(point.series_id.clone());
@@ -259,10 +260,31 @@ impl Judge {
         Ok(touched)
     }
 
+    /// The stored states of the entries' series that are not in memory,
+    /// and which of them have a fitted model: two queries for all, where a
+    /// batch meeting thousands of new series (a cold start) would otherwise
+    /// wait for a few round trips per series, one series at a time.
+    async fn read_unloaded(&self, entries: &[LogEntry]) -> Result<Unloaded, StoreError> {
+        let asked: HashSet<SeriesId> = entries
+            .iter()
+            .flat_map(|entry| &entry.points)
+            .filter(|point| !self.states.contains_key(&point.series_id))
+            .map(|point| point.series_id.clone())
+            .collect();
+        if asked.is_empty() {
+            return Ok(Unloaded::default());
+        }
+        let ids: Vec<SeriesId> = asked.iter().cloned().collect();
+        let stored = self.backends.streams.series_streams(&ids).await?;
+        let fitted = self.backends.store.fitted_among(&ids).await?;
+        let stored = stored.into_iter().map(|state| (state.series_id.clone(), state)).collect();
+        Ok(Unloaded { asked, stored, fitted })
+    }
+
     /// Makes sure the series' state is in memory and judges with its latest
     /// fitted model (a refit replaces the detector with the fit's warm one;
     /// a deleted series starts over with the default detector).
-    async fn load_state(&mut self, series_id: &SeriesId) -> Result<(), StoreError> {
+    async fn load_state(&mut self, series_id: &SeriesId, unloaded: &mut Unloaded) -> Result<(), StoreError> {
         let change = self.refits.take(series_id);
         if change.is_none() && self.states.contains_key(series_id) {
             return Ok(());
@@ -270,11 +292,18 @@ impl Judge {
         // A deleted series' state in memory is not carried on.
         let in_memory =
             self.states.remove(series_id).map(|(state, _)| state).filter(|_| change != Some(Change::Deleted));
+        let read_before = unloaded.asked.contains(series_id);
         let current = match in_memory {
             Some(state) => Some(state),
+            None if read_before => unloaded.stored.remove(series_id),
             None => self.backends.streams.series_stream(series_id).await?,
         };
-        let latest = self.models.find(series_id, None).await?;
+        // A fit noted since the batch began is looked up, whatever was read.
+        let latest = if read_before && change.is_none() && !unloaded.fitted.contains(series_id) {
+            None
+        } else {
+            self.models.find(series_id, None).await?
+        };
         let state = match (latest, current) {
             (Some(fitted), Some(current)) if current.version >= Some(fitted.version) => current,
             (Some(fitted), current) => {
@@ -302,6 +331,18 @@ impl Judge {
             updated_ms: 0,
         }
     }
+}
+
+/// What [`Judge::read_unloaded`] read for the series of a batch that were
+/// not in memory.
+#[derive(Default)]
+struct Unloaded {
+    /// The series asked about.
+    asked: HashSet<SeriesId>,
+    /// Their stored states (taken as they are loaded).
+    stored: HashMap<SeriesId, SeriesStream>,
+    /// Those with a fitted model.
+    fitted: HashSet<SeriesId>,
 }
 
 /// What the live feed sends of one judged point.
