@@ -2,10 +2,10 @@
 """Stream recovery times on PostgreSQL + Redis (streaming issue #7):
 
 1. `kill -9` of the only worker, restarted at once: time until verdicts
-   flow again (first verdict of the new process) and until it has caught up
-   (GET /ready 200).
+   flow again (first verdict of the new process) and until it has judged the
+   backlog (GET /ready: at most one entry per partition behind).
 2. `kill -9` of one of two workers: time until the survivor owns every
-   partition, and until it has caught up.
+   partition, and until it has judged the backlog.
 
 A producer thread writes points straight into the Redis Streams log (the
 entry format of the README's "Streaming" section) the whole time, so the
@@ -69,6 +69,7 @@ def fnv1a(text):
 ids = [f"r{s}" for s in range(series)]
 by_partition = [[i for i in ids if fnv1a(i) % partitions == p] for p in range(partitions)]
 stop_producing = threading.Event()
+produced = {"points": 0, "seconds": 0.0}
 
 
 def produce():
@@ -84,6 +85,7 @@ def produce():
             for p, members in enumerate(by_partition) if members
         ])
         tick += 1
+        produced.update(points=tick * series, seconds=time.time() - start)
 
 
 def start_infer(port):
@@ -115,6 +117,13 @@ def readiness(url):
     return status, (json.loads(body) if body.startswith("{") else {})
 
 
+def caught_up(url, owning=None):
+    """The backlog judged: at most about one entry per partition behind."""
+    status, body = readiness(url)
+    return status == 200 and body.get("lag_entries", partitions + 1) <= partitions and \
+        (owning is None or body.get("partitions_owned") == owning)
+
+
 def wait_until(condition, what, limit=120):
     start = time.time()
     while not condition():
@@ -126,7 +135,7 @@ def wait_until(condition, what, limit=120):
 
 def only_worker():
     a, url = start_infer(18101)
-    wait_until(lambda: readiness(url)[0] == 200 and verdicts(url) > 0, "the worker to catch up")
+    wait_until(lambda: caught_up(url) and verdicts(url) > 0, "the worker to catch up")
     time.sleep(3)
     a.send_signal(signal.SIGKILL)
     a.wait()
@@ -134,30 +143,29 @@ def only_worker():
     b, url = start_infer(18101)
     listening = wait_until(lambda: get(f"{url}/healthcheck")[0] is not None, "the restart to listen")
     flowing = wait_until(lambda: verdicts(url) > 0, "verdicts after the restart")
-    caught_up = wait_until(lambda: readiness(url)[0] == 200, "the restart to catch up")
+    backlog_judged = wait_until(lambda: caught_up(url), "the restart to catch up")
     b.terminate()
     b.wait()
     print(f"kill -9 of the only worker, restarted at once ({lease_ms} ms leases, {rate:,.0f} points/s into "
           f"{series} series): listening after {listening - killed:.2f} s, verdicts flow again after "
-          f"{flowing - killed:.2f} s, caught up (GET /ready 200) after {caught_up - killed:.2f} s")
+          f"{flowing - killed:.2f} s, backlog judged after {backlog_judged - killed:.2f} s")
 
 
 def survivor():
     a, url_a = start_infer(18101)
     b, url_b = start_infer(18102)
-    wait_until(lambda: all(readiness(u)[0] == 200 and readiness(u)[1].get("partitions_owned") == partitions // 2
-                           for u in (url_a, url_b)), "two workers sharing the partitions")
+    wait_until(lambda: all(caught_up(u, partitions // 2) for u in (url_a, url_b)), "two workers sharing the partitions")
     time.sleep(3)
     a.send_signal(signal.SIGKILL)
     a.wait()
     killed = time.time()
     owns_all = wait_until(lambda: readiness(url_b)[1].get("partitions_owned") == partitions, "the takeover")
-    caught_up = wait_until(lambda: readiness(url_b)[0] == 200, "the survivor to catch up")
+    backlog_judged = wait_until(lambda: caught_up(url_b, partitions), "the survivor to catch up")
     b.terminate()
     b.wait()
     print(f"kill -9 of one of two workers ({lease_ms} ms leases, {rate:,.0f} points/s into {series} series): "
           f"the survivor owns all {partitions} partitions after {owns_all - killed:.2f} s, "
-          f"caught up (GET /ready 200) after {caught_up - killed:.2f} s")
+          f"backlog judged after {backlog_judged - killed:.2f} s")
 
 
 def psql(statement):
@@ -173,6 +181,7 @@ try:
 finally:
     stop_producing.set()
     producer.join()
+    print(f"the producer wrote {produced['points'] / max(produced['seconds'], 1e-9):,.0f} points/s on average")
     keys = Redis().pipeline([["KEYS", f"{prefix}*"]])[0]
     if keys:
         Redis().pipeline([["DEL", *keys]])
