@@ -21,11 +21,9 @@ pub use settings::{InferSettings, KafkaSettings};
 pub use stream::{Stream, StreamDefaults, drain_stream_workers};
 pub use wire::{PredictRequest, PredictResponse};
 
-use anomaly_http::extract::empty_series_id;
-use anomaly_http::{Access, HttpArgs, LatencyRecorder, Scope, Server, service_router};
+use anomaly_http::{Access, HttpArgs, LatencyRecorder, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
-use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,26 +69,13 @@ impl InferState {
     }
 }
 
-/// All routes of the infer service, guarded by `access`: ingest needs the
-/// write scope, predictions and stream states the read scope (when reads
-/// need a key at all); `/ready` is open, as probes carry no key.
+/// All routes of the infer service, guarded by `access` (the list and
+/// the scopes: [`openapi::api_routes`]).
 pub fn router(state: InferState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let reads = Router::new()
-        .route("/predict/{series_id}", post(predict))
-        .route("/predict/", post(empty_series_id))
-        .route("/stream/{series_id}", get(stream::series_stream));
-    let writes = Router::new()
-        .route("/ingest/{series_id}", post(stream::ingest_series))
-        .route("/ingest/", post(empty_series_id))
-        .route("/ingest", post(stream::ingest_many));
     let state = Arc::new(state);
     let probe: Arc<dyn anomaly_http::StreamProbe> = Arc::new(stream::StreamHealthProbe(state.clone()));
-    let routes = access
-        .guard(Scope::Read, reads)
-        .merge(access.guard(Scope::Write, writes))
-        .route("/ready", get(stream::ready))
-        .with_state(state);
+    let routes = openapi::api_routes().into_router(access).with_state(state);
     service_router("infer", routes, backends, vec![recorder], Some(probe), openapi())
 }
 

@@ -1,8 +1,16 @@
-//! The infer service's OpenAPI document, generated from the handlers.
+//! The infer service's API: its routes, each with the scope it needs, and
+//! the OpenAPI document generated from the same list.
 
-use anomaly_http::Scope;
-use anomaly_http::docs::document_access;
+use crate::InferState;
+use crate::predict;
+use crate::stream::{ingest, status};
+use anomaly_http::extract::empty_series_id;
+use anomaly_http::{Scope, ScopedRoutes};
+use axum::routing::post;
+use std::sync::Arc;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -10,26 +18,28 @@ use utoipa::OpenApi;
         title = "infer",
         description = "Judges points against the fitted models, and streams of points with online detectors."
     ),
-    paths(
-        crate::predict::predict,
-        crate::stream::ingest::ingest_series,
-        crate::stream::ingest::ingest_many,
-        crate::stream::status::series_stream,
-        crate::stream::status::ready,
-        anomaly_http::health::healthcheck,
-        anomaly_http::health::live
-    ),
+    paths(anomaly_http::health::healthcheck, anomaly_http::health::live),
     components(schemas(anomaly_http::ErrorBody))
 )]
 struct InferApi;
 
+/// The routes: ingest needs the write scope, predictions and stream states
+/// the read scope (when reads need a key at all); `/ready` is open, as
+/// probes carry no key. `/predict/` and `/ingest/` answer the empty id's 422.
+pub(crate) fn api_routes() -> ScopedRoutes<Arc<InferState>> {
+    let reads = OpenApiRouter::new()
+        .routes(routes!(predict::predict))
+        .route("/predict/", post(empty_series_id))
+        .routes(routes!(status::series_stream));
+    let writes = OpenApiRouter::new()
+        .routes(routes!(ingest::ingest_series))
+        .route("/ingest/", post(empty_series_id))
+        .routes(routes!(ingest::ingest_many));
+    let probes = OpenApiRouter::new().routes(routes!(status::ready));
+    ScopedRoutes::default().scoped(Scope::Read, reads).scoped(Scope::Write, writes).open(probes)
+}
+
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let guarded = [
-        ("/predict/{series_id}", Scope::Read),
-        ("/stream/{series_id}", Scope::Read),
-        ("/ingest/{series_id}", Scope::Write),
-        ("/ingest", Scope::Write),
-    ];
-    document_access(InferApi::openapi(), &guarded)
+    api_routes().document(InferApi::openapi())
 }

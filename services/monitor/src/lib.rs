@@ -26,10 +26,9 @@ pub use queries::PredictionView;
 pub use render::plot::{PlotInput, render_svg};
 pub use settings::MonitorSettings;
 
-use anomaly_http::{Access, HttpArgs, Scope, Server, service_router};
+use anomaly_http::{Access, HttpArgs, Server, service_router};
 use anomaly_store::Backends;
 use axum::Router;
-use axum::routing::{delete, get, post};
 
 /// What the monitor handlers share.
 #[derive(Clone)]
@@ -64,27 +63,11 @@ impl MonitorState {
     }
 }
 
-/// All routes of the monitor service, guarded by `access`: reads need the
-/// read scope (when reads need a key at all), webhooks the admin scope.
+/// All routes of the monitor service, guarded by `access`: the JSON API
+/// ([`openapi::api_routes`], documented from the same list) and the pages.
 pub fn router(state: MonitorState, access: &Access) -> Router {
     let backends = state.backends.clone();
-    let reads = Router::new()
-        .route("/plot", get(plot))
-        .route("/models", get(list_models))
-        .route("/models/{series_id}", get(series_models))
-        .route("/series/{series_id}/predictions", get(series_predictions))
-        .route("/anomalies", get(anomalies))
-        .route("/events", get(events));
-    let admin = Router::new()
-        .route("/webhooks", get(api::webhooks::list).post(api::webhooks::create))
-        .route("/webhooks/{id}", delete(api::webhooks::delete))
-        .route("/webhooks/{id}/test", post(api::webhooks::test))
-        .route("/webhooks/{id}/deliveries", get(api::webhooks::deliveries));
-    let routes = access
-        .guard(Scope::Read, reads)
-        .merge(access.guard(Scope::Admin, admin))
-        .merge(pages::routes(access))
-        .with_state(state);
+    let routes = openapi::api_routes().into_router(access).merge(pages::routes(access)).with_state(state);
     service_router("monitor", routes, backends, Vec::new(), None, openapi())
 }
 

@@ -1,8 +1,12 @@
-//! The monitor service's OpenAPI document, generated from the handlers.
+//! The monitor service's API: its routes, each with the scope it needs,
+//! and the OpenAPI document generated from the same list.
 
-use anomaly_http::Scope;
-use anomaly_http::docs::document_access;
+use crate::MonitorState;
+use crate::api::{events, models, plot, predictions, webhooks};
+use anomaly_http::{Scope, ScopedRoutes};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -10,38 +14,30 @@ use utoipa::OpenApi;
         title = "monitor",
         description = "Plots, model listings, the live feed of anomalies, webhooks and platform health."
     ),
-    paths(
-        crate::api::plot::plot,
-        crate::api::models::list_models,
-        crate::api::models::series_models,
-        crate::api::predictions::series_predictions,
-        crate::api::predictions::anomalies,
-        crate::api::events::events,
-        crate::api::webhooks::create,
-        crate::api::webhooks::list,
-        crate::api::webhooks::delete,
-        crate::api::webhooks::test,
-        crate::api::webhooks::deliveries,
-        anomaly_http::health::healthcheck,
-        anomaly_http::health::live
-    ),
+    paths(anomaly_http::health::healthcheck, anomaly_http::health::live),
     components(schemas(anomaly_http::ErrorBody))
 )]
 struct MonitorApi;
 
+/// The JSON routes: reads need the read scope (when reads need a key at
+/// all), webhooks the admin scope.
+pub(crate) fn api_routes() -> ScopedRoutes<MonitorState> {
+    let reads = OpenApiRouter::new()
+        .routes(routes!(plot::plot))
+        .routes(routes!(models::list_models))
+        .routes(routes!(models::series_models))
+        .routes(routes!(predictions::series_predictions))
+        .routes(routes!(predictions::anomalies))
+        .routes(routes!(events::events));
+    let admin = OpenApiRouter::new()
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries));
+    ScopedRoutes::default().scoped(Scope::Read, reads).scoped(Scope::Admin, admin)
+}
+
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let guarded = [
-        ("/plot", Scope::Read),
-        ("/models", Scope::Read),
-        ("/models/{series_id}", Scope::Read),
-        ("/series/{series_id}/predictions", Scope::Read),
-        ("/anomalies", Scope::Read),
-        ("/events", Scope::Read),
-        ("/webhooks", Scope::Admin),
-        ("/webhooks/{id}", Scope::Admin),
-        ("/webhooks/{id}/test", Scope::Admin),
-        ("/webhooks/{id}/deliveries", Scope::Admin),
-    ];
-    document_access(MonitorApi::openapi(), &guarded)
+    api_routes().document(MonitorApi::openapi())
 }

@@ -19,11 +19,9 @@ pub use openapi::openapi;
 pub use settings::TrainSettings;
 pub use wire::{FitRequest, FitResponse};
 
-use anomaly_http::extract::empty_series_id;
-use anomaly_http::{Access, HttpArgs, LatencyRecorder, Scope, Server, service_router};
+use anomaly_http::{Access, HttpArgs, LatencyRecorder, Server, service_router};
 use anomaly_store::{Backends, LatencyKind};
 use axum::Router;
-use axum::routing::{delete, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,14 +62,11 @@ impl TrainState {
     }
 }
 
-/// All routes of the train service, guarded by `access`: fits need the
-/// write scope, deletes the admin scope.
+/// All routes of the train service, guarded by `access` (the list and
+/// the scopes: [`openapi::api_routes`]).
 pub fn router(state: TrainState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let writes = Router::new().route("/fit/{series_id}", post(fit)).route("/fit/", post(empty_series_id));
-    let deletes = Router::new().route("/models/{series_id}", delete(delete_series));
-    let routes =
-        access.guard(Scope::Write, writes).merge(access.guard(Scope::Admin, deletes)).with_state(Arc::new(state));
+    let routes = openapi::api_routes().into_router(access).with_state(Arc::new(state));
     service_router("train", routes, backends, vec![recorder], None, openapi())
 }
 

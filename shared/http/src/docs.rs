@@ -17,7 +17,7 @@ pub fn docs_router(spec: OpenApi) -> Router {
 /// the `api_key` bearer scheme; on each operation under the paths of
 /// `guarded`, the scope it needs and its 401/403 answers; on every
 /// operation with a body, the 415 for a body not declared as JSON.
-pub fn document_access(mut spec: OpenApi, guarded: &[(&str, Scope)]) -> OpenApi {
+pub(crate) fn document_access(mut spec: OpenApi, guarded: &[(&str, Scope)]) -> OpenApi {
     let components = spec.components.get_or_insert_with(Default::default);
     let mut scheme = Http::new(HttpAuthScheme::Bearer);
     scheme.description = Some(

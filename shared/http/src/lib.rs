@@ -13,6 +13,7 @@ pub mod latency;
 pub mod metrics;
 pub mod model_description;
 pub mod request_metrics;
+pub mod scoped_routes;
 pub mod server;
 pub mod standalone;
 pub mod telemetry;
@@ -26,6 +27,7 @@ pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjs
 pub use health::{HealthState, StreamHealth, StreamProbe, health_router};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;
+pub use scoped_routes::ScopedRoutes;
 pub use server::{Server, shutdown_signal};
 
 use anomaly_store::Backends;
