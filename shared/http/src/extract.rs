@@ -166,9 +166,18 @@ pub struct SeriesIdPath(pub SeriesId);
 #[into_params(parameter_in = Path)]
 pub struct SeriesIdParam {
     /// 1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..
-    #[param(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+    #[param(value_type = SeriesIdText, inline)]
     pub series_id: String,
 }
+
+// How the OpenAPI documents state a series id wherever one is a parameter
+// (`#[param(value_type = SeriesIdText, inline)]`, or `Option<SeriesIdText>`
+// for an optional one); `SeriesId` enforces it. The doc line below is the
+// schema's description in the documents.
+/// 1 to 128 bytes of [A-Za-z0-9._:-], other than . and ..
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+pub struct SeriesIdText(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for SeriesIdPath {
     type Rejection = ApiError;

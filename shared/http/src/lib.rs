@@ -23,7 +23,9 @@ pub mod testing;
 pub use access::{Access, Scope};
 pub use config::{HttpArgs, StorageArgs};
 pub use error::{ApiError, ErrorBody};
-pub use extract::{ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath};
+pub use extract::{
+    ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath, SeriesIdText,
+};
 pub use health::{HealthState, StreamHealth, StreamProbe, health_router};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;

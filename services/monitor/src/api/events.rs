@@ -30,7 +30,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only this series.
-    #[param(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+    #[param(value_type = Option<anomaly_http::SeriesIdText>, inline)]
     pub series_id: Option<String>,
     /// `stream` or `predict`; omitted: both.
     #[param(pattern = r"^(stream|predict)$")]

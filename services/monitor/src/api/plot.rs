@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub struct PlotQuery {
     /// The series: 1 to 128 bytes of `[A-Za-z0-9._:-]`. Required; a
     /// missing one is answered with 422 `invalid_series_id`.
-    #[param(required = true, pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+    #[param(required = true, value_type = anomaly_http::SeriesIdText, inline)]
     pub series_id: Option<String>,
     /// `v3`, `V3` or `3`; omitted means the latest version.
     #[param(pattern = r"^[vV]?0*[1-9][0-9]{0,8}$")]

@@ -30,7 +30,7 @@ pub struct RangeQuery {
 #[into_params(parameter_in = Query)]
 pub struct AnomaliesQuery {
     /// Only this series.
-    #[param(pattern = r"^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$")]
+    #[param(value_type = Option<anomaly_http::SeriesIdText>, inline)]
     pub series_id: Option<String>,
     /// `stream` (found by the stream worker) or `predict` (answered by
     /// `POST /predict`); omitted: both, merged by point time.
