@@ -220,7 +220,9 @@ async fn every_dashboard_page_renders_in_chromium() {
         return { points: line ? line.getAttribute('points').trim().split(' ').filter(Boolean).length : 0, \
         coordinates: line ? line.getAttribute('points') : '', \
         anomalies: document.querySelectorAll('#live-chart circle.anomaly').length, \
-        status: document.getElementById('live-chart-status').textContent }; })()";
+        status: document.getElementById('live-chart-status').textContent, \
+        gap_shown: !document.getElementById('live-chart-missed').hidden && \
+            getComputedStyle(document.getElementById('live-chart-missed')).display !== 'none' }; })()";
     let read_chart = async || -> Value { page.evaluate(chart).await.expect("chart").into_value().expect("json") };
     // One point at a time until the chart has one: the stream has seen the watch.
     let watched = Instant::now();
@@ -245,6 +247,7 @@ async fn every_dashboard_page_renders_in_chromium() {
             assert!(!coordinates.contains("NaN") && !coordinates.contains("Infinity"), "{drawn}");
             assert!(drawn["anomalies"].as_u64() >= Some(2), "the spike and the extreme values are marked: {drawn}");
             assert!(drawn["status"].as_str().is_some_and(|s| s.contains("-1.798e308")), "{drawn}");
+            assert_eq!(drawn["gap_shown"], false, "no verdict was missed, so no gap is announced: {drawn}");
             println!("ingest to the live chart: {:?}", ingested.elapsed());
             break;
         }

@@ -74,7 +74,7 @@ impl Filter {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (sent by EventSource on reconnect)", pattern = r"^[0-9]{1,20}(-[0-9]{1,20})?$"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream`: `event: anomaly` (data: the anomaly as `GET /anomalies` lists it), `event: lagged` (the client fell behind; what it missed follows), keep-alive comments; with `series_id` (and a source including `stream`) also `event: verdict` for every point of the series the stream judges from now on (data: `series_id`, `timestamp`, `value`, `score`, `anomaly`, `warming_up`, `detector`, `model_version`; no `id:`, not resumed, best effort)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `event: anomaly` (data: the anomaly as `GET /anomalies` lists it), `event: lagged` (the client fell behind; what it missed follows), keep-alive comments; with `series_id` (and a source including `stream`) also `event: verdict` for every point of the series the stream judges from now on (data: `series_id`, `timestamp`, `value`, `score`, `anomaly`, `warming_up`, `detector`, `model_version`; no `id:`, not resumed, best effort: a client that fell behind gets `event: verdicts_missed`, data `{\"at_most\": n}`)", content_type = "text/event-stream", body = String),
         (status = 422, description = "Invalid series id, source or Last-Event-ID", body = ErrorBody),
         (status = 503, description = "The anomaly feed cannot be read", body = ErrorBody),
     )

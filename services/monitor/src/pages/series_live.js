@@ -9,6 +9,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const chart = document.getElementById("live-chart");
   const status = document.getElementById("live-chart-status");
+  const missed = document.getElementById("live-chart-missed");
   const svg = chart.querySelector("svg");
   const { time, number } = window.anomalyFormat;
   const points = [];
@@ -71,5 +72,7 @@
 
   const events = new EventSource("/events?" + new URLSearchParams({ series_id: chart.dataset.series, source: "stream" }));
   events.addEventListener("verdict", event => add(JSON.parse(event.data)));
+  // The page fell behind the feed: the chart goes on with a gap.
+  events.addEventListener("verdicts_missed", () => { missed.hidden = false; });
   events.onerror = () => { status.textContent = "reconnecting…"; };
 })();

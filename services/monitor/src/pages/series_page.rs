@@ -10,11 +10,11 @@ use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_v
 use crate::MonitorState;
 use crate::queries::{prediction_query, recent_anomalies};
 use crate::render::draw_version;
-use anomaly_core::ModelVersion;
+use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
-use anomaly_store::PredictionQuery;
+use anomaly_store::{PredictionQuery, PredictionRecord};
 use axum::extract::State;
-use maud::{PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 /// Predictions drawn over the band.
@@ -37,16 +37,9 @@ pub async fn page(
     OnPage(SeriesIdPath(series_id)): OnPage<SeriesIdPath>,
     OnPage(ApiQuery(query)): OnPage<ApiQuery<VersionQuery>>,
 ) -> PageResult {
-    let store = &state.backends.store;
     let wanted = query.version.as_deref().filter(|v| !v.is_empty()).map(ModelVersion::parse).transpose()?;
-    let versions = store.versions(&series_id).await?;
-    let streamed = match state.backends.streams.series_stream(&series_id).await? {
-        Some(stream) => {
-            let query = prediction_query(Some(series_id.clone()), None, None, Some(STREAM_ANOMALIES), true)?;
-            Some(stream_state::section(&stream, &recent_anomalies(&state, &query, (false, true)).await?))
-        }
-        None => None,
-    };
+    let versions = state.backends.store.versions(&series_id).await?;
+    let streamed = stream_section(&state, &series_id).await?;
     let Some(latest) = versions.first() else {
         // Streamed without a fitted model: the stream part is the page.
         let Some(streamed) = streamed else {
@@ -68,13 +61,38 @@ pub async fn page(
     let predictions = state.backends.predictions.predictions(&recent).await?;
     let overlay = predictions.iter().map(|p| (p.timestamp, p.value, p.anomaly)).collect();
     let svg = draw_version(&state, chosen.clone(), overlay).await?;
-
     let anomalies = predictions.iter().filter(|p| p.anomaly).count();
     let content = html! {
+        (version_picker(&series_id, &versions, &chosen))
+        p.muted {
+            (chosen.version) ": mean " (format_value(chosen.params.mean)) ", std " (format_value(chosen.params.std))
+            ", detector " (chosen.params.model.kind()) ", threshold k = " (format_value(chosen.params.threshold())) " (" (chosen.params.direction().as_str()) "), "
+            (grouped(chosen.params.points_used)) " training points. "
+            (predictions.len()) " recent predictions drawn, " (anomalies) " anomalous."
+        }
+        div.plot { (PreEscaped(svg)) }
+        @if let Some(streamed) = &streamed { (streamed) }
+        (versions_table(&versions))
+        (predictions_table(&series_id, &predictions))
+    };
+    Ok(layout(series_id.as_str(), Section::Series, content))
+}
+
+/// The series' stream state and recent stream anomalies, when it streams.
+async fn stream_section(state: &MonitorState, series_id: &SeriesId) -> Result<Option<Markup>, ApiError> {
+    let Some(stream) = state.backends.streams.series_stream(series_id).await? else { return Ok(None) };
+    let query = prediction_query(Some(series_id.clone()), None, None, Some(STREAM_ANOMALIES), true)?;
+    Ok(Some(stream_state::section(&stream, &recent_anomalies(state, &query, (false, true)).await?)))
+}
+
+/// The version select, with links to the chosen version's SVG and the
+/// predictions' JSON.
+fn version_picker(series_id: &SeriesId, versions: &[ModelRecord], chosen: &ModelRecord) -> Markup {
+    html! {
         form.filters method="get" {
             label { "Version"
                 select name="version" {
-                    @for record in &versions {
+                    @for record in versions {
                         option value=(record.version) selected[record.version == chosen.version] {
                             (record.version) " · " (format_millis(record.trained_at_ms))
                         }
@@ -85,14 +103,12 @@ pub async fn page(
             a href={ "/plot?series_id=" (series_id) "&version=" (chosen.version) } { "SVG of this version" }
             a href={ "/series/" (series_id) "/predictions" } { "Predictions as JSON" }
         }
-        p.muted {
-            (chosen.version) ": mean " (format_value(chosen.params.mean)) ", std " (format_value(chosen.params.std))
-            ", detector " (chosen.params.model.kind()) ", threshold k = " (format_value(chosen.params.threshold())) " (" (chosen.params.direction().as_str()) "), "
-            (grouped(chosen.params.points_used)) " training points. "
-            (predictions.len()) " recent predictions drawn, " (anomalies) " anomalous."
-        }
-        div.plot { (PreEscaped(svg)) }
-        @if let Some(streamed) = &streamed { (streamed) }
+    }
+}
+
+/// Every version with its parameters, newest first.
+fn versions_table(versions: &[ModelRecord]) -> Markup {
+    html! {
         h2 { "Versions" }
         table {
             thead { tr {
@@ -100,7 +116,7 @@ pub async fn page(
                 th.num { "k" } th { "Direction" }
             } }
             tbody {
-                @for record in &versions {
+                @for record in versions {
                     tr {
                         td { a href={ "?version=" (record.version) } { (record.version) } }
                         td { (format_millis(record.trained_at_ms)) }
@@ -113,6 +129,12 @@ pub async fn page(
                 }
             }
         }
+    }
+}
+
+/// The latest predictions, newest first.
+fn predictions_table(series_id: &SeriesId, predictions: &[PredictionRecord]) -> Markup {
+    html! {
         h2 { "Latest predictions" }
         table {
             thead { tr {
@@ -135,6 +157,5 @@ pub async fn page(
                 }
             }
         }
-    };
-    Ok(layout(series_id.as_str(), Section::Series, content))
+    }
 }

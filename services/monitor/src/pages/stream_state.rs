@@ -47,6 +47,7 @@ pub fn section(stream: &SeriesStream, anomalies: &[PredictionView]) -> Markup {
             svg viewBox="0 0 960 220" role="img" aria-label="Points judged since the page opened" {}
         }
         p.muted #live-chart-status { "Waiting for the stream to judge this series' next points…" }
+        p.muted #live-chart-missed hidden { "This page fell behind the stream: some points are missing from the chart." }
         script src="/dashboard/format.js" {}
         script src="/dashboard/series_live.js" {}
         (anomaly_table(anomalies, "The stream has flagged nothing in this series."))
