@@ -6,6 +6,7 @@
 pub mod ingest;
 mod judge;
 mod kafka;
+mod lag_minutes;
 pub mod status;
 mod worker;
 

@@ -6,6 +6,7 @@
 //! uninterrupted run.
 
 use super::judge::{Held, Judge, claim, unix_millis};
+use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, EntryId, POINT_LOG, StoreError};
 use std::sync::Arc;
@@ -34,8 +35,8 @@ pub(crate) struct Worker {
     status: Arc<StreamStatus>,
     metrics: StreamMetrics,
     judge: Judge,
-    /// The minute the lag was last recorded in (and old minutes pruned).
-    lag_recorded_in: i64,
+    /// The lag per minute for the dashboard.
+    lag_minutes: LagMinutes,
 }
 
 impl Worker {
@@ -46,7 +47,7 @@ impl Worker {
         metrics: StreamMetrics,
         lease: LeaseSettings,
     ) -> Self {
-        Self { backends, lease, status, metrics, judge, lag_recorded_in: 0 }
+        Self { backends, lease, status, metrics, judge, lag_minutes: LagMinutes::new(POINT_LOG.to_owned()) }
     }
 
     /// Runs until `stop` turns true (checked between batches), then gives
@@ -156,16 +157,7 @@ impl Worker {
                 lagging.push((held.partition, lag));
             }
         }
-        // For the dashboard's lag per minute: written while a partition
-        // lags, else once a minute (to prune), so an idle worker does not
-        // write every round. A failure here costs only the chart.
-        let minute = unix_millis().div_euclid(60_000);
-        if !lagging.is_empty() || minute != self.lag_recorded_in {
-            match self.backends.streams.record_lag(POINT_LOG, &lagging, minute).await {
-                Ok(()) => self.lag_recorded_in = minute,
-                Err(error) => tracing::debug!(%error, "could not record the stream lag"),
-            }
-        }
+        self.lag_minutes.record(self.backends.streams.as_ref(), &lagging).await;
         Ok(())
     }
 

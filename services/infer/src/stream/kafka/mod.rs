@@ -9,6 +9,7 @@ mod consumer;
 mod worker;
 
 use super::judge::Judge;
+use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use crate::settings::KafkaSettings;
 use anomaly_store::{Backends, KafkaProducer, StoreError};
@@ -47,12 +48,14 @@ pub(super) fn start(
     let consumer = consumer::start(&consumer_settings, to_worker, status.clone())?;
     let dead_letters = (!settings.kafka_dlq_topic.is_empty())
         .then(|| worker::DeadLetters { producer: producer.clone(), topic: settings.kafka_dlq_topic.clone() });
+    let log = format!("kafka:{}", settings.kafka_points_topic);
     let worker = worker::KafkaWorker {
         backends,
         judge,
         status,
         metrics,
-        log: format!("kafka:{}", settings.kafka_points_topic),
+        lag_minutes: LagMinutes::new(log.clone()),
+        log,
         dead_letters,
         from_consumer,
         consumer,

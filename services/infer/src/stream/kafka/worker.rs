@@ -9,6 +9,7 @@
 
 use super::consumer::{ConsumerHandle, FromConsumer, Offsets, Received};
 use crate::stream::judge::{Held, Judge, claim};
+use crate::stream::lag_minutes::LagMinutes;
 use crate::stream::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, EntryId, KafkaProducer, LogEntry, StoreError, decode_points_message};
 use std::collections::BTreeMap;
@@ -23,6 +24,8 @@ const BATCH_MESSAGES: usize = 8192;
 const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Pause after a storage failure.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// How often the lag is looked at for the dashboard's lag per minute.
+const LAG_EVERY: Duration = Duration::from_secs(1);
 
 /// Where malformed messages are copied, when configured.
 pub(super) struct DeadLetters {
@@ -38,6 +41,8 @@ pub(super) struct KafkaWorker {
     pub(super) metrics: StreamMetrics,
     /// `kafka:<topic>`, the log name of the stored positions.
     pub(super) log: String,
+    /// The lag per minute for the dashboard.
+    pub(super) lag_minutes: LagMinutes,
     pub(super) dead_letters: Option<DeadLetters>,
     pub(super) from_consumer: mpsc::Receiver<FromConsumer>,
     pub(super) consumer: ConsumerHandle,
@@ -58,9 +63,15 @@ fn next_offset(held: &Held) -> i64 {
 impl KafkaWorker {
     /// Runs until `stop`, then commits its last batch and leaves the group.
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut lag_every = tokio::time::interval(LAG_EVERY);
+        lag_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         while !*stop.borrow() {
             let event = tokio::select! {
                 event = self.from_consumer.recv() => event,
+                _ = lag_every.tick() => {
+                    self.record_lag().await;
+                    continue;
+                }
                 _ = stop.changed() => continue,
             };
             let Some(event) = event else {
@@ -124,6 +135,17 @@ impl KafkaWorker {
                 let _ = reply.send(commits);
             }
         }
+    }
+
+    /// Records how far the held partitions are behind their high watermarks.
+    async fn record_lag(&mut self) {
+        let lagging: Vec<(u32, u64)> = self
+            .held
+            .values()
+            .map(|held| (held.partition, self.status.kafka_lag(held.partition, held.position)))
+            .filter(|(_, lag)| *lag > 0)
+            .collect();
+        self.lag_minutes.record(self.backends.streams.as_ref(), &lagging).await;
     }
 
     /// States of series in partitions that changed hands may be stale.
