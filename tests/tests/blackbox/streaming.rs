@@ -102,6 +102,15 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     for expected in ["anomaly_stream_partitions_owned 16", "anomaly_stream_points_ingested_total 430"] {
         assert!(metrics.contains(expected), "{expected} in {metrics}");
     }
+    let checkpointed = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("anomaly_stream_last_checkpoint_timestamp_seconds "))
+        .and_then(|value| value.trim().parse::<f64>().ok());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+    assert!(
+        checkpointed.is_some_and(|at| at <= now && at > now - 120.0),
+        "last checkpoint {checkpointed:?}, now {now}"
+    );
     if env.kind() == Kind::Production {
         assert!(metrics.contains("anomaly_stream_ingest_to_verdict_seconds"), "{metrics}");
     }

@@ -170,6 +170,7 @@ impl Judge {
         }
         held.position = last;
         self.status.committed();
+        self.metrics.last_checkpoint.set(unix_millis() as f64 / 1000.0);
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
         self.keep_within_capacity();
         let newest = &verdicts[verdicts.len().saturating_sub(MAX_LIVE_VERDICTS)..];

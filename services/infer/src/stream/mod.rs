@@ -120,6 +120,9 @@ pub(crate) struct StreamMetrics {
     pub(crate) malformed: metrics::Counter,
     pub(crate) partitions_owned: metrics::Gauge,
     pub(crate) states_in_memory: metrics::Gauge,
+    /// When the last batch was checkpointed, Unix seconds (its age is
+    /// `time() - anomaly_stream_last_checkpoint_timestamp_seconds`).
+    pub(crate) last_checkpoint: metrics::Gauge,
     /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
     pub(crate) ingest_to_verdict: metrics::Histogram,
 }
@@ -136,6 +139,7 @@ impl StreamMetrics {
             malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
             partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),
             states_in_memory: metrics::gauge!("anomaly_stream_states_in_memory"),
+            last_checkpoint: metrics::gauge!("anomaly_stream_last_checkpoint_timestamp_seconds"),
             ingest_to_verdict: metrics::histogram!("anomaly_stream_ingest_to_verdict_seconds"),
         }
     }
