@@ -4,6 +4,7 @@
 use anomaly_cli::eval::command::{EvalOptions, run as run_eval};
 use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
 use anomaly_cli::series_file;
+use anomaly_store::KafkaClient;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -43,6 +44,16 @@ enum Command {
         /// Produce to Kafka at these brokers (`host:port,...`) instead of POST /ingest.
         #[arg(long)]
         kafka: Option<String>,
+        /// Extra librdkafka client properties, used with --kafka only,
+        /// `key=value,...` (TLS, SASL...), as infer's KAFKA_CLIENT_CONFIG.
+        #[arg(
+            long,
+            env = "KAFKA_CLIENT_CONFIG",
+            default_value = "",
+            hide_env_values = true,
+            hide_default_value = true
+        )]
+        kafka_config: String,
         /// The Kafka topic, with --kafka.
         #[arg(long, requires = "kafka", default_value = "telemetry.raw")]
         topic: String,
@@ -76,7 +87,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Replay { path, series, rate, speedup, batch, url, api_key, kafka, topic } => {
+        Command::Replay { path, series, rate, speedup, batch, url, api_key, kafka, kafka_config, topic } => {
             if rate.is_some_and(|r| r <= 0.0 || !r.is_finite()) || speedup.is_some_and(|s| s <= 0.0 || !s.is_finite()) {
                 anyhow::bail!("--rate and --speedup must be positive numbers");
             }
@@ -95,7 +106,10 @@ async fn main() -> anyhow::Result<()> {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let target = match kafka {
-                Some(brokers) => ReplayTarget::Kafka { brokers, topic },
+                Some(brokers) => ReplayTarget::Kafka {
+                    client: KafkaClient::new(&brokers, &kafka_config).map_err(anyhow::Error::msg)?,
+                    topic,
+                },
                 None => ReplayTarget::Http { url, api_key },
             };
             let summary = replay(&all, &ReplayOptions { target, rate, speedup, batch }, &progress).await;

@@ -3,7 +3,7 @@
 //! second) or by the data's own clock sped up, with a progress bar.
 
 use crate::series_file::SeriesFile;
-use anomaly_store::{KafkaProducer, encode_points_message};
+use anomaly_store::{KafkaClient, KafkaProducer, encode_points_message};
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
 use std::time::{Duration, Instant};
@@ -20,8 +20,8 @@ pub enum ReplayTarget {
     },
     /// A Kafka topic: one batch message per request-sized batch, keyed by series id.
     Kafka {
-        /// Brokers, `host:port,...`.
-        brokers: String,
+        /// The brokers and client properties.
+        client: KafkaClient,
         /// The points topic.
         topic: String,
     },
@@ -63,8 +63,8 @@ impl Sender {
             ReplayTarget::Http { url, api_key } => {
                 Self::Http(reqwest::Client::new(), url.trim_end_matches('/').to_owned(), api_key.clone())
             }
-            ReplayTarget::Kafka { brokers, topic } => {
-                Self::Kafka(KafkaProducer::new(brokers).context("Kafka producer")?, topic.clone())
+            ReplayTarget::Kafka { client, topic } => {
+                Self::Kafka(KafkaProducer::new(client).context("Kafka producer")?, topic.clone())
             }
         })
     }

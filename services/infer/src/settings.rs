@@ -54,6 +54,10 @@ pub struct KafkaSettings {
     /// Brokers (`host:port,...`); empty: Kafka is not used.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "")]
     pub kafka_brokers: String,
+    /// Extra librdkafka client properties, `key=value,...` (TLS, SASL,
+    /// client id...); those the platform sets itself are refused.
+    #[arg(long, env = "KAFKA_CLIENT_CONFIG", default_value = "", hide_env_values = true, hide_default_value = true)]
+    pub kafka_client_config: String,
     /// The topic points are read from (and `POST /ingest` writes to).
     #[arg(long, env = "KAFKA_POINTS_TOPIC", default_value = "telemetry.raw")]
     pub kafka_points_topic: String,
@@ -74,6 +78,13 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
+    /// The brokers with the extra client properties, as every consumer and
+    /// producer of the process connects.
+    pub fn client(&self) -> Result<anomaly_store::KafkaClient, anomaly_store::StoreError> {
+        anomaly_store::KafkaClient::new(&self.kafka_brokers, &self.kafka_client_config)
+            .map_err(anomaly_store::StoreError::KafkaConfig)
+    }
+
     /// Whether Kafka is configured.
     pub fn enabled(&self) -> bool {
         !self.kafka_brokers.trim().is_empty()

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// Kafka failed or is unreachable.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The Kafka client properties are not usable (`KAFKA_CLIENT_CONFIG`).
+    #[error("kafka configuration: {0}")]
+    KafkaConfig(String),
     /// A stored value could not be decoded (a corrupted or foreign entry).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

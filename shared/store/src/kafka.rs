@@ -10,9 +10,8 @@
 //! given. A message is judged whole or not at all: one bad point makes it
 //! malformed.
 
-use crate::{FeedAnomaly, StoreError, StreamPoint};
+use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint};
 use anomaly_core::SeriesId;
-use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
@@ -86,10 +85,10 @@ pub struct KafkaProducer {
 }
 
 impl KafkaProducer {
-    /// A producer for `brokers` (`host:port,...`).
-    pub fn new(brokers: &str) -> Result<Self, StoreError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    /// A producer for `client`'s brokers, with its properties.
+    pub fn new(client: &KafkaClient) -> Result<Self, StoreError> {
+        let producer = client
+            .config()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")

@@ -247,9 +247,12 @@ fn help_shows_no_secret_setting() {
         .env("DATABASE_URL", "postgres://app:hunter2-db@db/anomaly")
         .env("REDIS_URL", "redis://:hunter2-redis@cache:6379")
         .env("API_KEYS", "hunter2-key-0123456789:admin")
+        .env("KAFKA_CLIENT_CONFIG", "sasl.username=u,sasl.password=hunter2-kafka")
         .output()
         .expect("platform --help runs");
     let help = String::from_utf8_lossy(&output.stdout);
-    assert!(help.contains("DATABASE_URL") && help.contains("API_KEYS"), "{help}");
+    for setting in ["DATABASE_URL", "API_KEYS", "KAFKA_CLIENT_CONFIG"] {
+        assert!(help.contains(setting), "{setting} in {help}");
+    }
     assert!(!help.contains("hunter2"), "a secret is printed:\n{help}");
 }

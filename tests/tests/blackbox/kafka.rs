@@ -8,6 +8,7 @@
 //! series.
 
 use anomaly_core::{OnlineDetector, Verdict};
+use anomaly_store::KafkaClient;
 use blackbox_tests::kafka::{committed_offsets, create_topic, produce, read_all};
 use blackbox_tests::*;
 use serde_json::{Value, json};
@@ -43,6 +44,8 @@ impl Topics {
             kafka_anomalies_topic: self.anomalies.clone(),
             kafka_dlq_topic: self.dead_letters.clone(),
             kafka_session_timeout_ms: 6000,
+            // Passed through to every consumer and producer.
+            kafka_client_config: "client.id=anomaly-tests, socket.keepalive.enable=true".into(),
         }
     }
 }
@@ -58,6 +61,7 @@ async fn start_process(env: &TestEnv, topics: &Topics) -> PlatformProcess {
         ("KAFKA_ANOMALIES_TOPIC", settings.kafka_anomalies_topic.as_str()),
         ("KAFKA_DLQ_TOPIC", settings.kafka_dlq_topic.as_str()),
         ("KAFKA_SESSION_TIMEOUT_MS", session_timeout.as_str()),
+        ("KAFKA_CLIENT_CONFIG", settings.kafka_client_config.as_str()),
     ];
     PlatformProcess::start_with(env, &variables).await
 }
@@ -187,6 +191,27 @@ async fn points_on_four_partitions_are_judged_once_and_anomalies_reach_postgres_
         stream_state(&worker.url, &name(0)).await["points"].as_u64() == Some(n as u64 + 2)
     })
     .await;
+}
+
+/// Client properties that would undo the platform's guarantees, or that
+/// librdkafka does not know, stop infer at start with what to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_client_properties_stop_infer_at_start() {
+    let env = TestEnv::new(Kind::Production).await;
+    let topics = Topics::new().await;
+    for (properties, says) in [
+        ("enable.auto.commit=true", "enable.auto.commit is set by the platform"),
+        ("security.protocol", "is not key=value"),
+        ("no.such.property=1", "no.such.property"),
+    ] {
+        let mut settings = infer_settings("rolling_zscore");
+        settings.kafka = topics.settings();
+        settings.kafka.kafka_client_config = properties.into();
+        let Err(error) = infer::build(env.connect().await, &settings, &http_args()).await else {
+            panic!("infer started with KAFKA_CLIENT_CONFIG={properties}");
+        };
+        assert!(error.to_string().contains(says), "{properties}: {error}");
+    }
 }
 
 /// Brokers that do not answer: infer's healthcheck says the stream's source
@@ -363,7 +388,8 @@ async fn a_nab_file_replays_into_the_topic() {
     let worker = start_worker(&env, &topics).await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dataset/art_daily_jumpsup.csv");
     let series = series_file::read(&path, series_file::series_id_of(&path)).expect("reads the NAB file");
-    let target = ReplayTarget::Kafka { brokers: kafka::kafka_brokers(), topic: topics.points.clone() };
+    let client = KafkaClient::new(&kafka::kafka_brokers(), "client.id=anomaly-replay-test").expect("valid");
+    let target = ReplayTarget::Kafka { client, topic: topics.points.clone() };
     let options = ReplayOptions { target, rate: None, speedup: None, batch: 500 };
     let summary =
         replay(std::slice::from_ref(&series), &options, &indicatif::ProgressBar::hidden()).await.expect("replayed");

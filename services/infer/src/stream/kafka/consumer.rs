@@ -10,11 +10,12 @@
 //! the worker asked for last and leaves the group.
 
 use crate::stream::{StreamMetrics, StreamStatus};
+use anomaly_store::KafkaClient;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -52,7 +53,7 @@ pub(super) enum FromConsumer {
 
 /// The settings the consumer needs.
 pub(super) struct ConsumerSettings {
-    pub(super) brokers: String,
+    pub(super) client: KafkaClient,
     pub(super) group_id: String,
     pub(super) topic: String,
     pub(super) session_timeout_ms: u32,
@@ -164,8 +165,9 @@ pub(super) fn start(
     let closing = Arc::new(AtomicBool::new(false));
     let context =
         GroupContext { topic: settings.topic.clone(), to_worker: to_worker.clone(), closing: closing.clone() };
-    let consumer: BaseConsumer<GroupContext> = ClientConfig::new()
-        .set("bootstrap.servers", &settings.brokers)
+    let consumer: BaseConsumer<GroupContext> = settings
+        .client
+        .config()
         .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

@@ -36,11 +36,12 @@ pub(super) fn start(
     metrics: StreamMetrics,
     stop: watch::Receiver<bool>,
 ) -> Result<(KafkaIngest, tokio::task::JoinHandle<()>), StoreError> {
-    let producer = KafkaProducer::new(&settings.kafka_brokers)?;
+    let client = settings.client()?;
+    let producer = KafkaProducer::new(&client)?;
     let judge = judge.with_kafka_sink(producer.clone(), settings.kafka_anomalies_topic.clone());
     let (to_worker, from_consumer) = mpsc::channel(CHANNEL_MESSAGES);
     let consumer_settings = consumer::ConsumerSettings {
-        brokers: settings.kafka_brokers.clone(),
+        client,
         group_id: settings.kafka_group_id.clone(),
         topic: settings.kafka_points_topic.clone(),
         session_timeout_ms: settings.kafka_session_timeout_ms,
