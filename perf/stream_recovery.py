@@ -3,7 +3,9 @@
 
 1. `kill -9` of the only worker, restarted at once: time until verdicts
    flow again (first verdict of the new process) and until it has judged the
-   backlog (GET /ready: at most one entry per partition behind).
+   backlog (GET /ready: at most one entry per partition behind); once with
+   a new worker name per start (the default), once under the same
+   STREAM_WORKER_ID.
 2. `kill -9` of one of two workers: time until the survivor owns every
    partition, and until it has judged the backlog.
 
@@ -88,8 +90,8 @@ def produce():
         produced.update(points=tick * series, seconds=time.time() - start)
 
 
-def start_infer(port):
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+def start_infer(port, worker_id=""):
+    env = dict(os.environ, STREAM_WORKER_ID=worker_id, DATABASE_URL=database_url, REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
                REDIS_KEY_PREFIX=prefix, INFER_PORT=str(port), STREAM_PARTITIONS=str(partitions),
                STREAM_LEASE_MS=str(lease_ms), RUST_LOG="warn")
     process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -133,20 +135,21 @@ def wait_until(condition, what, limit=120):
     return time.time()
 
 
-def only_worker():
-    a, url = start_infer(18101)
+def only_worker(worker_id=""):
+    a, url = start_infer(18101, worker_id)
     wait_until(lambda: caught_up(url) and verdicts(url) > 0, "the worker to catch up")
     time.sleep(3)
     a.send_signal(signal.SIGKILL)
     a.wait()
     killed = time.time()
-    b, url = start_infer(18101)
+    b, url = start_infer(18101, worker_id)
     listening = wait_until(lambda: get(f"{url}/healthcheck")[0] is not None, "the restart to listen")
     flowing = wait_until(lambda: verdicts(url) > 0, "verdicts after the restart")
     backlog_judged = wait_until(lambda: caught_up(url), "the restart to catch up")
     b.terminate()
     b.wait()
-    print(f"kill -9 of the only worker, restarted at once ({lease_ms} ms leases, {rate:,.0f} points/s into "
+    named = f"under the same STREAM_WORKER_ID, " if worker_id else ""
+    print(f"kill -9 of the only worker, restarted at once ({named}{lease_ms} ms leases, {rate:,.0f} points/s into "
           f"{series} series): listening after {listening - killed:.2f} s, verdicts flow again after "
           f"{flowing - killed:.2f} s, backlog judged after {backlog_judged - killed:.2f} s")
 
@@ -177,6 +180,7 @@ producer = threading.Thread(target=produce, daemon=True)
 producer.start()
 try:
     only_worker()
+    only_worker(worker_id="infer-0")
     survivor()
 finally:
     stop_producing.set()

@@ -38,6 +38,13 @@ pub struct InferSettings {
     /// checkpointed, and read again when their series streams again).
     #[arg(long, env = "STREAM_STATES_IN_MEMORY", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub stream_states_in_memory: u64,
+    /// This process's name among the stream workers. Empty: a new random
+    /// one per start, so a restarted process waits for its old leases to
+    /// expire. A name that stays the same across restarts (the pod or
+    /// container name) lets a restart take its partitions back at once;
+    /// it must differ between live processes.
+    #[arg(long, env = "STREAM_WORKER_ID", default_value = "")]
+    pub stream_worker_id: String,
     /// Most log entries a partition may be behind for `/ready` to answer 200.
     #[arg(long, env = "READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: u64,

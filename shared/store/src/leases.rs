@@ -13,8 +13,10 @@ pub trait PartitionLeases: Send + Sync {
     /// Says `worker` is alive; returns how many workers are.
     async fn heartbeat(&self, worker: &str) -> Result<u32, StoreError>;
 
-    /// Takes `partition` if nobody holds it. The epoch returned is larger
-    /// than any handed out before for it, and at least `min_epoch`.
+    /// Takes `partition` if nobody holds it, or if it is held under
+    /// `worker`'s own name (an earlier run of a restarted worker). The epoch
+    /// returned is larger than any handed out before for it, and at least
+    /// `min_epoch`.
     async fn acquire(&self, worker: &str, partition: u32, min_epoch: u64) -> Result<Option<u64>, StoreError>;
 
     /// Extends `worker`'s lease; false if it is no longer `worker`'s.

@@ -182,3 +182,30 @@ async fn sigterm_drains_and_hands_the_partitions_over_at_once() {
         assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(30), Some(0)), "{state}");
     }
 }
+
+/// With `STREAM_WORKER_ID`, a process killed and restarted under the same
+/// name takes its partitions back at once instead of waiting for its old
+/// leases to expire, and resumes where its last commit left off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_under_the_same_worker_id_takes_its_partitions_back_at_once() {
+    let env = TestEnv::new(Kind::Production).await;
+    // Leases of 60 s: only the name can bring them back in time.
+    let named = [("STREAM_LEASE_MS", "60000"), ("STREAM_WORKER_ID", "infer-0")];
+    let first = PlatformProcess::start_with(&env, &named).await;
+    wait_until("the worker owns the 16 partitions", 20, async || owned(&first.infer).await == 16).await;
+    let (status, answer) = post_json(&format!("{}/ingest", first.infer), &many_series(0, 30)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    first.kill();
+
+    let second = PlatformProcess::start_with(&env, &named).await;
+    wait_until("the restart owns the 16 partitions long before the leases expire", 20, async || {
+        owned(&second.infer).await == 16
+    })
+    .await;
+    let (status, answer) = post_json(&format!("{}/ingest", second.infer), &many_series(30, 20)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    for s in 0..100 {
+        let state = judged(&second.infer, &format!("m{s}"), 50).await;
+        assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(50), Some(0)), "nothing lost: {state}");
+    }
+}

@@ -211,7 +211,8 @@ impl Stream {
             let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
             (Some(ingest), handle)
         } else {
-            (None, Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped))
+            let name = worker_name(&settings.stream_worker_id);
+            (None, Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped, name))
         };
         let stop = Arc::new(stop);
         let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
@@ -226,11 +227,11 @@ impl Stream {
         status: Arc<StreamStatus>,
         metrics: StreamMetrics,
         stopped: watch::Receiver<bool>,
+        name: String,
     ) -> tokio::task::JoinHandle<()> {
         let lease = backends.leases.lease();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let lease = worker::LeaseSettings {
-            worker: format!("{}-{nanos:x}", std::process::id()),
+            worker: name,
             // Renewals well within the lease; at least every second, so a
             // joining worker gets its share quickly whatever the lease.
             round: (lease / 5).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(1)),
@@ -242,6 +243,17 @@ impl Stream {
     /// Asks the worker to stop after its current batch.
     pub fn stop(&self) {
         self.stop.send_replace(true);
+    }
+}
+
+/// `STREAM_WORKER_ID`, or a name of this start alone.
+fn worker_name(configured: &str) -> String {
+    let configured = configured.trim();
+    if configured.is_empty() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        format!("{}-{nanos:x}", std::process::id())
+    } else {
+        configured.to_owned()
     }
 }
 

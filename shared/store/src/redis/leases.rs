@@ -1,5 +1,5 @@
 //! [`PartitionLeases`] in Redis: `{prefix}lease:{p}` holds the owner's id
-//! with an expiry (`SET NX PX`), `{prefix}lease_epoch:{p}` the last epoch
+//! with an expiry (`SET PX` when free or already its own), `{prefix}lease_epoch:{p}` the last epoch
 //! handed out (`INCR`, raised to the stored one when behind), and the sorted
 //! set `{prefix}workers` each worker's last heartbeat.
 
@@ -10,9 +10,13 @@ use deadpool_redis::Pool;
 use redis::Script;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Takes a free lease and hands out the next epoch (at least ARGV[3]).
+/// Takes a lease that is free, or held under this worker's own name (its
+/// earlier run, restarted with the same `STREAM_WORKER_ID`), and hands out
+/// the next epoch (at least ARGV[3]), which fences off that earlier run.
 const ACQUIRE: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   local epoch = redis.call('INCR', KEYS[2])
   if epoch < tonumber(ARGV[3]) then
     epoch = tonumber(ARGV[3])
