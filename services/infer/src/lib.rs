@@ -112,6 +112,7 @@ mod tests {
                     z_score_threshold: 3.0,
                     ready_max_lag: 1000,
                     stream_states_in_memory: 1000,
+                    stream_worker_id: String::new(),
                     kafka: Default::default(),
                 },
             )
