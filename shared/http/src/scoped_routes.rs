@@ -1,8 +1,10 @@
 //! A service's API routes and their OpenAPI document from one list: groups
 //! of routes (utoipa-axum's `OpenApiRouter` with `routes!`, each route
 //! documented by its handler's `#[utoipa::path]`), each with the scope its
-//! guard checks. A route is therefore never served without being documented,
-//! and the document states exactly the scope the guard enforces.
+//! guard checks. The routes and their document cannot drift apart, and each
+//! documented route states exactly the scope its guard enforces. (A group
+//! may also hold plain `.route(...)`s that stay out of the document, such
+//! as the 422 for an empty series id.)
 
 use crate::docs::document_access;
 use crate::{Access, Scope};
