@@ -107,7 +107,7 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
         }
         p.muted {
             "Latency percentiles are bucketed (within 19 %). The anomaly rate counts every verdict that reached the history writer. "
-            "Stream lag: the most log entries one partition was behind during the minute (sampled every lease round; Kafka lag is in /metrics). "
+            "Stream lag: the most log entries (with Kafka, messages) one partition was behind during the minute (sampled every lease round, or every second from Kafka's high watermarks). "
             "Prometheus metrics: " a href="/metrics" { "/metrics" } " on every service."
         }
     };
