@@ -47,7 +47,7 @@ impl Worker {
         metrics: StreamMetrics,
         lease: LeaseSettings,
     ) -> Self {
-        Self { backends, lease, status, metrics, judge, lag_minutes: LagMinutes::new(POINT_LOG.to_owned()) }
+        Self { backends, lease, status, metrics, judge, lag_minutes: LagMinutes::default() }
     }
 
     /// Runs until `stop` turns true (checked between batches), then gives
@@ -157,7 +157,7 @@ impl Worker {
                 lagging.push((held.partition, lag));
             }
         }
-        self.lag_minutes.record(self.backends.streams.as_ref(), &lagging).await;
+        self.lag_minutes.record(self.backends.streams.as_ref(), POINT_LOG, &lagging).await;
         Ok(())
     }
 

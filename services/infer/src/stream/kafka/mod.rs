@@ -49,14 +49,13 @@ pub(super) fn start(
     let consumer = consumer::start(&consumer_settings, to_worker, status.clone())?;
     let dead_letters = (!settings.kafka_dlq_topic.is_empty())
         .then(|| worker::DeadLetters { producer: producer.clone(), topic: settings.kafka_dlq_topic.clone() });
-    let log = format!("kafka:{}", settings.kafka_points_topic);
     let worker = worker::KafkaWorker {
         backends,
         judge,
         status,
         metrics,
-        lag_minutes: LagMinutes::new(log.clone()),
-        log,
+        log: format!("kafka:{}", settings.kafka_points_topic),
+        lag_minutes: LagMinutes::default(),
         dead_letters,
         from_consumer,
         consumer,

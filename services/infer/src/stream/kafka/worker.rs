@@ -145,7 +145,7 @@ impl KafkaWorker {
             .map(|held| (held.partition, self.status.kafka_lag(held.partition, held.position)))
             .filter(|(_, lag)| *lag > 0)
             .collect();
-        self.lag_minutes.record(self.backends.streams.as_ref(), &lagging).await;
+        self.lag_minutes.record(self.backends.streams.as_ref(), &self.log, &lagging).await;
     }
 
     /// States of series in partitions that changed hands may be stale.
