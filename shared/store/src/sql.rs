@@ -470,7 +470,7 @@ impl ModelStore for SqlModelStore {
                 let id: String = row.try_get(0)?;
                 let deleted_through: Option<i64> = row.try_get(1)?;
                 Ok(OwedSeries {
-                    series_id: SeriesId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    series_id: parse_stored_id(&id)?,
                     deleted_through: deleted_through.map(to_version).transpose()?,
                 })
             })
@@ -523,7 +523,7 @@ fn record_from_row(row: &AnyRow) -> Result<ModelRecord, StoreError> {
     let params: String = row.try_get("params")?;
     let points_used: i64 = row.try_get("points_used")?;
     Ok(ModelRecord {
-        series_id: SeriesId::parse(&series_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        series_id: parse_stored_id(&series_id)?,
         version: to_version(row.try_get("version")?)?,
         params: model_json::params_from_parts(StoredParts {
             mean: row.try_get("mean")?,

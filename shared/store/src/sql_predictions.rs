@@ -4,7 +4,7 @@
 //! each numbered `$N` up by name, which is quadratic in their number.
 
 use crate::latency_log::current_minute;
-use crate::sql::to_version;
+use crate::sql::{parse_stored_id, to_version};
 use crate::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
     SqlModelStore, StoreError,
@@ -227,7 +227,7 @@ fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
     let series_id: String = row.try_get("series_id")?;
     let version: i64 = row.try_get("version")?;
     Ok(PredictionRecord {
-        series_id: SeriesId::parse(&series_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        series_id: parse_stored_id(&series_id)?,
         version: to_version(version)?,
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
