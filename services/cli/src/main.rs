@@ -63,7 +63,8 @@ enum Command {
         /// The corpus: NAB's layout (data/, labels/combined_windows.json) or CSVs with an is_anomaly column.
         #[arg(long, default_value = "dataset/nab")]
         corpus: PathBuf,
-        /// A detector kind (repeatable); default: every kind.
+        /// A detector kind (repeatable): a platform kind, or `rcf` (Random Cut
+        /// Forest, evaluation only); default: every one.
         #[arg(long = "detector")]
         detectors: Vec<String>,
         /// A detector parameter, key=value (repeatable), e.g. window=1000.

@@ -72,6 +72,10 @@ pub struct DetectorRequest {
     /// strong alerts again; at most 1,000,000 (default 300).
     #[schema(maximum = 1000000)]
     pub quiet: Option<u32>,
+    /// `novelty`: the largest normal z of the recent step sizes (the mean
+    /// of the last 8) against their past; > 0 and at most 1e6 (default 4.5).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub change: Option<f64>,
 }
 
 impl FitRequest {
@@ -88,6 +92,7 @@ impl FitRequest {
             direction: detector.and_then(|d| d.direction.clone()).or_else(|| self.direction.clone()),
             tolerance: detector.and_then(|d| d.tolerance),
             quiet: detector.and_then(|d| d.quiet),
+            change: detector.and_then(|d| d.change),
         }
     }
 }

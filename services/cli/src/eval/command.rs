@@ -3,7 +3,7 @@
 //! writes the report and NAB-format results when asked.
 
 use super::corpus::{self, LabelledSeries};
-use super::run::run_detector;
+use super::detector::EvalDetector;
 use super::scorer::Profile;
 use super::{Evaluation, evaluate, export, report, table};
 use anomaly_core::{DetectorConfig, DetectorOptions};
@@ -70,9 +70,12 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
         "alpha" => options.alpha = Some(number()?),
         "tolerance" => options.tolerance = Some(number()?),
         "quiet" => options.quiet = Some(count()?),
+        "change" => options.change = Some(number()?),
         "direction" => options.direction = Some(value.to_owned()),
         other => {
-            bail!("--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet")
+            bail!(
+                "--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change"
+            )
         }
     }
     Ok(())
@@ -101,37 +104,36 @@ pub fn split(corpus: Vec<LabelledSeries>, split: &str) -> anyhow::Result<Vec<Lab
 /// Runs the evaluation and prints the table.
 pub fn run(options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
     let profiles = profiles(&options.profile)?;
-    let configs = detector_configs(&options.detectors, &options.params)?;
+    let detectors = EvalDetector::chosen(&options.detectors, &options.params)?;
     let corpus = split(corpus::load(&options.corpus)?, &options.split)?;
     if corpus.is_empty() {
         bail!("{} holds no labelled series", options.corpus.display());
     }
     let rows: usize = corpus.iter().map(|s| s.values.len()).sum();
-    let progress = ProgressBar::new((rows * configs.len()) as u64);
+    let progress = ProgressBar::new((rows * detectors.len()) as u64);
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut evaluations = Vec::new();
-    for config in &configs {
-        let name = describe(config);
+    for detector in &detectors {
         let runs = corpus
             .par_iter()
             .map(|series| {
-                let scores = run_detector(config, series);
+                let scores = detector.run(series);
                 progress.inc(series.values.len() as u64);
                 scores
             })
-            .collect::<Vec<_>>();
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let elapsed: Duration = runs.iter().map(|r| r.elapsed).sum();
         let state_bytes = runs.iter().map(|r| r.state_bytes).max().unwrap_or(0);
         let scores: Vec<Vec<f64>> = runs.into_iter().map(|r| r.scores).collect();
         if let Some(dir) = &options.export_nab {
             for (series, scores) in corpus.iter().zip(&scores) {
-                export::write_nab_results(dir, config.kind(), series, scores)?;
+                export::write_nab_results(dir, detector.slug(), series, scores)?;
             }
         }
-        let evaluation = evaluate(&name, config.kind(), &corpus, &scores, &profiles, elapsed);
+        let evaluation = evaluate(&detector.describe(), detector.slug(), &corpus, &scores, &profiles, elapsed);
         evaluations.push(Evaluation { state_bytes, ..evaluation });
     }
     progress.finish_and_clear();

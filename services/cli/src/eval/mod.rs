@@ -4,7 +4,9 @@
 
 pub mod command;
 pub mod corpus;
+pub mod detector;
 pub mod export;
+pub mod forest;
 pub mod published;
 pub mod report;
 pub mod run;

@@ -36,6 +36,8 @@ pub struct DetectorOptions {
     pub tolerance: Option<f64>,
     /// Novelty: points after an alert during which only a stronger score alerts.
     pub quiet: Option<u32>,
+    /// Novelty: the largest normal z of the recent step sizes against their past.
+    pub change: Option<f64>,
 }
 
 /// A validated detector choice, without any learnt state. Serialises as
@@ -85,7 +87,7 @@ fn invalid(message: String) -> ValidationError {
 impl DetectorOptions {
     /// Each kind-specific option by name, and whether it was given
     /// (`threshold` applies to every kind).
-    fn given(&self) -> [(&'static str, bool); 6] {
+    fn given(&self) -> [(&'static str, bool); 7] {
         [
             ("window", self.window.is_some()),
             ("alpha", self.alpha.is_some()),
@@ -93,6 +95,7 @@ impl DetectorOptions {
             ("direction", self.direction.is_some()),
             ("tolerance", self.tolerance.is_some()),
             ("quiet", self.quiet.is_some()),
+            ("change", self.change.is_some()),
         ]
     }
 
@@ -130,6 +133,10 @@ fn warmup_of(kind: &str, warmup: u32) -> Result<u32, ValidationError> {
     }
 }
 
+fn change_of(change: f64) -> Result<Threshold, ValidationError> {
+    Threshold::new(change).map_err(|_| invalid(format!("change of novelty must be > 0 and at most 1e6; got {change}")))
+}
+
 impl DetectorConfig {
     /// The names of the kinds, as the API spells them.
     pub const KINDS: [&'static str; 5] = ["three_sigma", "rolling_zscore", "rolling_mad", "ewma_zscore", "novelty"];
@@ -161,7 +168,7 @@ impl DetectorConfig {
                 Ok(Self::EwmaZscore { alpha, threshold, warmup })
             }
             "novelty" => {
-                o.only(kind, &["alpha", "warmup", "tolerance", "quiet"])?;
+                o.only(kind, &["alpha", "warmup", "tolerance", "quiet", "change"])?;
                 let defaults = NoveltyParams::DEFAULT;
                 let tolerance = o.tolerance.unwrap_or(defaults.tolerance);
                 if !(tolerance > 0.0 && tolerance <= 1e6) {
@@ -177,6 +184,7 @@ impl DetectorConfig {
                     alpha: alpha_of(kind, o.alpha.unwrap_or(defaults.alpha))?,
                     quiet,
                     warmup: warmup_of(kind, o.warmup.unwrap_or(defaults.warmup))?,
+                    change: change_of(o.change.unwrap_or(defaults.change.get()))?,
                 }))
             }
             other => Err(invalid(format!(

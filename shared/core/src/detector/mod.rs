@@ -5,6 +5,7 @@
 
 mod config;
 mod ewma_zscore;
+mod likelihood;
 mod model;
 mod novelty;
 mod rolling_mad;

@@ -3,17 +3,22 @@
 //! wakes someone (NAB charges every firing; only the earliest detection of
 //! an anomaly counts). O(1) per point, a few dozen bytes of state.
 //!
-//! Two channels, each scored so that 1 is the edge of normal:
+//! Three channels, each scored so that 1 is the edge of normal, fused by
+//! taking the highest:
 //! - **spatial**: the value leaves the range seen so far (`[min, max]`) by
 //!   more than `tolerance` times that range; the range then grows to hold it,
 //!   so a new level fires once, not on every point;
 //! - **level**: |z| of the value against exponentially weighted mean and
-//!   variance (weight `alpha`), over `threshold`.
+//!   variance (weight `alpha`), over `threshold`;
+//! - **change**: the [anomaly likelihood](super::likelihood) of the size of
+//!   the step from the previous value, over `change`: the series starts
+//!   moving in a way it has not moved before, inside its usual range.
 //!
 //! A point whose score passes 1 is an alert, unless an alert fired less than
 //! `quiet` points ago and this score is not at least twice that alert's
 //! score (alert suppression: a long excursion is one event, not hundreds).
 
+use super::likelihood::AnomalyLikelihood;
 use super::{Decision, OnlineDetector, Verdict};
 use crate::Threshold;
 use serde::{Deserialize, Serialize};
@@ -35,12 +40,26 @@ pub struct NoveltyParams {
     pub quiet: u32,
     /// Points seen before the first verdict.
     pub warmup: u32,
+    /// Change channel: the largest normal z of the recent step sizes
+    /// against their past (models stored before it existed get the default).
+    #[serde(default = "default_change")]
+    pub change: Threshold,
+}
+
+fn default_change() -> Threshold {
+    NoveltyParams::DEFAULT.change
 }
 
 impl NoveltyParams {
     /// The values chosen on NAB (docs/evaluation.md says how).
-    pub const DEFAULT: Self =
-        Self { threshold: Threshold::constant(6.0), tolerance: 0.01, alpha: 0.002, quiet: 300, warmup: 150 };
+    pub const DEFAULT: Self = Self {
+        threshold: Threshold::constant(6.0),
+        tolerance: 0.01,
+        alpha: 0.002,
+        quiet: 300,
+        warmup: 150,
+        change: Threshold::constant(4.5),
+    };
 }
 
 /// The novelty detector.
@@ -63,6 +82,16 @@ pub struct Novelty {
     /// The score of the last alert.
     #[serde(with = "super::state_float")]
     alert_score: f64,
+    /// The previous value (NaN before the first).
+    #[serde(default = "not_a_number", with = "super::state_float")]
+    previous: f64,
+    /// The change channel over the step sizes.
+    #[serde(default)]
+    steps: AnomalyLikelihood,
+}
+
+fn not_a_number() -> f64 {
+    f64::NAN
 }
 
 impl Novelty {
@@ -77,6 +106,8 @@ impl Novelty {
             variance: 0.0,
             since_alert: u32::MAX,
             alert_score: 0.0,
+            previous: f64::NAN,
+            steps: AnomalyLikelihood::default(),
         }
     }
 
@@ -93,7 +124,8 @@ impl Novelty {
         };
         let distance = (value - self.mean).abs();
         let level = if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() / self.params.threshold.get() };
-        let score = spatial.max(level);
+        let change = self.steps.z((value - self.previous).abs()) / self.params.change.get();
+        let score = spatial.max(level).max(change);
         let quiet = self.since_alert < self.params.quiet && score <= self.alert_score * STRONGER;
         Decision { anomaly: score > 1.0 && !quiet, score }
     }
@@ -116,6 +148,8 @@ impl OnlineDetector for Novelty {
             }
             _ => self.since_alert = self.since_alert.saturating_add(1),
         }
+        self.steps.learn((value - self.previous).abs());
+        self.previous = value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         if self.seen == 0 {
@@ -136,7 +170,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn params(quiet: u32) -> NoveltyParams {
-        NoveltyParams { threshold: Threshold::DEFAULT, tolerance: 0.05, alpha: 0.01, quiet, warmup: 20 }
+        NoveltyParams {
+            threshold: Threshold::DEFAULT,
+            tolerance: 0.05,
+            alpha: 0.01,
+            quiet,
+            warmup: 20,
+            change: Threshold::DEFAULT,
+        }
     }
 
     fn warmed(quiet: u32) -> Novelty {
@@ -164,6 +205,32 @@ mod tests {
     }
 
     #[test]
+    fn a_series_that_starts_moving_inside_its_range_alerts_once() {
+        let mut detector = Novelty::new(params(100));
+        let calm = (0..1000).map(|i| 50.0 + f64::from(i % 3));
+        assert!(calm.map(|x| detector.update(x).is_anomaly()).all(|a| !a), "calm steps of 1");
+        let jumpy: Vec<bool> =
+            (0..200).map(|i| detector.update(if i % 2 == 0 { 49.0 } else { 53.0 }).is_anomaly()).collect();
+        assert_eq!(jumpy.iter().filter(|a| **a).count(), 1, "steps of 4 inside the range seen: {jumpy:?}");
+    }
+
+    #[test]
+    fn a_model_stored_before_the_change_channel_reads_back_with_it() {
+        let mut detector = Novelty::new(NoveltyParams::DEFAULT);
+        for i in 0..400 {
+            detector.update(f64::from(i % 7));
+        }
+        let mut stored = serde_json::to_value(&detector).expect("serialises");
+        let fields = stored.as_object_mut().expect("an object");
+        for new in ["change", "previous", "steps"] {
+            fields.remove(new).expect("written today");
+        }
+        let old: Novelty = serde_json::from_value(stored).expect("an older state reads back");
+        assert_eq!(old.params, NoveltyParams::DEFAULT);
+        assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channel starts afresh");
+    }
+
+    #[test]
     fn restores_exactly_from_a_checkpoint() {
         let values: Vec<f64> = (0..500).map(|i| f64::from(i % 13) + if i % 97 == 0 { 50.0 } else { 0.0 }).collect();
         super::super::assert_restores_exactly(Novelty::new(params(30)), &values, 250);
@@ -171,8 +238,11 @@ mod tests {
 
     /// The same rules written plainly, over the whole history each time.
     fn naive(values: &[f64], p: NoveltyParams) -> Vec<bool> {
+        use super::super::likelihood::{LONG_ALPHA, SHORT, WARMUP};
         let mut flags = Vec::new();
         let (mut mean, mut variance) = (0.0, 0.0);
+        let (mut step_mean, mut step_variance) = (0.0, 0.0);
+        let steps: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
         let mut last_alert: Option<(usize, f64)> = None;
         for (i, &x) in values.iter().enumerate() {
             let mut flag = false;
@@ -190,12 +260,35 @@ mod tests {
                 };
                 let distance = (x - mean).abs();
                 let level: f64 = if distance == 0.0 { 0.0 } else { distance / f64::sqrt(variance) / p.threshold.get() };
-                let score = spatial.max(level);
+                let change = match i.checked_sub(1) {
+                    Some(j) if j as u64 >= WARMUP => {
+                        let recent = &steps[(j + 1).saturating_sub(SHORT)..=j];
+                        let above = recent.iter().sum::<f64>() / recent.len() as f64 - step_mean;
+                        let z = if above <= 0.0 {
+                            0.0
+                        } else if step_variance > 0.0 {
+                            above / f64::sqrt(step_variance)
+                        } else {
+                            f64::INFINITY
+                        };
+                        z / p.change.get()
+                    }
+                    _ => 0.0,
+                };
+                let score = spatial.max(level).max(change);
                 let quiet = last_alert.is_some_and(|(at, s)| i - at <= p.quiet as usize && score <= s * STRONGER);
                 flag = score > 1.0 && !quiet;
                 if flag {
                     last_alert = Some((i, score));
                 }
+            }
+            if let Some(j) = i.checked_sub(1) {
+                let recent = &steps[(j + 1).saturating_sub(SHORT)..=j];
+                let short = recent.iter().sum::<f64>() / recent.len() as f64;
+                let alpha = LONG_ALPHA.max(1.0 / (j as f64 + 1.0));
+                let delta = short - step_mean;
+                step_mean += alpha * delta;
+                step_variance = (1.0 - alpha) * (step_variance + alpha * delta * delta);
             }
             if i == 0 {
                 mean = x;
@@ -212,7 +305,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_the_plain_rules(values in prop::collection::vec(-1e3f64..1e3, 1..300), quiet in 0u32..50) {
+        fn matches_the_plain_rules(values in prop::collection::vec(-1e3f64..1e3, 1..800), quiet in 0u32..50) {
             let p = params(quiet);
             let mut detector = Novelty::new(p);
             let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();
