@@ -68,8 +68,8 @@ pub struct DetectorRequest {
     /// alert, as a share of that range; > 0 and at most 1e6 (default 0.01).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub tolerance: Option<f64>,
-    /// `novelty`: points after an alert during which only a score twice as
-    /// strong alerts again; at most 1,000,000 (default 300).
+    /// `novelty`: points after an alert during which only a score three
+    /// times as strong alerts again; at most 1,000,000 (default 400).
     #[schema(maximum = 1000000)]
     pub quiet: Option<u32>,
     /// `novelty`: the largest normal z of the recent step sizes (the mean

@@ -15,7 +15,7 @@
 //!   moving in a way it has not moved before, inside its usual range.
 //!
 //! A point whose score passes 1 is an alert, unless an alert fired less than
-//! `quiet` points ago and this score is not at least twice that alert's
+//! `quiet` points ago and this score is not at least three times that alert's
 //! score (alert suppression: a long excursion is one event, not hundreds).
 
 use super::likelihood::AnomalyLikelihood;
@@ -24,8 +24,8 @@ use crate::Threshold;
 use serde::{Deserialize, Serialize};
 
 /// During the quiet period, a score must be this many times the last
-/// alert's to alert again (chosen on NAB's DEV half: 1.5 to 4 all beat 1).
-const STRONGER: f64 = 2.0;
+/// alert's to alert again (chosen on NAB's DEV half among 1.5 to 6).
+const STRONGER: f64 = 3.0;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ impl NoveltyParams {
         threshold: Threshold::constant(6.0),
         tolerance: 0.01,
         alpha: 0.002,
-        quiet: 300,
+        quiet: 400,
         warmup: 150,
         change: Threshold::constant(4.5),
     };
