@@ -28,6 +28,10 @@ pub struct AnomalyLikelihood {
     recent: Vec<f64>,
     /// Where the next raw score goes once `recent` is full.
     next: usize,
+    /// The sum of the raw scores that stay in the short-term average when
+    /// the next one joins (the newest `SHORT - 1`, oldest first).
+    #[serde(with = "super::state_float")]
+    kept: f64,
     /// Short-term averages learnt from.
     seen: u64,
     #[serde(with = "super::state_float")]
@@ -38,19 +42,14 @@ pub struct AnomalyLikelihood {
 
 impl Default for AnomalyLikelihood {
     fn default() -> Self {
-        Self { recent: Vec::with_capacity(SHORT), next: 0, seen: 0, mean: 0.0, variance: 0.0 }
+        Self { recent: Vec::with_capacity(SHORT), next: 0, kept: 0.0, seen: 0, mean: 0.0, variance: 0.0 }
     }
 }
 
 impl AnomalyLikelihood {
     /// The short-term average once `raw` joins the recent scores.
     fn short_mean(&self, raw: f64) -> f64 {
-        let kept: f64 = if self.recent.len() < SHORT {
-            self.recent.iter().sum()
-        } else {
-            self.recent.iter().enumerate().filter(|(i, _)| *i != self.next).map(|(_, v)| v).sum()
-        };
-        (kept + raw) / (self.recent.len().min(SHORT - 1) + 1) as f64
+        (self.kept + raw) / (self.recent.len().min(SHORT - 1) + 1) as f64
     }
 
     /// How many long-term standard deviations the short-term average with
@@ -92,6 +91,13 @@ impl AnomalyLikelihood {
             self.recent[self.next] = raw;
             self.next = (self.next + 1) % SHORT;
         }
+        // Oldest first, as a plain sum over the window would add them; once
+        // full, the oldest (at `next`) is the one that leaves.
+        self.kept = if self.recent.len() < SHORT {
+            self.recent.iter().sum()
+        } else {
+            self.recent[self.next + 1..].iter().chain(&self.recent[..self.next]).sum()
+        };
         (self.mean, self.variance) = (mean, variance);
         self.seen += 1;
     }

@@ -109,6 +109,10 @@ impl OnlineDetector for Model {
     fn learn(&mut self, value: f64) {
         self.online_mut().learn(value);
     }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        self.online_mut().update(value)
+    }
 }
 
 #[cfg(test)]

@@ -141,7 +141,21 @@ impl OnlineDetector for Novelty {
     }
 
     fn learn(&mut self, value: f64) {
-        match self.judge(value) {
+        self.learn_judged(value, self.judge(value));
+    }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        let verdict = self.judge(value);
+        self.learn_judged(value, verdict);
+        verdict
+    }
+}
+
+impl Novelty {
+    /// Learns from `value`, which was judged `verdict` (judging once per
+    /// point, not twice).
+    fn learn_judged(&mut self, value: f64, verdict: Verdict) {
+        match verdict {
             Verdict::Judged(Decision { anomaly: true, score }) => {
                 self.since_alert = 0;
                 self.alert_score = score;
