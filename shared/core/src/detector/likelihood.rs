@@ -88,6 +88,9 @@ impl AnomalyLikelihood {
         if self.recent.len() < SHORT {
             self.recent.push(raw);
         } else {
+            // (`% SHORT` first: a checkpoint is read back as written, but a
+            // damaged one must not make the worker panic.)
+            self.next %= SHORT;
             self.recent[self.next] = raw;
             self.next = (self.next + 1) % SHORT;
         }

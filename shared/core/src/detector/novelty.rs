@@ -1,7 +1,7 @@
 //! Novelty: fires once when a series does something it has not done
 //! before, then treats it as normal. Built for streams where every alert
 //! wakes someone (NAB charges every firing; only the earliest detection of
-//! an anomaly counts). O(1) per point, a few dozen bytes of state.
+//! an anomaly counts). O(1) per point, a few hundred bytes of state.
 //!
 //! Three channels, each scored so that 1 is the edge of normal, fused by
 //! taking the highest:
@@ -129,29 +129,7 @@ impl Novelty {
         let quiet = self.since_alert < self.params.quiet && score <= self.alert_score * STRONGER;
         Decision { anomaly: score > 1.0 && !quiet, score }
     }
-}
 
-impl OnlineDetector for Novelty {
-    fn judge(&self, value: f64) -> Verdict {
-        let needed = u64::from(self.params.warmup.max(1));
-        if self.seen < needed {
-            return Verdict::WarmingUp { seen: self.seen, needed };
-        }
-        Verdict::Judged(self.decide(value))
-    }
-
-    fn learn(&mut self, value: f64) {
-        self.learn_judged(value, self.judge(value));
-    }
-
-    fn update(&mut self, value: f64) -> Verdict {
-        let verdict = self.judge(value);
-        self.learn_judged(value, verdict);
-        verdict
-    }
-}
-
-impl Novelty {
     /// Learns from `value`, which was judged `verdict` (judging once per
     /// point, not twice).
     fn learn_judged(&mut self, value: f64, verdict: Verdict) {
@@ -175,6 +153,26 @@ impl Novelty {
             self.variance = (1.0 - alpha) * (self.variance + alpha * delta * delta);
         }
         self.seen += 1;
+    }
+}
+
+impl OnlineDetector for Novelty {
+    fn judge(&self, value: f64) -> Verdict {
+        let needed = u64::from(self.params.warmup.max(1));
+        if self.seen < needed {
+            return Verdict::WarmingUp { seen: self.seen, needed };
+        }
+        Verdict::Judged(self.decide(value))
+    }
+
+    fn learn(&mut self, value: f64) {
+        self.learn_judged(value, self.judge(value));
+    }
+
+    fn update(&mut self, value: f64) -> Verdict {
+        let verdict = self.judge(value);
+        self.learn_judged(value, verdict);
+        verdict
     }
 }
 
