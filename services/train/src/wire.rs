@@ -76,6 +76,11 @@ pub struct DetectorRequest {
     /// of the last 8) against their past; > 0 and at most 1e6 (default 4.5).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub change: Option<f64>,
+    /// `novelty`: when the series has a period (found among 24 to 336
+    /// points), the largest normal z of the recent distances to the value
+    /// one period earlier against their past; > 0 and at most 1e6 (default 6).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub seasonal: Option<f64>,
 }
 
 impl FitRequest {
@@ -93,6 +98,7 @@ impl FitRequest {
             tolerance: detector.and_then(|d| d.tolerance),
             quiet: detector.and_then(|d| d.quiet),
             change: detector.and_then(|d| d.change),
+            seasonal: detector.and_then(|d| d.seasonal),
         }
     }
 }

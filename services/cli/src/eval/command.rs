@@ -71,10 +71,11 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
         "tolerance" => options.tolerance = Some(number()?),
         "quiet" => options.quiet = Some(count()?),
         "change" => options.change = Some(number()?),
+        "seasonal" => options.seasonal = Some(number()?),
         "direction" => options.direction = Some(value.to_owned()),
         other => {
             bail!(
-                "--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change"
+                "--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal"
             )
         }
     }

@@ -38,6 +38,8 @@ pub struct DetectorOptions {
     pub quiet: Option<u32>,
     /// Novelty: the largest normal z of the recent step sizes against their past.
     pub change: Option<f64>,
+    /// Novelty: the largest normal z of the recent distances to one period earlier.
+    pub seasonal: Option<f64>,
 }
 
 /// A validated detector choice, without any learnt state. Serialises as
@@ -87,7 +89,7 @@ fn invalid(message: String) -> ValidationError {
 impl DetectorOptions {
     /// Each kind-specific option by name, and whether it was given
     /// (`threshold` applies to every kind).
-    fn given(&self) -> [(&'static str, bool); 7] {
+    fn given(&self) -> [(&'static str, bool); 8] {
         [
             ("window", self.window.is_some()),
             ("alpha", self.alpha.is_some()),
@@ -96,6 +98,7 @@ impl DetectorOptions {
             ("tolerance", self.tolerance.is_some()),
             ("quiet", self.quiet.is_some()),
             ("change", self.change.is_some()),
+            ("seasonal", self.seasonal.is_some()),
         ]
     }
 
@@ -133,8 +136,8 @@ fn warmup_of(kind: &str, warmup: u32) -> Result<u32, ValidationError> {
     }
 }
 
-fn change_of(change: f64) -> Result<Threshold, ValidationError> {
-    Threshold::new(change).map_err(|_| invalid(format!("change of novelty must be > 0 and at most 1e6; got {change}")))
+fn z_threshold_of(name: &str, z: f64) -> Result<Threshold, ValidationError> {
+    Threshold::new(z).map_err(|_| invalid(format!("{name} of novelty must be > 0 and at most 1e6; got {z}")))
 }
 
 impl DetectorConfig {
@@ -168,7 +171,7 @@ impl DetectorConfig {
                 Ok(Self::EwmaZscore { alpha, threshold, warmup })
             }
             "novelty" => {
-                o.only(kind, &["alpha", "warmup", "tolerance", "quiet", "change"])?;
+                o.only(kind, &["alpha", "warmup", "tolerance", "quiet", "change", "seasonal"])?;
                 let defaults = NoveltyParams::DEFAULT;
                 let tolerance = o.tolerance.unwrap_or(defaults.tolerance);
                 if !(tolerance > 0.0 && tolerance <= 1e6) {
@@ -184,7 +187,8 @@ impl DetectorConfig {
                     alpha: alpha_of(kind, o.alpha.unwrap_or(defaults.alpha))?,
                     quiet,
                     warmup: warmup_of(kind, o.warmup.unwrap_or(defaults.warmup))?,
-                    change: change_of(o.change.unwrap_or(defaults.change.get()))?,
+                    change: z_threshold_of("change", o.change.unwrap_or(defaults.change.get()))?,
+                    seasonal: z_threshold_of("seasonal", o.seasonal.unwrap_or(defaults.seasonal.get()))?,
                 }))
             }
             other => Err(invalid(format!(

@@ -10,6 +10,7 @@ mod model;
 mod novelty;
 mod rolling_mad;
 mod rolling_zscore;
+mod seasonal;
 mod state_float;
 mod three_sigma;
 mod window;

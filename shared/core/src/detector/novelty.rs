@@ -3,7 +3,7 @@
 //! wakes someone (NAB charges every firing; only the earliest detection of
 //! an anomaly counts). O(1) per point, a few hundred bytes of state.
 //!
-//! Three channels, each scored so that 1 is the edge of normal, fused by
+//! Four channels, each scored so that 1 is the edge of normal, fused by
 //! taking the highest:
 //! - **spatial**: the value leaves the range seen so far (`[min, max]`) by
 //!   more than `tolerance` times that range; the range then grows to hold it,
@@ -12,13 +12,17 @@
 //!   variance (weight `alpha`), over `threshold`;
 //! - **change**: the [anomaly likelihood](super::likelihood) of the size of
 //!   the step from the previous value, over `change`: the series starts
-//!   moving in a way it has not moved before, inside its usual range.
+//!   moving in a way it has not moved before, inside its usual range;
+//! - **seasonal**: when the series has a period, the likelihood of the
+//!   distance to the value one period earlier, over `seasonal` (see
+//!   [`super::seasonal`]).
 //!
 //! A point whose score passes 1 is an alert, unless an alert fired less than
 //! `quiet` points ago and this score is not at least three times that alert's
 //! score (alert suppression: a long excursion is one event, not hundreds).
 
 use super::likelihood::AnomalyLikelihood;
+use super::seasonal::Seasonal;
 use super::{Decision, OnlineDetector, Verdict};
 use crate::Threshold;
 use serde::{Deserialize, Serialize};
@@ -44,10 +48,18 @@ pub struct NoveltyParams {
     /// against their past (models stored before it existed get the default).
     #[serde(default = "default_change")]
     pub change: Threshold,
+    /// Seasonal channel: the largest normal z of the recent distances to
+    /// one period earlier against their past (default for older models too).
+    #[serde(default = "default_seasonal")]
+    pub seasonal: Threshold,
 }
 
 fn default_change() -> Threshold {
     NoveltyParams::DEFAULT.change
+}
+
+fn default_seasonal() -> Threshold {
+    NoveltyParams::DEFAULT.seasonal
 }
 
 impl NoveltyParams {
@@ -59,6 +71,7 @@ impl NoveltyParams {
         quiet: 400,
         warmup: 150,
         change: Threshold::constant(4.5),
+        seasonal: Threshold::constant(6.0),
     };
 }
 
@@ -88,6 +101,9 @@ pub struct Novelty {
     /// The change channel over the step sizes.
     #[serde(default)]
     steps: AnomalyLikelihood,
+    /// The seasonal channel (boxed: it is most of the state).
+    #[serde(default)]
+    season: Box<Seasonal>,
 }
 
 fn not_a_number() -> f64 {
@@ -108,6 +124,7 @@ impl Novelty {
             alert_score: 0.0,
             previous: f64::NAN,
             steps: AnomalyLikelihood::default(),
+            season: Box::default(),
         }
     }
 
@@ -125,7 +142,8 @@ impl Novelty {
         let distance = (value - self.mean).abs();
         let level = if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() / self.params.threshold.get() };
         let change = self.steps.z((value - self.previous).abs()) / self.params.change.get();
-        let score = spatial.max(level).max(change);
+        let seasonal = self.season.z(value) / self.params.seasonal.get();
+        let score = spatial.max(level).max(change).max(seasonal);
         let quiet = self.since_alert < self.params.quiet && score <= self.alert_score * STRONGER;
         Decision { anomaly: score > 1.0 && !quiet, score }
     }
@@ -142,6 +160,7 @@ impl Novelty {
         }
         self.steps.learn((value - self.previous).abs());
         self.previous = value;
+        self.season.learn(value);
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         if self.seen == 0 {
@@ -189,6 +208,7 @@ mod tests {
             quiet,
             warmup: 20,
             change: Threshold::DEFAULT,
+            seasonal: Threshold::DEFAULT,
         }
     }
 
@@ -234,12 +254,13 @@ mod tests {
         }
         let mut stored = serde_json::to_value(&detector).expect("serialises");
         let fields = stored.as_object_mut().expect("an object");
-        for new in ["change", "previous", "steps"] {
+        for new in ["change", "seasonal", "previous", "steps", "season"] {
             fields.remove(new).expect("written today");
         }
         let old: Novelty = serde_json::from_value(stored).expect("an older state reads back");
         assert_eq!(old.params, NoveltyParams::DEFAULT);
-        assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channel starts afresh");
+        assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channels start afresh");
+        assert_eq!(*old.season, Seasonal::default());
     }
 
     #[test]
@@ -255,6 +276,7 @@ mod tests {
         let (mut mean, mut variance) = (0.0, 0.0);
         let (mut step_mean, mut step_variance) = (0.0, 0.0);
         let steps: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+        let seasonal = super::super::seasonal::plain_z(values);
         let mut last_alert: Option<(usize, f64)> = None;
         for (i, &x) in values.iter().enumerate() {
             let mut flag = false;
@@ -287,7 +309,7 @@ mod tests {
                     }
                     _ => 0.0,
                 };
-                let score = spatial.max(level).max(change);
+                let score = spatial.max(level).max(change).max(seasonal[i] / p.seasonal.get());
                 let quiet = last_alert.is_some_and(|(at, s)| i - at <= p.quiet as usize && score <= s * STRONGER);
                 flag = score > 1.0 && !quiet;
                 if flag {
@@ -318,6 +340,19 @@ mod tests {
     proptest! {
         #[test]
         fn matches_the_plain_rules(values in prop::collection::vec(-1e3f64..1e3, 1..800), quiet in 0u32..50) {
+            let p = params(quiet);
+            let mut detector = Novelty::new(p);
+            let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();
+            prop_assert_eq!(online, naive(&values, p));
+        }
+
+        #[test]
+        fn matches_the_plain_rules_on_periodic_series(
+            pattern in prop::collection::vec(0.0f64..100.0, 24..50),
+            noise in prop::collection::vec(-1.0f64..1.0, 600..1500),
+            quiet in 0u32..50,
+        ) {
+            let values: Vec<f64> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
             let p = params(quiet);
             let mut detector = Novelty::new(p);
             let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();
