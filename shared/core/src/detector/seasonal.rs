@@ -30,9 +30,9 @@ pub struct Seasonal {
     next: usize,
     /// Values learnt from.
     seen: u64,
-    /// Per candidate lag: the mean |x - x one lag ago|.
-    #[serde(with = "state_floats")]
-    lag_errors: Vec<f64>,
+    /// Per candidate lag: the mean |x - x one lag ago| (finite: only
+    /// finite distances are learnt, and a mean of them stays between them).
+    lag_errors: [f64; LAGS.len()],
     /// The mean |x - previous|.
     #[serde(with = "super::state_float")]
     step_error: f64,
@@ -46,7 +46,7 @@ impl Default for Seasonal {
             history: Vec::new(),
             next: 0,
             seen: 0,
-            lag_errors: vec![0.0; LAGS.len()],
+            lag_errors: [0.0; LAGS.len()],
             step_error: 0.0,
             deviations: AnomalyLikelihood::default(),
         }
@@ -64,10 +64,6 @@ impl Seasonal {
         self.history.get((newest + len + 1 - lag) % len).copied()
     }
 
-    fn error_of(&self, index: usize) -> f64 {
-        self.lag_errors.get(index).copied().unwrap_or(f64::INFINITY)
-    }
-
     /// The distance of `value` to the value one period ago, when the
     /// series has a period.
     fn deviation(&self, value: f64) -> Option<f64> {
@@ -75,8 +71,8 @@ impl Seasonal {
             .iter()
             .enumerate()
             .filter(|(_, lag)| self.seen > 3 * **lag as u64)
-            .min_by(|a, b| self.error_of(a.0).total_cmp(&self.error_of(b.0)))?;
-        if self.error_of(index) < self.step_error {
+            .min_by(|a, b| self.lag_errors[a.0].total_cmp(&self.lag_errors[b.0]))?;
+        if self.lag_errors[index] < self.step_error {
             self.ago(*lag).map(|earlier| (value - earlier).abs())
         } else {
             None
@@ -96,10 +92,10 @@ impl Seasonal {
         }
         let alpha = ERROR_ALPHA.max(1.0 / (self.seen as f64 + 1.0));
         for (index, lag) in LAGS.iter().enumerate() {
-            if let (Some(earlier), Some(error)) = (self.ago(*lag), self.lag_errors.get_mut(index)) {
+            if let Some(earlier) = self.ago(*lag) {
                 let distance = (value - earlier).abs();
                 if distance.is_finite() {
-                    *error += alpha * (distance - *error);
+                    self.lag_errors[index] += alpha * (distance - self.lag_errors[index]);
                 }
             }
         }
@@ -117,22 +113,6 @@ impl Seasonal {
             self.next = (self.next + 1) % LONGEST;
         }
         self.seen += 1;
-    }
-}
-
-/// [`super::state_float`] for each float of a list.
-mod state_floats {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    struct Float(#[serde(with = "super::super::state_float")] f64);
-
-    pub(crate) fn serialize<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(values.iter().map(|v| Float(*v)))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
-        Ok(Vec::<Float>::deserialize(deserializer)?.into_iter().map(|f| f.0).collect())
     }
 }
 
