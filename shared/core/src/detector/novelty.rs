@@ -9,17 +9,24 @@
 //!   more than `tolerance` times that range; the range then grows to hold it,
 //!   so a new level fires once, not on every point;
 //! - **level**: |z| of the value against exponentially weighted mean and
-//!   variance (weight `alpha`), over `threshold`;
+//!   variance (weight `alpha`), over `threshold`, and over [`PEAK_SHARE`] of
+//!   the recent peak of that score (a spike lower than the spikes just seen
+//!   is not news);
 //! - **change**: the [anomaly likelihood](super::likelihood) of the size of
 //!   the step from the previous value, over `change`: the series starts
 //!   moving in a way it has not moved before, inside its usual range;
 //! - **seasonal**: when the series has a period, the likelihood of the
 //!   distance to the value one period earlier, over `seasonal` (see
-//!   [`super::seasonal`]).
+//!   [`super::seasonal`]). A value about the one a period earlier is
+//!   expected: its level and change scores count as 0.
 //!
-//! A point whose score passes 1 is an alert, unless an alert fired less than
-//! `quiet` points ago and this score is not at least three times that alert's
-//! score (alert suppression: a long excursion is one event, not hundreds).
+//! A point whose score passes 1 is an alert, unless it falls in the quiet
+//! period after an alert and its score is not at least [`STRONGER`] times
+//! that alert's (alert suppression: a long excursion is one event, not
+//! hundreds). The quiet period lasts `quiet` points, or [`QUIET_SHARE`] of
+//! the points seen when that is fewer (early in a stream, events are
+//! judged against a short history and come closer together); a value past
+//! the range seen by [`FAR_PAST`] times the tolerance alerts even then.
 
 use super::likelihood::AnomalyLikelihood;
 use super::seasonal::Seasonal;
@@ -29,7 +36,20 @@ use serde::{Deserialize, Serialize};
 
 /// During the quiet period, a score must be this many times the last
 /// alert's to alert again (chosen on NAB's DEV half among 1.5 to 6).
-const STRONGER: f64 = 3.0;
+pub const STRONGER: f64 = 3.0;
+/// The quiet period is at most this share of the points seen (chosen on
+/// NAB's DEV half among 0.05 to 0.5).
+pub const QUIET_SHARE: f64 = 0.1;
+/// A spatial score above this alerts in the quiet period too (chosen on
+/// NAB's DEV half among 1, 2, 5, 10 and 30).
+pub const FAR_PAST: f64 = 10.0;
+/// The level score must reach this share of its recent peak (chosen on
+/// NAB's DEV half among 0.3 to 1).
+pub const PEAK_SHARE: f64 = 0.7;
+/// The recent peak of the level score decays by this factor per point
+/// (half-life about 350 points; chosen on NAB's DEV half among 0.99 to
+/// 0.9999).
+pub const PEAK_DECAY: f64 = 0.998;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -68,7 +88,7 @@ impl NoveltyParams {
         threshold: Threshold::constant(6.0),
         tolerance: 0.01,
         alpha: 0.002,
-        quiet: 400,
+        quiet: 1200,
         warmup: 150,
         change: Threshold::constant(4.5),
         seasonal: Threshold::constant(6.0),
@@ -104,6 +124,9 @@ pub struct Novelty {
     /// The seasonal channel (boxed: it is most of the state).
     #[serde(default)]
     season: Box<Seasonal>,
+    /// The recent peak of the level score (decaying by [`PEAK_DECAY`]).
+    #[serde(default, with = "super::state_float")]
+    level_peak: f64,
 }
 
 fn not_a_number() -> f64 {
@@ -125,7 +148,14 @@ impl Novelty {
             previous: f64::NAN,
             steps: AnomalyLikelihood::default(),
             season: Box::default(),
+            level_peak: 0.0,
         }
+    }
+
+    /// The level score of `value` (1 at `threshold`), before the peak.
+    fn level(&self, value: f64) -> f64 {
+        let distance = (value - self.mean).abs();
+        if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() / self.params.threshold.get() }
     }
 
     /// The score of `value` (1 at the edge of normal) and whether it alerts.
@@ -139,12 +169,19 @@ impl Novelty {
         } else {
             f64::INFINITY
         };
-        let distance = (value - self.mean).abs();
-        let level = if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() / self.params.threshold.get() };
-        let change = self.steps.z((value - self.previous).abs()) / self.params.change.get();
-        let seasonal = self.season.z(value) / self.params.seasonal.get();
-        let score = spatial.max(level).max(change).max(seasonal);
-        let quiet = self.since_alert < self.params.quiet && score <= self.alert_score * STRONGER;
+        let season = self.season.score(value);
+        let (level, change) = if season.expected {
+            (0.0, 0.0)
+        } else {
+            (
+                self.level(value) / (PEAK_SHARE * self.level_peak).max(1.0),
+                self.steps.z((value - self.previous).abs()) / self.params.change.get(),
+            )
+        };
+        let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
+        let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
+        let quiet =
+            f64::from(self.since_alert) < quiet_period && score <= self.alert_score * STRONGER && spatial <= FAR_PAST;
         Decision { anomaly: score > 1.0 && !quiet, score }
     }
 
@@ -157,6 +194,12 @@ impl Novelty {
                 self.alert_score = score;
             }
             _ => self.since_alert = self.since_alert.saturating_add(1),
+        }
+        // Warm-up values, judged against a short history, would set a peak
+        // that mutes the channel for thousands of points.
+        let level = self.level(value);
+        if level.is_finite() && self.seen >= u64::from(self.params.warmup) {
+            self.level_peak = (self.level_peak * PEAK_DECAY).max(level);
         }
         self.steps.learn((value - self.previous).abs());
         self.previous = value;
@@ -237,6 +280,64 @@ mod tests {
     }
 
     #[test]
+    fn a_value_far_past_the_range_alerts_even_in_the_quiet_period() {
+        let mut detector = warmed(1000);
+        assert!(detector.update(20.0).is_anomaly(), "past the range [10, 14] by 30 tolerances");
+        assert!(!detector.update(20.6).is_anomaly(), "past [10, 20] by about 1 tolerance: quiet");
+        assert!(
+            detector.update(26.0).is_anomaly(),
+            "past it by about 11 tolerances, far less than 3 times the alert's score"
+        );
+    }
+
+    #[test]
+    fn early_in_a_stream_the_quiet_period_is_a_share_of_the_points_seen() {
+        let alerts_again = |history: usize| {
+            let mut detector = Novelty::new(params(1000));
+            for i in 0..history {
+                detector.update(10.0 + (i % 5) as f64);
+            }
+            assert!(detector.update(20.0).is_anomaly());
+            for i in 0..10 {
+                detector.update(10.0 + f64::from(i % 5));
+            }
+            detector.update(21.0).is_anomaly()
+        };
+        assert!(alerts_again(50), "after 61 points the quiet period is 6 points long");
+        assert!(!alerts_again(2000), "after 2011 points it is 201 points long");
+    }
+
+    #[test]
+    fn a_spike_lower_than_the_recent_peak_does_not_alert() {
+        let isolated =
+            NoveltyParams { change: Threshold::constant(1000.0), seasonal: Threshold::constant(1000.0), ..params(10) };
+        let mut detector = Novelty::new(isolated);
+        detector.update(0.0);
+        detector.update(100.0);
+        for i in 0..1000 {
+            detector.update(10.0 + f64::from(i % 5));
+        }
+        assert!(detector.update(40.0).is_anomaly(), "a spike inside the range seen, far from the mean");
+        let mut after = |points: u32, spike: f64| {
+            for i in 0..points {
+                detector.update(10.0 + f64::from(i % 5));
+            }
+            detector.update(spike).is_anomaly()
+        };
+        assert!(!after(50, 30.0), "lower than the spike just seen");
+        assert!(after(3000, 30.0), "the same spike once the peak has decayed");
+    }
+
+    #[test]
+    fn the_usual_daily_peak_is_expected_and_a_peak_out_of_time_is_not() {
+        let day = |i: usize| if i % 48 == 10 { 50.0 } else { 10.0 + (i % 48) as f64 * 0.01 };
+        let mut detector = Novelty::new(params(10));
+        let alerts: Vec<usize> = (0..20 * 48).filter(|i| detector.update(day(*i)).is_anomaly()).collect();
+        assert!(alerts.iter().all(|i| *i < 4 * 48), "no alert once the period is known: {alerts:?}");
+        assert!(detector.update(50.0).is_anomaly(), "the peak at phase 0 instead of 10");
+    }
+
+    #[test]
     fn a_series_that_starts_moving_inside_its_range_alerts_once() {
         let mut detector = Novelty::new(params(100));
         let calm = (0..1000).map(|i| 50.0 + f64::from(i % 3));
@@ -276,8 +377,13 @@ mod tests {
         let (mut mean, mut variance) = (0.0, 0.0);
         let (mut step_mean, mut step_variance) = (0.0, 0.0);
         let steps: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-        let seasonal = super::super::seasonal::plain_z(values);
+        let seasonal = super::super::seasonal::plain_scores(values);
         let mut last_alert: Option<(usize, f64)> = None;
+        let mut peak: f64 = 0.0;
+        let raw_level = |x: f64, mean: f64, variance: f64| {
+            let distance: f64 = (x - mean).abs();
+            if distance == 0.0 { 0.0 } else { distance / f64::sqrt(variance) / p.threshold.get() }
+        };
         for (i, &x) in values.iter().enumerate() {
             let mut flag = false;
             if i >= p.warmup as usize {
@@ -292,9 +398,13 @@ mod tests {
                 } else {
                     f64::INFINITY
                 };
-                let distance = (x - mean).abs();
-                let level: f64 = if distance == 0.0 { 0.0 } else { distance / f64::sqrt(variance) / p.threshold.get() };
+                let level = if seasonal[i].expected {
+                    0.0
+                } else {
+                    raw_level(x, mean, variance) / (PEAK_SHARE * peak).max(1.0)
+                };
                 let change = match i.checked_sub(1) {
+                    _ if seasonal[i].expected => 0.0,
                     Some(j) if j as u64 >= WARMUP => {
                         let recent = &steps[(j + 1).saturating_sub(SHORT)..=j];
                         let above = recent.iter().sum::<f64>() / recent.len() as f64 - step_mean;
@@ -309,8 +419,11 @@ mod tests {
                     }
                     _ => 0.0,
                 };
-                let score = spatial.max(level).max(change).max(seasonal[i] / p.seasonal.get());
-                let quiet = last_alert.is_some_and(|(at, s)| i - at <= p.quiet as usize && score <= s * STRONGER);
+                let score = spatial.max(level).max(change).max(seasonal[i].z / p.seasonal.get());
+                let quiet_period = f64::from(p.quiet).min(i as f64 * QUIET_SHARE);
+                let quiet = last_alert.is_some_and(|(at, s)| {
+                    ((i - at - 1) as f64) < quiet_period && score <= s * STRONGER && spatial <= FAR_PAST
+                });
                 flag = score > 1.0 && !quiet;
                 if flag {
                     last_alert = Some((i, score));
@@ -323,6 +436,10 @@ mod tests {
                 let delta = short - step_mean;
                 step_mean += alpha * delta;
                 step_variance = (1.0 - alpha) * (step_variance + alpha * delta * delta);
+            }
+            let level = raw_level(x, mean, variance);
+            if level.is_finite() && i >= p.warmup as usize {
+                peak = (peak * PEAK_DECAY).max(level);
             }
             if i == 0 {
                 mean = x;
@@ -340,6 +457,17 @@ mod tests {
     proptest! {
         #[test]
         fn matches_the_plain_rules(values in prop::collection::vec(-1e3f64..1e3, 1..800), quiet in 0u32..50) {
+            let p = params(quiet);
+            let mut detector = Novelty::new(p);
+            let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();
+            prop_assert_eq!(online, naive(&values, p));
+        }
+
+        #[test]
+        fn matches_the_plain_rules_on_spiky_series(
+            values in prop::collection::vec(prop_oneof![20 => -10.0f64..10.0, 1 => -1e4f64..1e4], 1..1500),
+            quiet in 0u32..300,
+        ) {
             let p = params(quiet);
             let mut detector = Novelty::new(p);
             let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();

@@ -8,6 +8,9 @@
 //! A lag is the period when its mean |x - x one lag ago| is the smallest
 //! of the candidates and smaller than the mean step |x - previous|: on a
 //! series without a period no lag qualifies and the channel stays silent.
+//! A value within [`EXPECTED_WITHIN`] times that mean of the value one
+//! period earlier is *expected*: the other channels of novelty do not alert
+//! on it (a daily peak is not news, however far it is from the mean).
 //! O(candidates) per point; the state holds the last [`LONGEST`] values.
 
 use super::likelihood::AnomalyLikelihood;
@@ -20,6 +23,19 @@ pub const LONGEST: usize = 336;
 /// EWMA weight of the mean errors per lag and of the mean step (chosen on
 /// NAB's DEV half).
 pub const ERROR_ALPHA: f64 = 0.002;
+/// A value this many mean lag errors from the value one period earlier, or
+/// nearer, is expected (chosen on NAB's DEV half among 1, 2, 3, 5 and 10).
+pub const EXPECTED_WITHIN: f64 = 3.0;
+
+/// What the seasonal channel makes of a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeasonalScore {
+    /// The likelihood z of its distance to one period earlier (0 without a
+    /// period).
+    pub z: f64,
+    /// Whether it is about the value one period earlier (see the module).
+    pub expected: bool,
+}
 
 /// The seasonal channel's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,30 +80,39 @@ impl Seasonal {
         self.history.get((newest + len + 1 - lag) % len).copied()
     }
 
-    /// The distance of `value` to the value one period ago, when the
-    /// series has a period.
-    fn deviation(&self, value: f64) -> Option<f64> {
+    /// The period in use, as its lag and its mean error, if the series has one.
+    fn period(&self) -> Option<(usize, f64)> {
         let (index, lag) = LAGS
             .iter()
             .enumerate()
             .filter(|(_, lag)| self.seen > 3 * **lag as u64)
             .min_by(|a, b| self.lag_errors[a.0].total_cmp(&self.lag_errors[b.0]))?;
-        if self.lag_errors[index] < self.step_error {
-            self.ago(*lag).map(|earlier| (value - earlier).abs())
-        } else {
-            None
+        let error = self.lag_errors[index];
+        (error < self.step_error).then_some((*lag, error))
+    }
+
+    /// The distance of `value` to the value one period ago, and the
+    /// period's mean error, when the series has a period.
+    fn deviation(&self, value: f64) -> Option<(f64, f64)> {
+        let (lag, error) = self.period()?;
+        self.ago(lag).map(|earlier| ((value - earlier).abs(), error))
+    }
+
+    /// What the channel makes of `value`: its likelihood z (0 while the
+    /// series has no period yet) and whether it is expected.
+    pub fn score(&self, value: f64) -> SeasonalScore {
+        match self.deviation(value) {
+            Some((distance, error)) => SeasonalScore {
+                z: self.deviations.z(distance),
+                expected: distance == 0.0 || distance < EXPECTED_WITHIN * error,
+            },
+            None => SeasonalScore { z: 0.0, expected: false },
         }
     }
 
-    /// The likelihood z of `value`'s distance to one period ago; 0 when
-    /// the series has no period (yet).
-    pub fn z(&self, value: f64) -> f64 {
-        self.deviation(value).map_or(0.0, |raw| self.deviations.z(raw))
-    }
-
-    /// Learns from `value` (after [`z`](Self::z) judged it).
+    /// Learns from `value` (after [`score`](Self::score) judged it).
     pub fn learn(&mut self, value: f64) {
-        if let Some(raw) = self.deviation(value) {
+        if let Some((raw, _)) = self.deviation(value) {
             self.deviations.learn(raw);
         }
         let alpha = ERROR_ALPHA.max(1.0 / (self.seen as f64 + 1.0));
@@ -116,11 +141,11 @@ impl Seasonal {
     }
 }
 
-/// The channel's z for every value of `values`, written plainly: the
+/// The channel's score of every value of `values`, written plainly: the
 /// values indexed directly instead of a ring, the likelihood recomputed
 /// from the list of distances (a reference for tests).
 #[cfg(test)]
-pub(crate) fn plain_z(values: &[f64]) -> Vec<f64> {
+pub(crate) fn plain_scores(values: &[f64]) -> Vec<SeasonalScore> {
     use super::likelihood::{LONG_ALPHA, SHORT, WARMUP};
     let mut lag_errors = [0.0; LAGS.len()];
     let mut step_error = 0.0;
@@ -133,7 +158,12 @@ pub(crate) fn plain_z(values: &[f64]) -> Vec<f64> {
                 best = Some(k);
             }
         }
-        let raw = best.filter(|b| lag_errors[*b] < step_error).map(|b| (x - values[i - LAGS[b]]).abs());
+        let period = best.filter(|b| lag_errors[*b] < step_error);
+        let raw = period.map(|b| (x - values[i - LAGS[b]]).abs());
+        let expected = period.is_some_and(|b| {
+            let distance = (x - values[i - LAGS[b]]).abs();
+            distance == 0.0 || distance < EXPECTED_WITHIN * lag_errors[b]
+        });
         let mut z = 0.0;
         if let Some(raw) = raw.filter(|r| r.is_finite()) {
             raws.push(raw);
@@ -148,7 +178,7 @@ pub(crate) fn plain_z(values: &[f64]) -> Vec<f64> {
             mean += alpha * delta;
             variance = (1.0 - alpha) * (variance + alpha * delta * delta);
         }
-        out.push(z);
+        out.push(SeasonalScore { z, expected });
         let alpha = ERROR_ALPHA.max(1.0 / (i as f64 + 1.0));
         for (k, lag) in LAGS.iter().enumerate() {
             if *lag <= i {
@@ -176,8 +206,8 @@ mod tests {
             // A repeating pattern with noise, so that some lag qualifies.
             let values: Vec<f64> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
             let mut channel = Seasonal::default();
-            let online: Vec<f64> = values.iter().map(|&x| { let z = channel.z(x); channel.learn(x); z }).collect();
-            prop_assert_eq!(online, plain_z(&values));
+            let online: Vec<SeasonalScore> = values.iter().map(|&x| { let score = channel.score(x); channel.learn(x); score }).collect();
+            prop_assert_eq!(online, plain_scores(&values));
         }
     }
 
@@ -197,12 +227,16 @@ mod tests {
     fn a_missing_peak_of_a_daily_pattern_scores_high_and_the_usual_day_does_not() {
         let values = daily(12, 48);
         let channel = learnt(&values);
-        assert!(channel.z(10.0) < 3.0, "the peak comes as every day: {}", channel.z(10.0));
+        assert!(channel.score(10.0).z < 3.0, "the peak comes as every day: {:?}", channel.score(10.0));
+        assert!(
+            channel.score(10.0).expected && !channel.score(0.0).expected,
+            "the peak is expected, its absence is not"
+        );
         let mut flat = channel.clone();
         for _ in 0..7 {
             flat.learn(0.0);
         }
-        assert!(flat.z(0.0) > 6.0, "the peak is missing: {}", flat.z(0.0));
+        assert!(flat.score(0.0).z > 6.0, "the peak is missing: {:?}", flat.score(0.0));
     }
 
     #[test]
@@ -220,7 +254,7 @@ mod tests {
             .collect();
         let channel = learnt(&values);
         assert_eq!(channel.deviation(50.0), None);
-        assert_eq!(channel.z(1e6), 0.0);
+        assert_eq!(channel.score(1e6), SeasonalScore { z: 0.0, expected: false });
     }
 
     #[test]
