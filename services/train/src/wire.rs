@@ -69,7 +69,9 @@ pub struct DetectorRequest {
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub tolerance: Option<f64>,
     /// `novelty`: points after an alert during which only a score three
-    /// times as strong alerts again; at most 1,000,000 (default 400).
+    /// times as strong (or a value far past the range seen) alerts again,
+    /// shortened to a tenth of the points seen early in a stream; at most
+    /// 1,000,000 (default 1200).
     #[schema(maximum = 1000000)]
     pub quiet: Option<u32>,
     /// `novelty`: the largest normal z of the recent step sizes (the mean
