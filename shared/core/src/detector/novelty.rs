@@ -11,7 +11,9 @@
 //! - **level**: |z| of the value against exponentially weighted mean and
 //!   variance (weight `alpha`), over `threshold`, and over [`PEAK_SHARE`] of
 //!   the recent peak of that score (a spike lower than the spikes just seen
-//!   is not news);
+//!   is not news); only when the value before was already more than
+//!   [`PRECEDED`] standard deviations from the mean (a lone spike inside the
+//!   range seen is not news either; one past it is the spatial channel's);
 //! - **change**: the [anomaly likelihood](super::likelihood) of the size of
 //!   the step from the previous value, over `change`: the series starts
 //!   moving in a way it has not moved before, inside its usual range;
@@ -50,6 +52,9 @@ pub const PEAK_SHARE: f64 = 0.7;
 /// (half-life about 350 points; chosen on NAB's DEV half among 0.99 to
 /// 0.9999).
 pub const PEAK_DECAY: f64 = 0.998;
+/// The level channel counts only after a value with |z| above this (chosen
+/// on NAB's DEV half among 0.5, 1, 1.5 and 2).
+pub const PRECEDED: f64 = 1.0;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -127,6 +132,9 @@ pub struct Novelty {
     /// The recent peak of the level score (decaying by [`PEAK_DECAY`]).
     #[serde(default, with = "super::state_float")]
     level_peak: f64,
+    /// The |z| of the previous value, as it was judged (0 before any).
+    #[serde(default, with = "super::state_float")]
+    previous_z: f64,
 }
 
 fn not_a_number() -> f64 {
@@ -149,13 +157,14 @@ impl Novelty {
             steps: AnomalyLikelihood::default(),
             season: Box::default(),
             level_peak: 0.0,
+            previous_z: 0.0,
         }
     }
 
-    /// The level score of `value` (1 at `threshold`), before the peak.
-    fn level(&self, value: f64) -> f64 {
+    /// The |z| of `value` against the EWMA mean and variance.
+    fn z(&self, value: f64) -> f64 {
         let distance = (value - self.mean).abs();
-        if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() / self.params.threshold.get() }
+        if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() }
     }
 
     /// The score of `value` (1 at the edge of normal) and whether it alerts.
@@ -170,14 +179,13 @@ impl Novelty {
             f64::INFINITY
         };
         let season = self.season.score(value);
-        let (level, change) = if season.expected {
-            (0.0, 0.0)
+        let level = if season.expected || self.previous_z <= PRECEDED {
+            0.0
         } else {
-            (
-                self.level(value) / (PEAK_SHARE * self.level_peak).max(1.0),
-                self.steps.z((value - self.previous).abs()) / self.params.change.get(),
-            )
+            self.z(value) / self.params.threshold.get() / (PEAK_SHARE * self.level_peak).max(1.0)
         };
+        let change =
+            if season.expected { 0.0 } else { self.steps.z((value - self.previous).abs()) / self.params.change.get() };
         let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
         let quiet =
@@ -197,10 +205,12 @@ impl Novelty {
         }
         // Warm-up values, judged against a short history, would set a peak
         // that mutes the channel for thousands of points.
-        let level = self.level(value);
+        let z = self.z(value);
+        let level = z / self.params.threshold.get();
         if level.is_finite() && self.seen >= u64::from(self.params.warmup) {
             self.level_peak = (self.level_peak * PEAK_DECAY).max(level);
         }
+        self.previous_z = z;
         self.steps.learn((value - self.previous).abs());
         self.previous = value;
         self.season.learn(value);
@@ -307,25 +317,49 @@ mod tests {
         assert!(!alerts_again(2000), "after 2011 points it is 201 points long");
     }
 
-    #[test]
-    fn a_spike_lower_than_the_recent_peak_does_not_alert() {
+    /// A detector whose range is [0, 100] and whose last 1,000 values are
+    /// noise in [10, 14], with only its level channel able to alert.
+    fn level_only() -> Novelty {
         let isolated =
             NoveltyParams { change: Threshold::constant(1000.0), seasonal: Threshold::constant(1000.0), ..params(10) };
         let mut detector = Novelty::new(isolated);
         detector.update(0.0);
         detector.update(100.0);
-        for i in 0..1000 {
-            detector.update(10.0 + f64::from(i % 5));
+        calm(&mut detector, 1000);
+        detector
+    }
+
+    /// `points` values of noise ending at the mean of the noise (12).
+    fn calm(detector: &mut Novelty, points: u32) {
+        for i in (0..points).rev() {
+            assert!(!detector.update(10.0 + f64::from((i + 2) % 5)).is_anomaly(), "noise");
         }
-        assert!(detector.update(40.0).is_anomaly(), "a spike inside the range seen, far from the mean");
-        let mut after = |points: u32, spike: f64| {
-            for i in 0..points {
-                detector.update(10.0 + f64::from(i % 5));
-            }
-            detector.update(spike).is_anomaly()
-        };
-        assert!(!after(50, 30.0), "lower than the spike just seen");
-        assert!(after(3000, 30.0), "the same spike once the peak has decayed");
+    }
+
+    /// Whether `value` alerts right after a value two standard deviations
+    /// from the mean (which does not alert itself).
+    fn after_a_lead(detector: &mut Novelty, value: f64) -> bool {
+        let lead = detector.mean + 2.0 * detector.variance.sqrt();
+        assert!(!detector.update(lead).is_anomaly(), "the lead");
+        detector.update(value).is_anomaly()
+    }
+
+    #[test]
+    fn a_lone_spike_inside_the_range_seen_does_not_alert_on_level() {
+        let mut detector = level_only();
+        assert!(!detector.update(40.0).is_anomaly(), "right after a calm value");
+        let mut detector = level_only();
+        assert!(after_a_lead(&mut detector, 40.0), "right after a value already 2 sigma out");
+    }
+
+    #[test]
+    fn a_spike_lower_than_the_recent_peak_does_not_alert() {
+        let mut detector = level_only();
+        assert!(after_a_lead(&mut detector, 40.0));
+        calm(&mut detector, 50);
+        assert!(!after_a_lead(&mut detector, 30.0), "lower than the spike just seen");
+        calm(&mut detector, 3000);
+        assert!(after_a_lead(&mut detector, 30.0), "the same spike once the peak has decayed");
     }
 
     #[test]
@@ -379,10 +413,10 @@ mod tests {
         let steps: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
         let seasonal = super::super::seasonal::plain_scores(values);
         let mut last_alert: Option<(usize, f64)> = None;
-        let mut peak: f64 = 0.0;
-        let raw_level = |x: f64, mean: f64, variance: f64| {
+        let (mut peak, mut previous_z): (f64, f64) = (0.0, 0.0);
+        let z_of = |x: f64, mean: f64, variance: f64| {
             let distance: f64 = (x - mean).abs();
-            if distance == 0.0 { 0.0 } else { distance / f64::sqrt(variance) / p.threshold.get() }
+            if distance == 0.0 { 0.0 } else { distance / f64::sqrt(variance) }
         };
         for (i, &x) in values.iter().enumerate() {
             let mut flag = false;
@@ -398,10 +432,10 @@ mod tests {
                 } else {
                     f64::INFINITY
                 };
-                let level = if seasonal[i].expected {
+                let level = if seasonal[i].expected || previous_z <= PRECEDED {
                     0.0
                 } else {
-                    raw_level(x, mean, variance) / (PEAK_SHARE * peak).max(1.0)
+                    z_of(x, mean, variance) / p.threshold.get() / (PEAK_SHARE * peak).max(1.0)
                 };
                 let change = match i.checked_sub(1) {
                     _ if seasonal[i].expected => 0.0,
@@ -437,7 +471,8 @@ mod tests {
                 step_mean += alpha * delta;
                 step_variance = (1.0 - alpha) * (step_variance + alpha * delta * delta);
             }
-            let level = raw_level(x, mean, variance);
+            previous_z = z_of(x, mean, variance);
+            let level = previous_z / p.threshold.get();
             if level.is_finite() && i >= p.warmup as usize {
                 peak = (peak * PEAK_DECAY).max(level);
             }
@@ -465,7 +500,7 @@ mod tests {
 
         #[test]
         fn matches_the_plain_rules_on_spiky_series(
-            values in prop::collection::vec(prop_oneof![20 => -10.0f64..10.0, 1 => -1e4f64..1e4], 1..1500),
+            values in prop::collection::vec(prop_oneof![20 => -10.0f64..10.0, 2 => -100.0f64..100.0, 1 => -1e4f64..1e4], 1..1500),
             quiet in 0u32..300,
         ) {
             let p = params(quiet);
