@@ -65,7 +65,7 @@ pub struct DetectorRequest {
     /// `three_sigma`: `two_sided` (default), `upper` or `lower`.
     pub direction: Option<String>,
     /// `novelty`: how far past the range seen so far a value must go to
-    /// alert, as a share of that range; > 0 and at most 1e6 (default 0.01).
+    /// alert, as a share of that range; > 0 and at most 1e6 (default 0.007).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub tolerance: Option<f64>,
     /// `novelty`: points after an alert during which only a score three

@@ -91,7 +91,7 @@ impl NoveltyParams {
     /// The values chosen on NAB (docs/evaluation.md says how).
     pub const DEFAULT: Self = Self {
         threshold: Threshold::constant(6.0),
-        tolerance: 0.01,
+        tolerance: 0.007,
         alpha: 0.002,
         quiet: 1200,
         warmup: 150,
