@@ -385,17 +385,19 @@ mod tests {
     fn a_model_stored_before_the_change_channel_reads_back_with_it() {
         let mut detector = Novelty::new(NoveltyParams::DEFAULT);
         for i in 0..400 {
-            detector.update(f64::from(i % 7));
+            detector.update(f64::from(i % 7) + if i == 300 { 20.0 } else { 0.0 });
         }
+        assert!(detector.level_peak > 0.0 && detector.previous_z > 0.0, "learnt: {detector:?}");
         let mut stored = serde_json::to_value(&detector).expect("serialises");
         let fields = stored.as_object_mut().expect("an object");
-        for new in ["change", "seasonal", "previous", "steps", "season"] {
+        for new in ["change", "seasonal", "previous", "steps", "season", "level_peak", "previous_z"] {
             fields.remove(new).expect("written today");
         }
         let old: Novelty = serde_json::from_value(stored).expect("an older state reads back");
         assert_eq!(old.params, NoveltyParams::DEFAULT);
         assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channels start afresh");
         assert_eq!(*old.season, Seasonal::default());
+        assert_eq!((old.level_peak, old.previous_z), (0.0, 0.0), "no peak, no elevated predecessor");
     }
 
     #[test]
