@@ -1,7 +1,8 @@
 //! `kill -9` of the platform process mid-stream, then a restart: the
-//! verdicts equal those of an uninterrupted run, point for point. The
-//! platform runs as a real process (the `platform` binary the workspace
-//! build produces) on the test's storage.
+//! verdicts equal those of an uninterrupted run, point for point; and a
+//! restart under another `STREAM_DETECTOR` keeps the detector of series
+//! already streaming. The platform runs as a real process (the `platform`
+//! binary the workspace build produces) on the test's storage.
 
 use blackbox_tests::*;
 use serde_json::{Value, json};
@@ -117,7 +118,33 @@ async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
     }
 }
 
-on_both_backends!(killed_and_restarted_gives_identical_verdicts);
+on_both_backends!(
+    killed_and_restarted_gives_identical_verdicts,
+    a_new_stream_detector_applies_to_series_that_start_after_it
+);
+
+fn points(from: i64, count: i64) -> Value {
+    let timestamps: Vec<i64> = (from..from + count).map(|i| 1_600_000_000 + 60 * i).collect();
+    let values: Vec<f64> = (from..from + count).map(|i| 10.0 + (i % 5) as f64).collect();
+    json!({ "timestamps": timestamps, "values": values })
+}
+
+async fn a_new_stream_detector_applies_to_series_that_start_after_it(env: TestEnv) {
+    let first = PlatformProcess::start(&env).await;
+    ingest(&first.infer, "kept", &points(0, 60)).await;
+    let state = judged(&first.infer, "kept", 60).await;
+    assert_eq!(state["detector"]["kind"], "rolling_zscore", "{state}");
+    first.terminate();
+
+    let second = PlatformProcess::start_with(&env, &[("STREAM_DETECTOR", "novelty")]).await;
+    ingest(&second.infer, "kept", &points(60, 10)).await;
+    ingest(&second.infer, "started_later", &points(0, 10)).await;
+    let kept = judged(&second.infer, "kept", 70).await;
+    assert_eq!(kept["detector"]["kind"], "rolling_zscore", "its state carries its detector: {kept}");
+    assert_eq!(kept["warming_up"], false, "and what it learnt: {kept}");
+    let later = judged(&second.infer, "started_later", 10).await;
+    assert_eq!(later["detector"]["kind"], "novelty", "{later}");
+}
 
 /// 100 series with `points` points each from `start`, as one many-series body.
 fn many_series(start: i64, points: i64) -> Value {
