@@ -160,10 +160,8 @@ pub(crate) fn plain_scores(values: &[f64]) -> Vec<SeasonalScore> {
         }
         let period = best.filter(|b| lag_errors[*b] < step_error);
         let raw = period.map(|b| (x - values[i - LAGS[b]]).abs());
-        let expected = period.is_some_and(|b| {
-            let distance = (x - values[i - LAGS[b]]).abs();
-            distance == 0.0 || distance < EXPECTED_WITHIN * lag_errors[b]
-        });
+        let expected =
+            period.zip(raw).is_some_and(|(b, distance)| distance == 0.0 || distance < EXPECTED_WITHIN * lag_errors[b]);
         let mut z = 0.0;
         if let Some(raw) = raw.filter(|r| r.is_finite()) {
             raws.push(raw);
