@@ -3,6 +3,7 @@
 # requests/s on a shared 2-core box, so it shows the cost of one feature.
 # Usage: perf/cpu_per_predict.sh [VAR=value ...]   (settings for the platform)
 # e.g.   perf/cpu_per_predict.sh PREDICTION_HISTORY_MAX_ROWS=0   (history off)
+#        SEED_DETECTOR=novelty perf/cpu_per_predict.sh   (series fitted with novelty)
 #        TARGET=baseline perf/cpu_per_predict.sh          (the bare axum baseline)
 # Prints requests/s and CPU µs per request for three 6-second wrk runs.
 set -euo pipefail
@@ -22,7 +23,9 @@ else
 fi
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null -X POST http://127.0.0.1:18001/predict/x -d '{}' && break; sleep 0.1; done
-target/release/loadtest --scenario predict_hot --seed-only "${seed_hosts[@]}" --series 1000 >/dev/null 2>&1
+seed_detector=()
+[ -n "${SEED_DETECTOR:-}" ] && seed_detector=(--seed-detector "$SEED_DETECTOR")
+target/release/loadtest --scenario predict_hot --seed-only "${seed_hosts[@]}" "${seed_detector[@]}" --series 1000 >/dev/null 2>&1
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 for _ in 1 2 3; do

@@ -8,15 +8,30 @@ pub const PREDICT_BODY: &str = r#"{"timestamp":"1609459500","value":12.5}"#;
 
 /// A fit body of `points` points around 10 with a small spread.
 pub fn fit_body(points: usize) -> String {
-    let timestamps: Vec<i64> = (0..points as i64).map(|i| 1_600_000_000 + 60 * i).collect();
-    let values: Vec<f64> = (0..points).map(|i| 10.0 + (i % 7) as f64 * 0.5).collect();
-    serde_json::json!({ "timestamps": timestamps, "values": values }).to_string()
+    serde_json::json!(fit_series(points)).to_string()
 }
 
-/// Fits `names` on `fit_host` (`http://host:port`), 32 at a time.
-pub async fn seed(fit_host: &str, names: Vec<String>, points: usize) -> Result<(), String> {
+fn fit_series(points: usize) -> serde_json::Map<String, serde_json::Value> {
+    let timestamps: Vec<i64> = (0..points as i64).map(|i| 1_600_000_000 + 60 * i).collect();
+    let values: Vec<f64> = (0..points).map(|i| 10.0 + (i % 7) as f64 * 0.5).collect();
+    let body = serde_json::json!({ "timestamps": timestamps, "values": values });
+    body.as_object().cloned().unwrap_or_default()
+}
+
+/// Points in a seeded series: enough for every detector's warm-up, and for
+/// online detectors to fill the state they carry (novelty's seasonal ring
+/// holds the last 336 values).
+pub const SEED_POINTS: usize = 1_000;
+
+/// Fits `names` on `fit_host` (`http://host:port`), 32 at a time, each with
+/// [`SEED_POINTS`] points and the detector `kind` (default: the fit's own).
+pub async fn seed(fit_host: &str, names: Vec<String>, kind: Option<&str>) -> Result<(), String> {
     let client = reqwest::Client::new();
-    let body = fit_body(points);
+    let mut body = fit_series(SEED_POINTS);
+    if let Some(kind) = kind {
+        body.insert("detector".into(), serde_json::json!({ "kind": kind }));
+    }
+    let body = serde_json::Value::Object(body).to_string();
     let results = futures::stream::iter(names)
         .map(|name| {
             let request = client

@@ -56,6 +56,9 @@ struct Args {
     /// Do not seed (the series already exist).
     #[arg(long)]
     skip_seed: bool,
+    /// The detector kind of the seeded series (default: the fit's, 3-sigma).
+    #[arg(long)]
+    seed_detector: Option<String>,
     /// Only seed, then exit.
     #[arg(long)]
     seed_only: bool,
@@ -207,7 +210,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let names = series_to_seed(args.scenario, &state);
         if !names.is_empty() {
             eprintln!("seeding {} series on {fit_host}", names.len());
-            seed(&fit_host, names, 100).await?;
+            seed(&fit_host, names, args.seed_detector.as_deref()).await?;
         }
     }
     if args.seed_only {
