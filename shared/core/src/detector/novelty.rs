@@ -31,7 +31,7 @@
 //! the range seen by [`FAR_PAST`] times the tolerance alerts even then.
 
 use super::likelihood::AnomalyLikelihood;
-use super::seasonal::Seasonal;
+use super::seasonal::{self, Seasonal};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::Threshold;
 use serde::{Deserialize, Serialize};
@@ -137,6 +137,16 @@ pub struct Novelty {
     previous_z: f64,
 }
 
+/// What judging and learning both need to know of a value.
+struct Observation {
+    /// Its |z| against the EWMA mean and variance.
+    z: f64,
+    /// The size of the step from the previous value.
+    step: f64,
+    /// How it stands against the value one period earlier.
+    season: seasonal::Observation,
+}
+
 fn not_a_number() -> f64 {
     f64::NAN
 }
@@ -161,14 +171,19 @@ impl Novelty {
         }
     }
 
-    /// The |z| of `value` against the EWMA mean and variance.
-    fn z(&self, value: f64) -> f64 {
+    /// What judging and learning both need to know of `value`, found once.
+    fn observe(&self, value: f64) -> Observation {
         let distance = (value - self.mean).abs();
-        if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() }
+        Observation {
+            z: if distance == 0.0 { 0.0 } else { distance / self.variance.sqrt() },
+            step: (value - self.previous).abs(),
+            season: self.season.observe(value),
+        }
     }
 
-    /// The score of `value` (1 at the edge of normal) and whether it alerts.
-    fn decide(&self, value: f64) -> Decision {
+    /// The score of `value`, observed as `seen` (1 at the edge of normal),
+    /// and whether it alerts.
+    fn decide(&self, value: f64, seen: &Observation) -> Decision {
         let range = self.max - self.min;
         let outside = (value - self.max).max(self.min - value);
         let spatial = if outside <= 0.0 {
@@ -178,14 +193,13 @@ impl Novelty {
         } else {
             f64::INFINITY
         };
-        let season = self.season.score(value);
+        let season = self.season.score(seen.season);
         let level = if season.expected || self.previous_z <= PRECEDED {
             0.0
         } else {
-            self.z(value) / self.params.threshold.get() / (PEAK_SHARE * self.level_peak).max(1.0)
+            seen.z / self.params.threshold.get() / (PEAK_SHARE * self.level_peak).max(1.0)
         };
-        let change =
-            if season.expected { 0.0 } else { self.steps.z((value - self.previous).abs()) / self.params.change.get() };
+        let change = if season.expected { 0.0 } else { self.steps.z(seen.step) / self.params.change.get() };
         let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
         let quiet =
@@ -193,9 +207,17 @@ impl Novelty {
         Decision { anomaly: score > 1.0 && !quiet, score }
     }
 
-    /// Learns from `value`, which was judged `verdict` (judging once per
-    /// point, not twice).
-    fn learn_judged(&mut self, value: f64, verdict: Verdict) {
+    /// The verdict on `value`, observed as `seen`.
+    fn judge_observed(&self, value: f64, seen: &Observation) -> Verdict {
+        let needed = u64::from(self.params.warmup.max(1));
+        if self.seen < needed {
+            return Verdict::WarmingUp { seen: self.seen, needed };
+        }
+        Verdict::Judged(self.decide(value, seen))
+    }
+
+    /// Learns from `value`, observed as `seen` and judged `verdict`.
+    fn learn_observed(&mut self, value: f64, seen: &Observation, verdict: Verdict) {
         match verdict {
             Verdict::Judged(Decision { anomaly: true, score }) => {
                 self.since_alert = 0;
@@ -205,15 +227,14 @@ impl Novelty {
         }
         // Warm-up values, judged against a short history, would set a peak
         // that mutes the channel for thousands of points.
-        let z = self.z(value);
-        let level = z / self.params.threshold.get();
+        let level = seen.z / self.params.threshold.get();
         if level.is_finite() && self.seen >= u64::from(self.params.warmup) {
             self.level_peak = (self.level_peak * PEAK_DECAY).max(level);
         }
-        self.previous_z = z;
-        self.steps.learn((value - self.previous).abs());
+        self.previous_z = seen.z;
+        self.steps.learn(seen.step);
         self.previous = value;
-        self.season.learn(value);
+        self.season.learn(value, seen.season);
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         if self.seen == 0 {
@@ -230,20 +251,17 @@ impl Novelty {
 
 impl OnlineDetector for Novelty {
     fn judge(&self, value: f64) -> Verdict {
-        let needed = u64::from(self.params.warmup.max(1));
-        if self.seen < needed {
-            return Verdict::WarmingUp { seen: self.seen, needed };
-        }
-        Verdict::Judged(self.decide(value))
+        self.judge_observed(value, &self.observe(value))
     }
 
     fn learn(&mut self, value: f64) {
-        self.learn_judged(value, self.judge(value));
+        self.update(value);
     }
 
     fn update(&mut self, value: f64) -> Verdict {
-        let verdict = self.judge(value);
-        self.learn_judged(value, verdict);
+        let seen = self.observe(value);
+        let verdict = self.judge_observed(value, &seen);
+        self.learn_observed(value, &seen, verdict);
         verdict
     }
 }

@@ -37,6 +37,14 @@ pub struct SeasonalScore {
     pub expected: bool,
 }
 
+/// How a value stands against the value one period earlier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// Its distance to that value and the period's mean error (`None`
+    /// while the series has no period).
+    deviation: Option<(f64, f64)>,
+}
+
 /// The seasonal channel's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Seasonal {
@@ -91,17 +99,18 @@ impl Seasonal {
         (error < self.step_error).then_some((*lag, error))
     }
 
-    /// The distance of `value` to the value one period ago, and the
-    /// period's mean error, when the series has a period.
-    fn deviation(&self, value: f64) -> Option<(f64, f64)> {
-        let (lag, error) = self.period()?;
-        self.ago(lag).map(|earlier| ((value - earlier).abs(), error))
+    /// How `value` stands against the value one period earlier, found once
+    /// per point for both [`score`](Self::score) and [`learn`](Self::learn).
+    pub fn observe(&self, value: f64) -> Observation {
+        let deviation =
+            self.period().and_then(|(lag, error)| self.ago(lag).map(|earlier| ((value - earlier).abs(), error)));
+        Observation { deviation }
     }
 
-    /// What the channel makes of `value`: its likelihood z (0 while the
-    /// series has no period yet) and whether it is expected.
-    pub fn score(&self, value: f64) -> SeasonalScore {
-        match self.deviation(value) {
+    /// What the channel makes of the value `seen` observed: its likelihood
+    /// z (0 while the series has no period yet) and whether it is expected.
+    pub fn score(&self, seen: Observation) -> SeasonalScore {
+        match seen.deviation {
             Some((distance, error)) => SeasonalScore {
                 z: self.deviations.z(distance),
                 expected: distance == 0.0 || distance < EXPECTED_WITHIN * error,
@@ -110,10 +119,11 @@ impl Seasonal {
         }
     }
 
-    /// Learns from `value` (after [`score`](Self::score) judged it).
-    pub fn learn(&mut self, value: f64) {
-        if let Some((raw, _)) = self.deviation(value) {
-            self.deviations.learn(raw);
+    /// Learns from `value`, which was observed as `seen` (after
+    /// [`score`](Self::score) judged it).
+    pub fn learn(&mut self, value: f64, seen: Observation) {
+        if let Some((distance, _)) = seen.deviation {
+            self.deviations.learn(distance);
         }
         let alpha = ERROR_ALPHA.max(1.0 / (self.seen as f64 + 1.0));
         for (index, lag) in LAGS.iter().enumerate() {
@@ -204,9 +214,17 @@ mod tests {
             // A repeating pattern with noise, so that some lag qualifies.
             let values: Vec<f64> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
             let mut channel = Seasonal::default();
-            let online: Vec<SeasonalScore> = values.iter().map(|&x| { let score = channel.score(x); channel.learn(x); score }).collect();
+            let online: Vec<SeasonalScore> = values.iter().map(|&x| { let score = score(&channel, x); learn(&mut channel, x); score }).collect();
             prop_assert_eq!(online, plain_scores(&values));
         }
+    }
+
+    fn score(channel: &Seasonal, value: f64) -> SeasonalScore {
+        channel.score(channel.observe(value))
+    }
+
+    fn learn(channel: &mut Seasonal, value: f64) {
+        channel.learn(value, channel.observe(value));
     }
 
     fn daily(days: usize, period: usize) -> Vec<f64> {
@@ -216,7 +234,7 @@ mod tests {
     fn learnt(values: &[f64]) -> Seasonal {
         let mut channel = Seasonal::default();
         for &value in values {
-            channel.learn(value);
+            learn(&mut channel, value);
         }
         channel
     }
@@ -225,16 +243,16 @@ mod tests {
     fn a_missing_peak_of_a_daily_pattern_scores_high_and_the_usual_day_does_not() {
         let values = daily(12, 48);
         let channel = learnt(&values);
-        assert!(channel.score(10.0).z < 3.0, "the peak comes as every day: {:?}", channel.score(10.0));
+        assert!(score(&channel, 10.0).z < 3.0, "the peak comes as every day: {:?}", score(&channel, 10.0));
         assert!(
-            channel.score(10.0).expected && !channel.score(0.0).expected,
+            score(&channel, 10.0).expected && !score(&channel, 0.0).expected,
             "the peak is expected, its absence is not"
         );
         let mut flat = channel.clone();
         for _ in 0..7 {
-            flat.learn(0.0);
+            learn(&mut flat, 0.0);
         }
-        assert!(flat.score(0.0).z > 6.0, "the peak is missing: {:?}", flat.score(0.0));
+        assert!(score(&flat, 0.0).z > 6.0, "the peak is missing: {:?}", score(&flat, 0.0));
     }
 
     #[test]
@@ -251,8 +269,8 @@ mod tests {
             })
             .collect();
         let channel = learnt(&values);
-        assert_eq!(channel.deviation(50.0), None);
-        assert_eq!(channel.score(1e6), SeasonalScore { z: 0.0, expected: false });
+        assert_eq!(channel.observe(50.0), Observation { deviation: None });
+        assert_eq!(score(&channel, 1e6), SeasonalScore { z: 0.0, expected: false });
     }
 
     #[test]
