@@ -8,14 +8,13 @@ pub const PREDICT_BODY: &str = r#"{"timestamp":"1609459500","value":12.5}"#;
 
 /// A fit body of `points` points around 10 with a small spread.
 pub fn fit_body(points: usize) -> String {
-    serde_json::json!(fit_series(points)).to_string()
+    fit_series(points).to_string()
 }
 
-fn fit_series(points: usize) -> serde_json::Map<String, serde_json::Value> {
+fn fit_series(points: usize) -> serde_json::Value {
     let timestamps: Vec<i64> = (0..points as i64).map(|i| 1_600_000_000 + 60 * i).collect();
     let values: Vec<f64> = (0..points).map(|i| 10.0 + (i % 7) as f64 * 0.5).collect();
-    let body = serde_json::json!({ "timestamps": timestamps, "values": values });
-    body.as_object().cloned().unwrap_or_default()
+    serde_json::json!({ "timestamps": timestamps, "values": values })
 }
 
 /// Points in a seeded series: enough for every detector's warm-up, and for
@@ -29,9 +28,9 @@ pub async fn seed(fit_host: &str, names: Vec<String>, kind: Option<&str>) -> Res
     let client = reqwest::Client::new();
     let mut body = fit_series(SEED_POINTS);
     if let Some(kind) = kind {
-        body.insert("detector".into(), serde_json::json!({ "kind": kind }));
+        body["detector"] = serde_json::json!({ "kind": kind });
     }
-    let body = serde_json::Value::Object(body).to_string();
+    let body = body.to_string();
     let results = futures::stream::iter(names)
         .map(|name| {
             let request = client
