@@ -352,6 +352,15 @@ pub async fn delete(url: &str, key: Option<&str>) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// `n` calm points around 10 from `start` (seconds, one a minute), with a
+/// spike of 100 at the indices given.
+pub fn calm_points(start: i64, n: usize, spikes: &[usize]) -> Value {
+    let timestamps: Vec<i64> = (0..n as i64).map(|i| start + 60 * i).collect();
+    let values: Vec<f64> =
+        (0..n).map(|i| if spikes.contains(&i) { 100.0 } else { 10.0 + [-0.5, 0.0, 0.5, 0.25][i % 4] }).collect();
+    serde_json::json!({ "timestamps": timestamps, "values": values })
+}
+
 /// A fit body of `n` points around 10 with a small regular spread.
 pub fn series_body(n: usize) -> Value {
     let timestamps: Vec<i64> = (0..n as i64).map(|i| 1_609_459_200 + 60 * i).collect();

@@ -12,14 +12,6 @@ use std::time::{Duration, Instant};
 /// Long enough for any loaded machine; the feed answers in milliseconds.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// `n` calm points from `start`, with 100.0 at the indices given.
-fn points(start: i64, n: usize, spikes: &[usize]) -> Value {
-    let timestamps: Vec<i64> = (0..n as i64).map(|i| start + 60 * i).collect();
-    let values: Vec<f64> =
-        (0..n).map(|i| if spikes.contains(&i) { 100.0 } else { 10.0 + [-0.5, 0.0, 0.5, 0.25][i % 4] }).collect();
-    json!({ "timestamps": timestamps, "values": values })
-}
-
 async fn ingest(infer: &Running, series: &str, body: &Value) {
     let (status, answer) = post_json(&format!("{}/ingest/{series}", infer.url), body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
@@ -44,7 +36,7 @@ async fn a_streamed_spike_reaches_clients_and_a_reconnect_resumes(env: TestEnv) 
     let mut other_series = SseClient::connect(&format!("{events}?series_id=other"), None).await;
 
     let sent = Instant::now();
-    ingest(&platform.infer, "cpu", &points(1_000_000, 60, &[55])).await;
+    ingest(&platform.infer, "cpu", &calm_points(1_000_000, 60, &[55])).await;
     let first = next_anomaly(&mut everything).await;
     println!("ingest to SSE event: {:?}", sent.elapsed());
     let anomaly = first.json();
@@ -69,7 +61,7 @@ async fn a_streamed_spike_reaches_clients_and_a_reconnect_resumes(env: TestEnv) 
     }
 
     // Two more spikes; a client resuming after the first gets exactly those.
-    ingest(&platform.infer, "cpu", &points(1_000_000 + 60 * 60, 40, &[10, 30])).await;
+    ingest(&platform.infer, "cpu", &calm_points(1_000_000 + 60 * 60, 40, &[10, 30])).await;
     let later = [next_anomaly(&mut everything).await, next_anomaly(&mut everything).await];
     let first_id = first.id.as_deref().expect("anomalies carry an id");
     let mut resumed = SseClient::connect(&events, Some(first_id)).await;
@@ -80,7 +72,7 @@ async fn a_streamed_spike_reaches_clients_and_a_reconnect_resumes(env: TestEnv) 
     assert_eq!(resumed.next_within(Duration::from_millis(300)).await, None, "nothing repeated");
 
     // The series filter let none of cpu's through.
-    ingest(&platform.infer, "other", &points(2_000_000, 60, &[55])).await;
+    ingest(&platform.infer, "other", &calm_points(2_000_000, 60, &[55])).await;
     let only = next_anomaly(&mut other_series).await.json();
     assert_eq!((only["series_id"].as_str(), only["timestamp"].as_i64()), (Some("other"), Some(2_000_000 + 60 * 55)));
 }
@@ -102,7 +94,7 @@ async fn anomalous_predictions_join_the_feed_and_sources_filter(env: TestEnv) {
     );
     assert_eq!(anomaly["value"], 1e6);
 
-    ingest(&platform.infer, "cpu", &points(1_000_000, 60, &[55])).await;
+    ingest(&platform.infer, "cpu", &calm_points(1_000_000, 60, &[55])).await;
     let first_on_stream = next_anomaly(&mut streams).await.json();
     assert_eq!(first_on_stream["source"], "stream", "the predict anomaly was filtered out: {first_on_stream}");
 }
@@ -135,8 +127,8 @@ async fn a_client_following_a_series_gets_its_verdicts(env: TestEnv) {
         last = client.next_within(PATIENCE).await.expect("verdict").json()["timestamp"].as_i64().expect("timestamp");
     }
 
-    ingest(&platform.infer, "elsewhere", &points(next, 60, &[55])).await;
-    ingest(&platform.infer, "watched", &points(next, 60, &[55])).await;
+    ingest(&platform.infer, "elsewhere", &calm_points(next, 60, &[55])).await;
+    ingest(&platform.infer, "watched", &calm_points(next, 60, &[55])).await;
     let (mut verdicts, mut anomalies) = (Vec::new(), Vec::new());
     while verdicts.len() < 60 || anomalies.is_empty() {
         let event = client.next_within(PATIENCE).await.expect("a verdict per point");

@@ -123,22 +123,19 @@ on_both_backends!(
     a_new_stream_detector_applies_to_series_that_start_after_it
 );
 
-fn points(from: i64, count: i64) -> Value {
-    let timestamps: Vec<i64> = (from..from + count).map(|i| 1_600_000_000 + 60 * i).collect();
-    let values: Vec<f64> = (from..from + count).map(|i| 10.0 + (i % 5) as f64).collect();
-    json!({ "timestamps": timestamps, "values": values })
-}
+/// When the series of the detector test start.
+const T0: i64 = 1_600_000_000;
 
 async fn a_new_stream_detector_applies_to_series_that_start_after_it(env: TestEnv) {
     let first = PlatformProcess::start(&env).await;
-    ingest(&first.infer, "kept", &points(0, 60)).await;
+    ingest(&first.infer, "kept", &calm_points(T0, 60, &[])).await;
     let state = judged(&first.infer, "kept", 60).await;
     assert_eq!(state["detector"]["kind"], "rolling_zscore", "{state}");
     first.terminate();
 
     let second = PlatformProcess::start_with(&env, &[("STREAM_DETECTOR", "novelty")]).await;
-    ingest(&second.infer, "kept", &points(60, 10)).await;
-    ingest(&second.infer, "started_later", &points(0, 10)).await;
+    ingest(&second.infer, "kept", &calm_points(T0 + 60 * 60, 10, &[])).await;
+    ingest(&second.infer, "started_later", &calm_points(T0, 10, &[])).await;
     let kept = judged(&second.infer, "kept", 70).await;
     assert_eq!(kept["detector"]["kind"], "rolling_zscore", "its state carries its detector: {kept}");
     assert_eq!(kept["warming_up"], false, "and what it learnt: {kept}");

@@ -9,15 +9,6 @@ use blackbox_tests::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// A calm series of `n` points from `start` (seconds), with a spike of
-/// `spike` at the indices given.
-fn points(start: i64, n: usize, spikes: &[usize]) -> Value {
-    let timestamps: Vec<i64> = (0..n as i64).map(|i| start + 60 * i).collect();
-    let values: Vec<f64> =
-        (0..n).map(|i| if spikes.contains(&i) { 100.0 } else { 10.0 + [-0.5, 0.0, 0.5, 0.25][i % 4] }).collect();
-    json!({ "timestamps": timestamps, "values": values })
-}
-
 async fn ingest(infer: &Running, series: &str, body: &Value) -> Value {
     let (status, answer) = post_json(&format!("{}/ingest/{series}", infer.url), body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
@@ -49,7 +40,7 @@ async fn stream_anomalies(monitor: &Running, series: &str) -> Vec<Value> {
 async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     let platform = Platform::start(&env).await;
     // A spike during warm-up is never an anomaly.
-    let answer = ingest(&platform.infer, "cpu", &points(1_000_000, 30, &[20])).await;
+    let answer = ingest(&platform.infer, "cpu", &calm_points(1_000_000, 30, &[20])).await;
     assert_eq!(answer, json!({"series_id": "cpu", "accepted": 30}));
     let state = stream_state(&platform.infer, "cpu", 30).await;
     assert_eq!(state["warming_up"], true, "{state}");
@@ -58,7 +49,7 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     assert_eq!(state["model_version"], Value::Null);
 
     // Calm points, then one spike, then calm again: one anomaly.
-    let rest = points(1_000_000 + 60 * 30, 100, &[60]);
+    let rest = calm_points(1_000_000 + 60 * 30, 100, &[60]);
     ingest(&platform.infer, "cpu", &rest).await;
     let state = stream_state(&platform.infer, "cpu", 130).await;
     assert_eq!((state["points"].as_u64(), state["anomalies"].as_u64()), (Some(130), Some(1)), "{state}");
@@ -90,7 +81,7 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
     }
 
     // A calm series flags nothing; /anomalies without source lists both kinds.
-    ingest(&platform.infer, "calm", &points(0, 300, &[])).await;
+    ingest(&platform.infer, "calm", &calm_points(0, 300, &[])).await;
     let calm = stream_state(&platform.infer, "calm", 300).await;
     assert_eq!(calm["anomalies"], 0, "{calm}");
     let (_, all) = get_json(&format!("{}/anomalies", platform.monitor.url)).await;
@@ -128,11 +119,11 @@ async fn the_default_detector_warms_up_then_flags_a_spike(env: TestEnv) {
 
 async fn a_fitted_series_streams_with_its_detector(env: TestEnv) {
     let platform = Platform::start(&env).await;
-    let mut body = points(0, 60, &[]);
+    let mut body = calm_points(0, 60, &[]);
     body["detector"] = json!({"kind": "rolling_mad", "window": 20});
     fit(&platform.train, "fitted", &body).await;
     // The fit warmed the window up: the very first streamed spike is judged.
-    ingest(&platform.infer, "fitted", &points(60 * 60, 5, &[0])).await;
+    ingest(&platform.infer, "fitted", &calm_points(60 * 60, 5, &[0])).await;
     let state = stream_state(&platform.infer, "fitted", 5).await;
     assert_eq!((state["model_version"].as_str(), state["warming_up"].as_bool()), (Some("v1"), Some(false)));
     assert_eq!(state["detector"]["kind"], "rolling_mad");
@@ -149,7 +140,7 @@ async fn a_fitted_series_streams_with_its_detector(env: TestEnv) {
 
 async fn late_and_repeated_points_are_skipped_and_counted(env: TestEnv) {
     let platform = Platform::start(&env).await;
-    ingest(&platform.infer, "s", &points(1000, 10, &[])).await;
+    ingest(&platform.infer, "s", &calm_points(1000, 10, &[])).await;
     stream_state(&platform.infer, "s", 10).await;
     let late = json!({"timestamps": [1000, 1060, 1000 + 60 * 9, 1000 + 60 * 10], "values": [1, 2, 3, 4]});
     ingest(&platform.infer, "s", &late).await;
@@ -203,7 +194,7 @@ async fn bad_ingest_input_is_422_and_appends_nothing(env: TestEnv) {
     }
     let (status, error) = post_raw(&url, r#"{"timestamps": [1], "values": [1e999]}"#).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("non_finite_value")));
-    let (status, error) = post_json(&format!("{}/ingest/bad%20id", platform.infer.url), &points(0, 2, &[])).await;
+    let (status, error) = post_json(&format!("{}/ingest/bad%20id", platform.infer.url), &calm_points(0, 2, &[])).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_series_id")));
     let (status, error) = post_json(&format!("{}/ingest", platform.infer.url), &json!({"points": []})).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_series")));
@@ -218,7 +209,7 @@ async fn bad_ingest_input_is_422_and_appends_nothing(env: TestEnv) {
     assert_eq!((status, error["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
 
     // Nothing reached the stream: a valid point afterwards is the first one seen.
-    ingest(&platform.infer, "x", &points(0, 1, &[])).await;
+    ingest(&platform.infer, "x", &calm_points(0, 1, &[])).await;
     let state = stream_state(&platform.infer, "x", 1).await;
     assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(1), Some(0)));
     let (status, _) = get_json(&format!("{}/stream/ok", platform.infer.url)).await;
