@@ -8,7 +8,7 @@ use anomaly_cli::eval::command::detector_configs;
 use anomaly_cli::eval::corpus;
 use anomaly_cli::eval::published::read_scores;
 use anomaly_cli::eval::run::run_detector;
-use anomaly_cli::eval::scorer::{Profile, probation_length};
+use anomaly_cli::eval::scorer::{Profile, RawScore, probation_length};
 use anomaly_cli::eval::{Evaluation, evaluate};
 use rayon::prelude::*;
 use std::path::Path;
@@ -42,6 +42,17 @@ fn main() -> anyhow::Result<()> {
     println!("{theirs} (threshold {threshold:.4}): {}", summary(&their_eval));
     println!("{ours}: {}", summary(&our_eval));
     println!("either's flags: {}", summary(&union_eval));
+    println!("\nper category, standard profile: raw score, windows found, false positives");
+    let mut categories: Vec<&str> = all.iter().map(|s| s.category()).collect();
+    categories.dedup();
+    for category in categories {
+        let sum = |e: &Evaluation| {
+            let mut raw = RawScore::default();
+            e.files.iter().zip(&all).filter(|(_, s)| s.category() == category).for_each(|(f, _)| raw.add(&f.raw));
+            format!("{:7.2} {:3}/{:<3} {:4}", raw.score, raw.found, raw.windows, raw.false_positives)
+        };
+        println!("{category:28} {ours} {}  {theirs} {}", sum(&our_eval), sum(&their_eval));
+    }
     println!("\nwindows one of the two misses (rows from the left edge to the first detection):");
     for (series, (f, p)) in all.iter().zip(flags.iter().zip(&published)) {
         let probation = probation_length(series.values.len());
