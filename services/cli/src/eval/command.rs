@@ -60,9 +60,9 @@ pub fn detector_configs(kinds: &[String], params: &[String]) -> anyhow::Result<V
 }
 
 fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
-    let (key, value) = param.split_once('=').with_context(|| format!("--param {param:?} is not key=value"))?;
-    let number = || value.parse::<f64>().with_context(|| format!("--param {key}: {value:?} is not a number"));
-    let count = || value.parse::<u32>().with_context(|| format!("--param {key}: {value:?} is not a count"));
+    let (key, value) = param.split_once('=').with_context(|| format!("parameter {param:?} is not key=value"))?;
+    let number = || value.parse::<f64>().with_context(|| format!("parameter {key}: {value:?} is not a number"));
+    let count = || value.parse::<u32>().with_context(|| format!("parameter {key}: {value:?} is not a count"));
     match key {
         "window" => options.window = Some(count()?),
         "warmup" => options.warmup = Some(count()?),
@@ -75,7 +75,7 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
         "direction" => options.direction = Some(value.to_owned()),
         other => {
             bail!(
-                "--param {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal"
+                "parameter {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal"
             )
         }
     }
@@ -84,22 +84,29 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
 
 /// The files of `corpus` in `split`.
 pub fn split(corpus: Vec<LabelledSeries>, split: &str) -> anyhow::Result<Vec<LabelledSeries>> {
-    let keep_even = match split {
+    let keep_dev = match split {
         "all" => return Ok(corpus),
         "dev" => true,
         "test" => false,
         other => bail!("--split must be all, dev or test; got {other:?}"),
     };
-    let mut index_in_category = std::collections::HashMap::<String, usize>::new();
-    Ok(corpus
-        .into_iter()
-        .filter(|series| {
-            let index = index_in_category.entry(series.category().to_owned()).or_default();
+    let dev = in_dev_half(&corpus);
+    Ok(corpus.into_iter().zip(dev).filter(|(_, in_dev)| *in_dev == keep_dev).map(|(series, _)| series).collect())
+}
+
+/// For each file of `corpus`, whether it is in the DEV half: the even
+/// files (first, third...) within each category, in corpus order.
+pub fn in_dev_half(corpus: &[LabelledSeries]) -> Vec<bool> {
+    let mut index_in_category = std::collections::HashMap::<&str, usize>::new();
+    corpus
+        .iter()
+        .map(|series| {
+            let index = index_in_category.entry(series.category()).or_default();
             let even = index.is_multiple_of(2);
             *index += 1;
-            even == keep_even
+            even
         })
-        .collect())
+        .collect()
 }
 
 /// Runs the evaluation and prints the table.

@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod scorer;
 pub mod table;
+pub mod tune;
 
 use corpus::LabelledSeries;
 use scorer::{Place, Profile, RawScore, best_threshold, places, score_detections};
