@@ -53,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         };
         println!("{category:28} {ours} {}  {theirs} {}", sum(&our_eval), sum(&their_eval));
     }
-    println!("\nwindows one of the two misses (rows from the left edge to the first detection):");
+    println!("\nwindows at least one of the two misses (rows from the left edge to the first detection):");
     for (series, (f, p)) in all.iter().zip(flags.iter().zip(&published)) {
         let probation = probation_length(series.values.len());
         for &(left, right) in series.windows.iter().filter(|(_, right)| *right >= probation) {
