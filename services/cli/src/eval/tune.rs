@@ -8,7 +8,7 @@ use super::command::{detector_configs, in_dev_half};
 use super::corpus::LabelledSeries;
 use super::run::run_detector;
 use super::scorer::Profile;
-use super::{Evaluation, evaluate};
+use super::{Evaluation, ProfileResult, evaluate};
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -106,7 +106,11 @@ pub fn tune(
 /// low FN on DEV, TEST and all files, then windows found and false
 /// positives on all files (standard profile).
 pub fn format_row(row: &TuneRow) -> String {
-    let scores = |e: &Evaluation| e.profiles.iter().map(|p| format!("{:6.2}", p.score)).collect::<Vec<_>>().join(" ");
+    // A half without windows (a corpus of one file) has no score.
+    let scores = |e: &Evaluation| {
+        let score = |p: &ProfileResult| if p.raw.windows == 0 { format!("{:>6}", "-") } else { format!("{:6.2}", p.score) };
+        e.profiles.iter().map(score).collect::<Vec<_>>().join(" ")
+    };
     let raw = row.all.profiles[0].raw;
     let params = if row.params.is_empty() { "(defaults)".to_owned() } else { row.params.join(" ") };
     format!(
@@ -171,6 +175,14 @@ mod tests {
         assert_eq!(rows[0].all.profiles[0].raw.found, 3);
         assert_eq!(rows[1].all.profiles[0].raw.found, 0);
         assert!(format_row(&rows[0]).starts_with("warmup=150 "), "{}", format_row(&rows[0]));
+    }
+
+    #[test]
+    fn a_half_without_windows_shows_no_score() {
+        let rows = tune(&[series("a/one.csv", 1500)], "novelty", &[], &[], &ProgressBar::hidden()).expect("tunes");
+        let line = format_row(&rows[0]);
+        assert!(line.contains("test      -      -      - |"), "{line}");
+        assert!(!line.contains("NaN"), "{line}");
     }
 
     #[test]
