@@ -108,7 +108,8 @@ pub fn tune(
 pub fn format_row(row: &TuneRow) -> String {
     // A half without windows (a corpus of one file) has no score.
     let scores = |e: &Evaluation| {
-        let score = |p: &ProfileResult| if p.raw.windows == 0 { format!("{:>6}", "-") } else { format!("{:6.2}", p.score) };
+        let score =
+            |p: &ProfileResult| if p.raw.windows == 0 { format!("{:>6}", "-") } else { format!("{:6.2}", p.score) };
         e.profiles.iter().map(score).collect::<Vec<_>>().join(" ")
     };
     let raw = row.all.profiles[0].raw;
