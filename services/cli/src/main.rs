@@ -1,7 +1,7 @@
 //! `anomaly`: replay CSV series into the stream, evaluate detectors on
 //! labelled data. See `anomaly --help`.
 
-use anomaly_cli::eval::command::{EvalOptions, run as run_eval};
+use anomaly_cli::eval::command::{EvalOptions, rows_progress, run as run_eval};
 use anomaly_cli::eval::corpus;
 use anomaly_cli::eval::tune::{format_row, grid, tune};
 use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
@@ -154,11 +154,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let combinations = grid(&axes)?.len();
             let rows: usize = files.iter().map(|s| s.values.len()).sum();
-            let progress = ProgressBar::new((rows * combinations) as u64);
-            progress.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
+            let progress = rows_progress(rows * combinations);
             let table = tune(&files, &detector, &params, &axes, &progress);
             progress.finish_and_clear();
             let table = table?;

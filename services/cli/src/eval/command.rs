@@ -109,6 +109,16 @@ pub fn in_dev_half(corpus: &[LabelledSeries]) -> Vec<bool> {
         .collect()
 }
 
+/// A progress bar over `rows` rows of a corpus (hidden when not on a terminal).
+pub fn rows_progress(rows: usize) -> ProgressBar {
+    let progress = ProgressBar::new(rows as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
+}
+
 /// Runs the evaluation and prints the table.
 pub fn run(options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
     let profiles = profiles(&options.profile)?;
@@ -118,11 +128,7 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
         bail!("{} holds no labelled series", options.corpus.display());
     }
     let rows: usize = corpus.iter().map(|s| s.values.len()).sum();
-    let progress = ProgressBar::new((rows * detectors.len()) as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let progress = rows_progress(rows * detectors.len());
     let mut evaluations = Vec::new();
     for detector in &detectors {
         let runs = corpus
