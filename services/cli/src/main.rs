@@ -3,7 +3,7 @@
 
 use anomaly_cli::eval::command::{EvalOptions, rows_progress, run as run_eval};
 use anomaly_cli::eval::corpus;
-use anomaly_cli::eval::tune::{format_row, grid, tune};
+use anomaly_cli::eval::tune::{format_row, tune};
 use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
 use anomaly_cli::series_file;
 use anomaly_store::KafkaClient;
@@ -152,9 +152,7 @@ async fn main() -> anyhow::Result<()> {
             if files.is_empty() {
                 anyhow::bail!("{} holds no labelled series", corpus.display());
             }
-            let combinations = grid(&axes)?.len();
-            let rows: usize = files.iter().map(|s| s.values.len()).sum();
-            let progress = rows_progress(rows * combinations);
+            let progress = rows_progress(0);
             let table = tune(&files, &detector, &params, &axes, &progress);
             progress.finish_and_clear();
             let table = table?;

@@ -53,7 +53,8 @@ pub fn grid(axes: &[String]) -> anyhow::Result<Vec<Vec<String>>> {
 }
 
 /// Scores `kind` with `fixed` parameters and every combination of `axes`
-/// on `corpus`, best DEV standard score first; `progress` counts rows run.
+/// on `corpus`, best DEV standard score first; `progress` is given the
+/// rows to run once the combinations are known, and counts them.
 pub fn tune(
     corpus: &[LabelledSeries],
     kind: &str,
@@ -71,10 +72,8 @@ pub fn tune(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dev = in_dev_half(corpus);
-    let half = |in_dev: bool| -> Vec<LabelledSeries> {
-        corpus.iter().zip(&dev).filter(|(_, d)| **d == in_dev).map(|(s, _)| s.clone()).collect()
-    };
-    let (dev_files, test_files) = (half(true), half(false));
+    let (dev_files, test_files) = (of_half(corpus, &dev, true), of_half(corpus, &dev, false));
+    progress.set_length((corpus.iter().map(|s| s.values.len()).sum::<usize>() * configs.len()) as u64);
     let mut rows = Vec::with_capacity(configs.len());
     for (params, config) in combinations.into_iter().zip(&configs) {
         let scores: Vec<Vec<f64>> = corpus
@@ -85,21 +84,24 @@ pub fn tune(
                 scores
             })
             .collect();
-        let of_half = |in_dev: bool| -> Vec<Vec<f64>> {
-            scores.iter().zip(&dev).filter(|(_, d)| **d == in_dev).map(|(s, _)| s.clone()).collect()
-        };
         let score = |files: &[LabelledSeries], scores: &[Vec<f64>]| {
             evaluate(kind, kind, files, scores, &Profile::ALL, Duration::ZERO)
         };
         rows.push(TuneRow {
-            dev: score(&dev_files, &of_half(true)),
-            test: score(&test_files, &of_half(false)),
+            dev: score(&dev_files, &of_half(&scores, &dev, true)),
+            test: score(&test_files, &of_half(&scores, &dev, false)),
             all: score(corpus, &scores),
             params,
         });
     }
     rows.sort_by(|a, b| b.dev.profiles[0].score.total_cmp(&a.dev.profiles[0].score));
     Ok(rows)
+}
+
+/// The items of the files in the DEV half (`in_dev`) or the TEST half,
+/// where `dev` marks each file's half.
+fn of_half<T: Clone>(items: &[T], dev: &[bool], in_dev: bool) -> Vec<T> {
+    items.iter().zip(dev).filter(|(_, d)| **d == in_dev).map(|(item, _)| item.clone()).collect()
 }
 
 /// One line of the table: the row's parameters, then standard / low FP /
