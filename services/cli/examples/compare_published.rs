@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
     let their_eval = evaluate(&theirs, &theirs, &all, &published, &Profile::ALL, Duration::ZERO);
     let threshold = their_eval.profiles[0].threshold;
     let config = detector_configs(std::slice::from_ref(&ours), &[])?.remove(0);
-    let flags: Vec<Vec<f64>> = all.par_iter().map(|s| run_detector(&config, s).scores).collect();
+    let flags: Vec<Vec<f64>> = all.par_iter().map(|s| run_detector(&config, s, true).scores).collect();
     let our_eval = evaluate(&ours, &ours, &all, &flags, &Profile::ALL, Duration::ZERO);
     let union: Vec<Vec<f64>> = flags
         .iter()

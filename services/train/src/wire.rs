@@ -83,6 +83,17 @@ pub struct DetectorRequest {
     /// one period earlier against their past; > 0 and at most 1e6 (default 6).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub seasonal: Option<f64>,
+    /// `novelty`: the resonance channel (ARTime's adaptive resonance
+    /// categories over 8-point shapes) alerts on a shape unlike any learnt
+    /// whose confidence reaches this; confidence is at most 1, so above 1
+    /// the channel never alerts; > 0 and at most 1e6 (default 0.48).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub resonance: Option<f64>,
+    /// `novelty`: points the resonance channel learns from before it
+    /// judges; its value range is theirs, and it reads one value per
+    /// probation/104 points; 32 to 5000 (default 750).
+    #[schema(minimum = 32, maximum = 5000)]
+    pub probation: Option<u32>,
 }
 
 impl FitRequest {
@@ -101,6 +112,8 @@ impl FitRequest {
             quiet: detector.and_then(|d| d.quiet),
             change: detector.and_then(|d| d.change),
             seasonal: detector.and_then(|d| d.seasonal),
+            resonance: detector.and_then(|d| d.resonance),
+            probation: detector.and_then(|d| d.probation),
         }
     }
 }

@@ -21,7 +21,10 @@ async fn a_fit_chooses_its_detector(env: TestEnv) {
         ("rolling_zscore", json!({"window": 20})),
         ("rolling_mad", json!({"window": 20, "threshold": 4.0})),
         ("ewma_zscore", json!({"alpha": 0.2, "warmup": 10})),
-        ("novelty", json!({"warmup": 20, "change": 5.0, "seasonal": 7.0, "quiet": 100})),
+        (
+            "novelty",
+            json!({"warmup": 20, "change": 5.0, "seasonal": 7.0, "quiet": 100, "resonance": 0.6, "probation": 100}),
+        ),
     ] {
         let mut body = calm(60);
         let mut detector = extra.clone();
@@ -53,6 +56,9 @@ async fn bad_detectors_are_422_and_store_nothing(env: TestEnv) {
         (json!({"kind": "ewma_zscore", "alpha": 1.5}), "invalid_detector"),
         (json!({"kind": "novelty", "change": 0}), "invalid_detector"),
         (json!({"kind": "novelty", "seasonal": -1}), "invalid_detector"),
+        (json!({"kind": "novelty", "resonance": 0}), "invalid_detector"),
+        (json!({"kind": "novelty", "probation": 10}), "invalid_detector"),
+        (json!({"kind": "ewma_zscore", "probation": 100}), "invalid_detector"),
         (json!({"kind": "rolling_zscore", "change": 3}), "invalid_detector"),
         (json!({"kind": "rolling_mad", "threshold": -1}), "invalid_threshold"),
         (json!({"kind": "rolling_zscore", "window": 100}), "too_few_points"),

@@ -72,10 +72,12 @@ fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
         "quiet" => options.quiet = Some(count()?),
         "change" => options.change = Some(number()?),
         "seasonal" => options.seasonal = Some(number()?),
+        "resonance" => options.resonance = Some(number()?),
+        "probation" => options.probation = Some(count()?),
         "direction" => options.direction = Some(value.to_owned()),
         other => {
             bail!(
-                "parameter {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal"
+                "parameter {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal, resonance, probation"
             )
         }
     }

@@ -4,7 +4,7 @@
 use super::command::detector_configs;
 use super::corpus::LabelledSeries;
 use super::forest::{ForestParams, run_forest};
-use super::run::{Scores, run_detector};
+use super::run::{Scores, run_detector, takes_corpus_probation};
 use anomaly_core::DetectorConfig;
 use anyhow::{Context, bail};
 
@@ -14,8 +14,9 @@ pub const FOREST: &str = "rcf";
 /// One detector to evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EvalDetector {
-    /// A platform detector.
-    Platform(DetectorConfig),
+    /// A platform detector, and whether it takes each file's NAB probation
+    /// length (see [`run_detector`]).
+    Platform(DetectorConfig, bool),
     /// Random Cut Forest (evaluation only).
     Forest(ForestParams),
 }
@@ -31,7 +32,8 @@ impl EvalDetector {
                 if kind == FOREST {
                     forest_params(params).map(Self::Forest)
                 } else {
-                    detector_configs(std::slice::from_ref(kind), params).map(|mut one| Self::Platform(one.remove(0)))
+                    detector_configs(std::slice::from_ref(kind), params)
+                        .map(|mut one| Self::Platform(one.remove(0), takes_corpus_probation(params)))
                 }
             })
             .collect()
@@ -40,7 +42,7 @@ impl EvalDetector {
     /// The kind's name, for files and folders.
     pub fn slug(&self) -> &'static str {
         match self {
-            Self::Platform(config) => config.kind(),
+            Self::Platform(config, _) => config.kind(),
             Self::Forest(_) => FOREST,
         }
     }
@@ -48,7 +50,7 @@ impl EvalDetector {
     /// The name with the parameters, as the table shows it.
     pub fn describe(&self) -> String {
         match self {
-            Self::Platform(config) => super::command::describe(config),
+            Self::Platform(config, _) => super::command::describe(config),
             Self::Forest(params) => params.describe(),
         }
     }
@@ -56,7 +58,7 @@ impl EvalDetector {
     /// Runs the detector over `series`.
     pub fn run(&self, series: &LabelledSeries) -> anyhow::Result<Scores> {
         match self {
-            Self::Platform(config) => Ok(run_detector(config, series)),
+            Self::Platform(config, corpus_probation) => Ok(run_detector(config, series, *corpus_probation)),
             Self::Forest(params) => run_forest(*params, series).with_context(|| series.name.clone()),
         }
     }

@@ -3,10 +3,14 @@
 //! of a row is 1 when the detector flags it, else 0, so what is scored is
 //! what the platform serves. 3-sigma, which only exists fitted, is fitted on
 //! the probation period (the rows NAB does not score) and then frozen.
+//!
+//! NAB hands every detector the file's probation length (15% of its rows,
+//! at most 750); unless a run names `probation` itself, novelty's resonance
+//! channel gets that length, as it would from NAB's own runner.
 
 use super::corpus::LabelledSeries;
 use super::scorer::probation_length;
-use anomaly_core::{DetectorConfig, OnlineDetector, TrainingSeries};
+use anomaly_core::{DetectorConfig, NoveltyParams, OnlineDetector, PROBATION_RANGE, TrainingSeries};
 use std::time::{Duration, Instant};
 
 /// A detector's anomaly scores for one file and the time it took.
@@ -20,9 +24,28 @@ pub struct Scores {
     pub state_bytes: usize,
 }
 
-/// Runs `config` over `series`.
-pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries) -> Scores {
+/// True unless `params` (`key=value`) name the probation length.
+pub fn takes_corpus_probation(params: &[String]) -> bool {
+    !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation"))
+}
+
+/// `config` with NAB's probation length for `series` when it is novelty.
+fn with_corpus_probation(config: &DetectorConfig, series: &LabelledSeries) -> DetectorConfig {
+    match *config {
+        DetectorConfig::Novelty(params) => {
+            let probation = u32::try_from(probation_length(series.values.len())).unwrap_or(u32::MAX);
+            let (low, high) = (*PROBATION_RANGE.start(), *PROBATION_RANGE.end());
+            DetectorConfig::Novelty(NoveltyParams { probation: probation.clamp(low, high), ..params })
+        }
+        other => other,
+    }
+}
+
+/// Runs `config` over `series`; with `corpus_probation`, novelty gets NAB's
+/// probation length for the file.
+pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries, corpus_probation: bool) -> Scores {
     let started = Instant::now();
+    let config = &if corpus_probation { with_corpus_probation(config, series) } else { *config };
     let model = match config.start() {
         Some(model) => Some(model),
         None => {

@@ -6,7 +6,7 @@
 
 use super::command::{detector_configs, in_dev_half};
 use super::corpus::LabelledSeries;
-use super::run::run_detector;
+use super::run::{run_detector, takes_corpus_probation};
 use super::scorer::Profile;
 use super::{Evaluation, ProfileResult, evaluate};
 use anyhow::{Context, bail};
@@ -68,18 +68,19 @@ pub fn tune(
         .iter()
         .map(|combination| {
             let params = [fixed, combination.as_slice()].concat();
-            detector_configs(&[kind.to_owned()], &params).map(|mut configs| configs.remove(0))
+            let corpus_probation = takes_corpus_probation(&params);
+            detector_configs(&[kind.to_owned()], &params).map(|mut configs| (configs.remove(0), corpus_probation))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dev = in_dev_half(corpus);
     let (dev_files, test_files) = (of_half(corpus, &dev, true), of_half(corpus, &dev, false));
     progress.set_length((corpus.iter().map(|s| s.values.len()).sum::<usize>() * configs.len()) as u64);
     let mut rows = Vec::with_capacity(configs.len());
-    for (params, config) in combinations.into_iter().zip(&configs) {
+    for (params, (config, corpus_probation)) in combinations.into_iter().zip(&configs) {
         let scores: Vec<Vec<f64>> = corpus
             .par_iter()
             .map(|series| {
-                let scores = run_detector(config, series).scores;
+                let scores = run_detector(config, series, *corpus_probation).scores;
                 progress.inc(series.values.len() as u64);
                 scores
             })

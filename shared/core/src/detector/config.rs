@@ -2,6 +2,7 @@
 //! from the loose options of a request, and the way from a config to a
 //! fitted [`Model`] (batch side) or an empty online one.
 
+use super::resonance::PROBATION_RANGE;
 use super::{
     Direction, EwmaZScore, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingZScore, ThreeSigma,
 };
@@ -40,6 +41,10 @@ pub struct DetectorOptions {
     pub change: Option<f64>,
     /// Novelty: the largest normal z of the recent distances to one period earlier.
     pub seasonal: Option<f64>,
+    /// Novelty: the resonance channel's confidence (0 to 1) from which it alerts.
+    pub resonance: Option<f64>,
+    /// Novelty: points the resonance channel learns from before judging.
+    pub probation: Option<u32>,
 }
 
 /// A validated detector choice, without any learnt state. Serialises as
@@ -89,7 +94,7 @@ fn invalid(message: String) -> ValidationError {
 impl DetectorOptions {
     /// Each kind-specific option by name, and whether it was given
     /// (`threshold` applies to every kind).
-    fn given(&self) -> [(&'static str, bool); 8] {
+    fn given(&self) -> [(&'static str, bool); 10] {
         [
             ("window", self.window.is_some()),
             ("alpha", self.alpha.is_some()),
@@ -99,6 +104,8 @@ impl DetectorOptions {
             ("quiet", self.quiet.is_some()),
             ("change", self.change.is_some()),
             ("seasonal", self.seasonal.is_some()),
+            ("resonance", self.resonance.is_some()),
+            ("probation", self.probation.is_some()),
         ]
     }
 
@@ -171,7 +178,10 @@ impl DetectorConfig {
                 Ok(Self::EwmaZscore { alpha, threshold, warmup })
             }
             "novelty" => {
-                o.only(kind, &["alpha", "warmup", "tolerance", "quiet", "change", "seasonal"])?;
+                o.only(
+                    kind,
+                    &["alpha", "warmup", "tolerance", "quiet", "change", "seasonal", "resonance", "probation"],
+                )?;
                 let defaults = NoveltyParams::DEFAULT;
                 let tolerance = o.tolerance.unwrap_or(defaults.tolerance);
                 if !(tolerance > 0.0 && tolerance <= 1e6) {
@@ -181,6 +191,20 @@ impl DetectorConfig {
                 if quiet > MAX_QUIET {
                     return Err(invalid(format!("quiet of novelty must be at most {MAX_QUIET} points; got {quiet}")));
                 }
+                let resonance = o.resonance.unwrap_or(defaults.resonance);
+                if !(resonance > 0.0 && resonance <= 1e6) {
+                    return Err(invalid(format!(
+                        "resonance of novelty must be > 0 and at most 1e6 (above 1 the channel never alerts); got {resonance}"
+                    )));
+                }
+                let probation = o.probation.unwrap_or(defaults.probation);
+                if !PROBATION_RANGE.contains(&probation) {
+                    return Err(invalid(format!(
+                        "probation of novelty must be from {} to {} points; got {probation}",
+                        PROBATION_RANGE.start(),
+                        PROBATION_RANGE.end()
+                    )));
+                }
                 Ok(Self::Novelty(NoveltyParams {
                     threshold: Threshold::new(o.threshold.unwrap_or(defaults.threshold.get()))?,
                     tolerance,
@@ -189,6 +213,8 @@ impl DetectorConfig {
                     warmup: warmup_of(kind, o.warmup.unwrap_or(defaults.warmup))?,
                     change: z_threshold_of("change", o.change.unwrap_or(defaults.change.get()))?,
                     seasonal: z_threshold_of("seasonal", o.seasonal.unwrap_or(defaults.seasonal.get()))?,
+                    resonance,
+                    probation,
                 }))
             }
             other => Err(invalid(format!(

@@ -5,9 +5,11 @@
 
 mod config;
 mod ewma_zscore;
+mod fuzzy_art;
 mod likelihood;
 mod model;
 mod novelty;
+mod resonance;
 mod rolling_mad;
 mod rolling_zscore;
 mod seasonal;
@@ -19,6 +21,7 @@ pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOpti
 pub use ewma_zscore::EwmaZScore;
 pub use model::Model;
 pub use novelty::{Novelty, NoveltyParams};
+pub use resonance::PROBATION_RANGE;
 pub use rolling_mad::RollingMad;
 pub use rolling_zscore::RollingZScore;
 pub use three_sigma::ThreeSigma;

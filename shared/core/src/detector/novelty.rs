@@ -1,10 +1,11 @@
 //! Novelty: fires once when a series does something it has not done
 //! before, then treats it as normal. Built for streams where every alert
 //! wakes someone (NAB charges every firing; only the earliest detection of
-//! an anomaly counts). O(1) per point, a few hundred bytes of state.
+//! an anomaly counts). O(1) per point; up to about 30 KB of state, most of
+//! it the resonance channel's categories.
 //!
-//! Four channels, each scored so that 1 is the edge of normal, fused by
-//! taking the highest:
+//! Five channels, each scored so that 1 is the edge of normal. Four are
+//! fused by taking the highest:
 //! - **spatial**: the value leaves the range seen so far (`[min, max]`) by
 //!   more than `tolerance` times that range; the range then grows to hold it,
 //!   so a new level fires once, not on every point;
@@ -29,8 +30,15 @@
 //! the points seen when that is fewer (early in a stream, events are
 //! judged against a short history and come closer together); a value past
 //! the range seen by [`FAR_PAST`] times the tolerance alerts even then.
+//!
+//! The fifth, **resonance** (see [`super::resonance`]: ARTime's adaptive
+//! resonance categories over the shape of the last 8 downsampled values),
+//! alerts on its own when its confidence reaches `resonance`, except in the
+//! [`RESONANCE_AFTER`] points after an alert of the other four (the same
+//! event, seen again). It learns for `probation` points first.
 
 use super::likelihood::AnomalyLikelihood;
+use super::resonance::Resonance;
 use super::seasonal::{self, Seasonal};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::Threshold;
@@ -55,6 +63,10 @@ pub const PEAK_DECAY: f64 = 0.998;
 /// The level channel counts only after a value with |z| above this (chosen
 /// on NAB's DEV half among 0.5, 1, 1.5 and 2).
 pub const PRECEDED: f64 = 1.0;
+/// The resonance channel is quiet for this many points after an alert of
+/// the other four (chosen on NAB's DEV half among 0, 100, 200, 300, 400
+/// and 800).
+pub const RESONANCE_AFTER: u32 = 200;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,6 +89,14 @@ pub struct NoveltyParams {
     /// one period earlier against their past (default for older models too).
     #[serde(default = "default_seasonal")]
     pub seasonal: Threshold,
+    /// Resonance channel: the confidence (0 to 1) from which it alerts;
+    /// above 1 it never does (default for older models too).
+    #[serde(default = "default_resonance")]
+    pub resonance: f64,
+    /// Resonance channel: the points it learns from before judging; its
+    /// value range is theirs (default for older models too).
+    #[serde(default = "default_probation")]
+    pub probation: u32,
 }
 
 fn default_change() -> Threshold {
@@ -85,6 +105,14 @@ fn default_change() -> Threshold {
 
 fn default_seasonal() -> Threshold {
     NoveltyParams::DEFAULT.seasonal
+}
+
+fn default_resonance() -> f64 {
+    NoveltyParams::DEFAULT.resonance
+}
+
+fn default_probation() -> u32 {
+    NoveltyParams::DEFAULT.probation
 }
 
 impl NoveltyParams {
@@ -97,6 +125,8 @@ impl NoveltyParams {
         warmup: 150,
         change: Threshold::constant(4.5),
         seasonal: Threshold::constant(6.0),
+        resonance: 0.48,
+        probation: 750,
     };
 }
 
@@ -135,6 +165,9 @@ pub struct Novelty {
     /// The |z| of the previous value, as it was judged (0 before any).
     #[serde(default, with = "super::state_float")]
     previous_z: f64,
+    /// The resonance channel (boxed: it is most of the state).
+    #[serde(default)]
+    resonance_channel: Box<Resonance>,
 }
 
 /// What judging and learning both need to know of a value.
@@ -168,6 +201,7 @@ impl Novelty {
             season: Box::default(),
             level_peak: 0.0,
             previous_z: 0.0,
+            resonance_channel: Box::default(),
         }
     }
 
@@ -181,9 +215,10 @@ impl Novelty {
         }
     }
 
-    /// The score of `value`, observed as `seen` (1 at the edge of normal),
-    /// and whether it alerts.
-    fn decide(&self, value: f64, seen: &Observation) -> Decision {
+    /// The score of `value`, observed as `seen` with the resonance channel's
+    /// `confidence` (1 at the edge of normal), whether it alerts, and the
+    /// score when the other four channels alert.
+    fn decide(&self, value: f64, seen: &Observation, confidence: f64) -> (Decision, Option<f64>) {
         let range = self.max - self.min;
         let outside = (value - self.max).max(self.min - value);
         let spatial = if outside <= 0.0 {
@@ -204,26 +239,32 @@ impl Novelty {
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
         let quiet =
             f64::from(self.since_alert) < quiet_period && score <= self.alert_score * STRONGER && spatial <= FAR_PAST;
-        Decision { anomaly: score > 1.0 && !quiet, score }
+        let novel = score > 1.0 && !quiet;
+        let resonance = confidence / self.params.resonance;
+        let resonant = resonance >= 1.0 && self.since_alert.saturating_add(1) >= RESONANCE_AFTER;
+        (Decision { anomaly: novel || resonant, score: score.max(resonance) }, novel.then_some(score))
     }
 
-    /// The verdict on `value`, observed as `seen`.
-    fn judge_observed(&self, value: f64, seen: &Observation) -> Verdict {
+    /// The verdict on `value`, observed as `seen` with the resonance
+    /// channel's `confidence`, and the score when the other four alert.
+    fn judge_observed(&self, value: f64, seen: &Observation, confidence: f64) -> (Verdict, Option<f64>) {
         let needed = u64::from(self.params.warmup.max(1));
         if self.seen < needed {
-            return Verdict::WarmingUp { seen: self.seen, needed };
+            return (Verdict::WarmingUp { seen: self.seen, needed }, None);
         }
-        Verdict::Judged(self.decide(value, seen))
+        let (decision, novel) = self.decide(value, seen, confidence);
+        (Verdict::Judged(decision), novel)
     }
 
-    /// Learns from `value`, observed as `seen` and judged `verdict`.
-    fn learn_observed(&mut self, value: f64, seen: &Observation, verdict: Verdict) {
-        match verdict {
-            Verdict::Judged(Decision { anomaly: true, score }) => {
+    /// Learns from `value`, observed as `seen`; `novel` is the score when
+    /// the four channels (not resonance) alerted.
+    fn learn_observed(&mut self, value: f64, seen: &Observation, novel: Option<f64>) {
+        match novel {
+            Some(score) => {
                 self.since_alert = 0;
                 self.alert_score = score;
             }
-            _ => self.since_alert = self.since_alert.saturating_add(1),
+            None => self.since_alert = self.since_alert.saturating_add(1),
         }
         // Warm-up values, judged against a short history, would set a peak
         // that mutes the channel for thousands of points.
@@ -251,7 +292,14 @@ impl Novelty {
 
 impl OnlineDetector for Novelty {
     fn judge(&self, value: f64) -> Verdict {
-        self.judge_observed(value, &self.observe(value))
+        // Only a row that completes a downsampled value can resonate; only
+        // then is the channel's state copied to judge without learning.
+        let confidence = if self.resonance_channel.judges_next_row(self.params.probation) {
+            self.resonance_channel.clone().update(value, self.params.probation)
+        } else {
+            0.0
+        };
+        self.judge_observed(value, &self.observe(value), confidence).0
     }
 
     fn learn(&mut self, value: f64) {
@@ -259,9 +307,10 @@ impl OnlineDetector for Novelty {
     }
 
     fn update(&mut self, value: f64) -> Verdict {
+        let confidence = self.resonance_channel.update(value, self.params.probation);
         let seen = self.observe(value);
-        let verdict = self.judge_observed(value, &seen);
-        self.learn_observed(value, &seen, verdict);
+        let (verdict, novel) = self.judge_observed(value, &seen, confidence);
+        self.learn_observed(value, &seen, novel);
         verdict
     }
 }
@@ -280,8 +329,13 @@ mod tests {
             warmup: 20,
             change: Threshold::DEFAULT,
             seasonal: Threshold::DEFAULT,
+            resonance: RESONANCE_OFF,
+            probation: 750,
         }
     }
+
+    /// A resonance threshold no confidence reaches (they are at most 1).
+    const RESONANCE_OFF: f64 = 2.0;
 
     fn warmed(quiet: u32) -> Novelty {
         let mut detector = Novelty::new(params(quiet));
@@ -408,7 +462,18 @@ mod tests {
         assert!(detector.level_peak > 0.0 && detector.previous_z > 0.0, "learnt: {detector:?}");
         let mut stored = serde_json::to_value(&detector).expect("serialises");
         let fields = stored.as_object_mut().expect("an object");
-        for new in ["change", "seasonal", "previous", "steps", "season", "level_peak", "previous_z"] {
+        for new in [
+            "change",
+            "seasonal",
+            "resonance",
+            "probation",
+            "previous",
+            "steps",
+            "season",
+            "level_peak",
+            "previous_z",
+            "resonance_channel",
+        ] {
             fields.remove(new).expect("written today");
         }
         let old: Novelty = serde_json::from_value(stored).expect("an older state reads back");
@@ -416,12 +481,58 @@ mod tests {
         assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channels start afresh");
         assert_eq!(*old.season, Seasonal::default());
         assert_eq!((old.level_peak, old.previous_z), (0.0, 0.0), "no peak, no elevated predecessor");
+        assert_eq!(*old.resonance_channel, Resonance::default(), "the resonance channel starts its probation afresh");
+    }
+
+    /// A wave of period 40 with small noise whose swing shrinks from 20 to
+    /// 6 at point 1500 (after a probation of 400 points): smaller steps,
+    /// inside the range seen, no period the seasonal channel knows.
+    fn reshaped() -> Vec<f64> {
+        (0..2400u32)
+            .map(|i| {
+                let swing = if i < 1500 { 20.0 } else { 6.0 };
+                50.0 + swing * (f64::from(i) * std::f64::consts::TAU / 40.0).sin() + f64::from(i * 7 % 5) * 0.1
+            })
+            .collect()
+    }
+
+    fn with_resonance() -> NoveltyParams {
+        NoveltyParams { resonance: NoveltyParams::DEFAULT.resonance, probation: 400, ..params(30) }
     }
 
     #[test]
     fn restores_exactly_from_a_checkpoint() {
         let values: Vec<f64> = (0..500).map(|i| f64::from(i % 13) + if i % 97 == 0 { 50.0 } else { 0.0 }).collect();
         super::super::assert_restores_exactly(Novelty::new(params(30)), &values, 250);
+        for cut in [200, 1000, 1600] {
+            super::super::assert_restores_exactly(Novelty::new(with_resonance()), &reshaped(), cut);
+        }
+    }
+
+    #[test]
+    fn judging_without_learning_gives_the_verdict_of_an_update() {
+        let mut detector = Novelty::new(with_resonance());
+        let mut alerts = 0;
+        for value in reshaped() {
+            let judged = detector.judge(value);
+            assert_eq!(judged, detector.update(value));
+            alerts += usize::from(judged.is_anomaly());
+        }
+        assert!(alerts > 0, "the new shape alerts");
+    }
+
+    #[test]
+    fn a_new_shape_inside_the_range_alerts_through_resonance_only() {
+        let flags = |p: NoveltyParams| -> Vec<usize> {
+            let mut detector = Novelty::new(p);
+            reshaped().iter().enumerate().filter(|(_, v)| detector.update(**v).is_anomaly()).map(|(i, _)| i).collect()
+        };
+        let without = flags(params(30));
+        let with = flags(with_resonance());
+        assert!(without.iter().all(|i| *i < 400), "the other channels see nothing after their warm-up: {without:?}");
+        assert!(with.iter().any(|i| (1500..1700).contains(i)), "resonance finds the new shape: {with:?}");
+        let added: Vec<&usize> = with.iter().filter(|i| !without.contains(i)).collect();
+        assert!(added.iter().all(|i| **i >= 1500), "resonance adds nothing before the change: {added:?}");
     }
 
     /// The same rules written plainly, over the whole history each time.
@@ -543,11 +654,44 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_on_finite_input(values in prop::collection::vec(prop::num::f64::NORMAL | prop::num::f64::ZERO, 1..100)) {
-            let mut detector = Novelty::new(NoveltyParams { warmup: 1, ..NoveltyParams::DEFAULT });
+        fn never_panics_on_finite_input(values in prop::collection::vec(prop::num::f64::NORMAL | prop::num::f64::ZERO, 1..300)) {
+            let mut detector = Novelty::new(NoveltyParams { warmup: 1, probation: 32, ..NoveltyParams::DEFAULT });
             for x in values {
+                let _ = detector.judge(x);
                 let _ = detector.update(x);
             }
+        }
+    }
+
+    proptest! {
+        // Each case replays up to 2,500 points through the plain rules twice.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The fusion written plainly: the four channels' alerts, or a
+        /// resonance confidence of at least the threshold at least
+        /// [`RESONANCE_AFTER`] points after the four channels' last alert.
+        #[test]
+        fn resonance_adds_its_alerts_outside_the_others_wake(
+            pattern in prop::collection::vec(0.0f64..100.0, 5..60),
+            noise in prop::collection::vec(prop_oneof![30 => -1.0f64..1.0, 1 => -300.0f64..300.0], 600..2500),
+            resonance in 0.2f64..0.8,
+        ) {
+            let values: Vec<f64> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
+            let four = naive(&values, params(30));
+            let mut channel = Resonance::default();
+            let mut last_four: Option<usize> = None;
+            let mut expected = Vec::new();
+            for (i, value) in values.iter().enumerate() {
+                let confidence = channel.update(*value, 100);
+                let awake = last_four.is_none_or(|last| i - last >= RESONANCE_AFTER as usize);
+                expected.push(four[i] || (i >= 20 && confidence >= resonance && awake));
+                if four[i] {
+                    last_four = Some(i);
+                }
+            }
+            let mut detector = Novelty::new(NoveltyParams { resonance, probation: 100, ..params(30) });
+            let online: Vec<bool> = values.iter().map(|v| detector.update(*v).is_anomaly()).collect();
+            prop_assert_eq!(online, expected);
         }
     }
 }
