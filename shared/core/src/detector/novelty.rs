@@ -35,7 +35,9 @@
 //! resonance categories over the shape of the last 8 downsampled values),
 //! alerts on its own when its confidence reaches `resonance`, except in the
 //! [`RESONANCE_AFTER`] points after an alert of the other four (the same
-//! event, seen again). It learns for `probation` points first.
+//! event, seen again). It learns for `probation` points first, and only
+//! judges points that arrive in order: judging a point without learning
+//! it (a predict against a fitted version) leaves it out.
 
 use super::likelihood::AnomalyLikelihood;
 use super::resonance::Resonance;
@@ -291,15 +293,11 @@ impl Novelty {
 }
 
 impl OnlineDetector for Novelty {
+    /// Leaves the resonance channel out: it judges the shape a point ends,
+    /// which a point judged on its own (a predict against a fitted
+    /// version) does not bring.
     fn judge(&self, value: f64) -> Verdict {
-        // Only a row that completes a downsampled value can resonate; only
-        // then is the channel's state copied to judge without learning.
-        let confidence = if self.resonance_channel.judges_next_row(self.params.probation) {
-            self.resonance_channel.clone().update(value, self.params.probation)
-        } else {
-            0.0
-        };
-        self.judge_observed(value, &self.observe(value), confidence).0
+        self.judge_observed(value, &self.observe(value), 0.0).0
     }
 
     fn learn(&mut self, value: f64) {
@@ -510,15 +508,17 @@ mod tests {
     }
 
     #[test]
-    fn judging_without_learning_gives_the_verdict_of_an_update() {
-        let mut detector = Novelty::new(with_resonance());
-        let mut alerts = 0;
+    fn judging_without_learning_is_an_update_without_resonance() {
+        let mut with = Novelty::new(with_resonance());
+        let mut without = Novelty::new(params(30));
+        let mut resonant = 0;
         for value in reshaped() {
-            let judged = detector.judge(value);
-            assert_eq!(judged, detector.update(value));
-            alerts += usize::from(judged.is_anomaly());
+            let judged = with.judge(value);
+            let four = without.update(value);
+            assert_eq!(judged.is_anomaly(), four.is_anomaly(), "at {value}");
+            resonant += usize::from(with.update(value).is_anomaly() && !four.is_anomaly());
         }
-        assert!(alerts > 0, "the new shape alerts");
+        assert!(resonant > 0, "the update's resonance alerts are the difference");
     }
 
     #[test]

@@ -169,14 +169,6 @@ impl Resonance {
         self.detect(&pattern, self.points)
     }
 
-    /// True when the next row completes a downsampled value after the
-    /// probation period: the only rows whose confidence can be above 0.
-    pub fn judges_next_row(&self, probation: u32) -> bool {
-        let step = if self.step == 0 { step_of(probation) } else { self.step };
-        let probation_points = if self.step == 0 { probation / step } else { self.probation_points };
-        (self.rows + 1).is_multiple_of(u64::from(step)) && self.points >= probation_points
-    }
-
     fn start(&mut self, probation: u32) {
         let probation = probation.clamp(*PROBATION_RANGE.start(), *PROBATION_RANGE.end());
         let probation = probation - probation % 2;
