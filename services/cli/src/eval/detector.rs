@@ -50,6 +50,9 @@ impl EvalDetector {
     /// The name with the parameters, as the table shows it.
     pub fn describe(&self) -> String {
         match self {
+            Self::Platform(config @ DetectorConfig::Novelty(params), true) => {
+                super::command::describe(config).replace(&format!("probation={}", params.probation), "probation=NAB's")
+            }
             Self::Platform(config, _) => super::command::describe(config),
             Self::Forest(params) => params.describe(),
         }
@@ -96,5 +99,15 @@ mod tests {
         assert_eq!(one, vec![EvalDetector::Forest(ForestParams { trees: 10, ..ForestParams::DEFAULT })]);
         assert!(EvalDetector::chosen(&["rcf".into()], &["window=5".into()]).is_err());
         assert!(EvalDetector::chosen(&["rcf".into()], &["trees=0".into()]).is_err());
+    }
+
+    #[test]
+    fn novelty_takes_nab_s_probation_unless_one_is_given() {
+        let default = EvalDetector::chosen(&["novelty".into()], &[]).expect("valid").remove(0);
+        assert!(matches!(default, EvalDetector::Platform(_, true)));
+        assert!(default.describe().contains("probation=NAB's"), "{}", default.describe());
+        let given = EvalDetector::chosen(&["novelty".into()], &["probation=750".into()]).expect("valid").remove(0);
+        assert!(matches!(given, EvalDetector::Platform(_, false)));
+        assert!(given.describe().contains("probation=750"), "{}", given.describe());
     }
 }
