@@ -68,8 +68,8 @@ impl FuzzyArt {
         self.weights.len() / CODED
     }
 
-    fn category(&self, index: usize) -> &[u8] {
-        &self.weights[index * CODED..(index + 1) * CODED]
+    fn category(&self, index: usize) -> &[u8; CODED] {
+        self.weights[index * CODED..(index + 1) * CODED].try_into().expect("whole categories")
     }
 
     /// Presents `pattern`; with `learning`, the network learns it.
@@ -80,6 +80,9 @@ impl FuzzyArt {
             coded[k + FEATURES] = STEPS as u8 - coded[k];
         }
         self.clock = self.clock.wrapping_add(1);
+        // A damaged checkpoint keeps whole categories, each with its clock.
+        self.weights.truncate(self.len() * CODED);
+        self.last_used.resize(self.len(), 0);
         if self.weights.is_empty() {
             // The first pattern only makes the uncommitted category (all ones).
             self.weights.extend([STEPS as u8; CODED]);
@@ -127,17 +130,22 @@ impl FuzzyArt {
 /// category's weight the pattern covers, cubed, times the "energy" (the
 /// same share over the last value and its complement only), squared; and
 /// that energy.
-fn similarity(coded: &[u8; CODED], weights: &[u8]) -> (f64, f64) {
-    let (mut covered, mut total) = (0u32, 0u32);
+/// A category with no weight left matches nothing (ARTime's divisions give 0
+/// or NaN there).
+fn similarity(coded: &[u8; CODED], weights: &[u8; CODED]) -> (f64, f64) {
+    let (mut covered, mut total) = (0u16, 0u16);
     for (x, w) in coded.iter().zip(weights) {
-        covered += u32::from((*x).min(*w));
-        total += u32::from(*w);
+        covered += u16::from((*x).min(*w));
+        total += u16::from(*w);
     }
     let last = [FEATURES - 1, CODED - 1];
-    let energy_total: u32 = last.iter().map(|k| u32::from(weights[*k])).sum();
-    let energy_covered: u32 = last.iter().map(|k| u32::from(coded[*k].min(weights[*k]))).sum();
-    let share = if total == 0 { 1.0 } else { f64::from(covered) / f64::from(total) };
-    let energy = if energy_total == 0 { 1.0 } else { f64::from(energy_covered) / f64::from(energy_total) };
+    let energy_total: u16 = last.iter().map(|k| u16::from(weights[*k])).sum();
+    let energy_covered: u16 = last.iter().map(|k| u16::from(coded[*k].min(weights[*k]))).sum();
+    if total == 0 || energy_total == 0 {
+        return (0.0, 0.0);
+    }
+    let share = f64::from(covered) / f64::from(total);
+    let energy = f64::from(energy_covered) / f64::from(energy_total);
     (share.powi(3) * energy.powi(2), energy)
 }
 

@@ -66,8 +66,9 @@ struct LevelMedian {
 impl LevelMedian {
     /// Adds `level` as the `count`-th value and returns the median level.
     fn add(&mut self, level: usize, count: u32) -> usize {
-        if self.bins.is_empty() {
-            self.bins = vec![0; LEVELS + 1];
+        if self.bins.len() != LEVELS + 1 || self.level > LEVELS {
+            // Empty, or a damaged checkpoint: start the histogram afresh.
+            *self = Self { bins: vec![0; LEVELS + 1], ..Self::default() };
         }
         self.bins[level] += 1;
         if count == 1 {
@@ -207,7 +208,7 @@ impl Resonance {
         let pending = std::mem::take(&mut self.pending);
         let patterns: Vec<[f64; FEATURES]> =
             pending.iter().zip(1..).map(|(value, count)| self.pattern(*value, count)).collect();
-        let rho = first_vigilance(&patterns[WINDOW - 1..], self.probation_points);
+        let rho = first_vigilance(patterns.get(WINDOW - 1..).unwrap_or_default(), self.probation_points);
         self.art.rho_lb = rho;
         self.art.rho_ub = rho;
         for (pattern, count) in patterns.iter().zip(1..) {
@@ -243,9 +244,9 @@ impl Resonance {
     /// ARTime's decision on the `count`-th pattern; the confidence of an
     /// alert, else 0. Before the probation ends it only learns.
     fn detect(&mut self, pattern: &[f64; FEATURES], count: u32) -> f64 {
-        let since_alert = count - self.last_alert;
+        let since_alert = count.saturating_sub(self.last_alert);
         let after_alert = since_alert == MASK;
-        let for_trend = count - self.last_vigilance_update >= self.probation_points / 2;
+        let for_trend = count.saturating_sub(self.last_vigilance_update) >= self.probation_points / 2;
         let masked_after_alert = since_alert <= MASK;
         if count > self.probation_points + MASK && self.masked_after_new && self.since_new >= MASK {
             self.masked_after_new = false;
@@ -477,6 +478,30 @@ mod tests {
         let json = serde_json::to_string(&channel).expect("serialises");
         let back: Resonance = serde_json::from_str(&json).expect("reads back");
         assert_eq!(serde_json::to_string(&back).expect("serialises"), json);
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_does_not_make_it_panic() {
+        let values: Vec<f64> = wave(40.0, 0, 1200).collect();
+        let (channel, _) = run(&values, 200);
+        let mut state = serde_json::to_value(&channel).expect("serialises");
+        state["art"]["weights"] = serde_json::Value::from("f0f0f0");
+        state["art"]["last_used"] = serde_json::json!([]);
+        state["median"]["bins"] = serde_json::json!([1, 2]);
+        state["median"]["level"] = serde_json::json!(500);
+        state["last_alert"] = serde_json::json!(u32::MAX);
+        state["last_vigilance_update"] = serde_json::json!(u32::MAX);
+        let mut damaged: Resonance = serde_json::from_value(state).expect("reads back");
+        for value in wave(9.0, 1200, 2000) {
+            assert!((0.0..=1.0).contains(&damaged.update(value, 200)));
+        }
+        let mut early = serde_json::to_value(Resonance::default()).expect("serialises");
+        early["step"] = serde_json::json!(5);
+        early["probation_points"] = serde_json::json!(3);
+        let mut early: Resonance = serde_json::from_value(early).expect("reads back");
+        for value in wave(9.0, 0, 100) {
+            early.update(value, 200);
+        }
     }
 
     #[test]
