@@ -106,6 +106,7 @@ pub struct Resonance {
     points: u32,
     /// The last `step` rows.
     recent_rows: VecDeque<f64>,
+    /// Moving average of the downsampled blocks' means (half weight each).
     #[serde(with = "super::state_float")]
     moving_average: f64,
     /// The range of the probation rows.
@@ -120,16 +121,24 @@ pub struct Resonance {
     width: f64,
     /// The probation's downsampled values, kept until the range is known.
     pending: Vec<f64>,
+    /// The running median of the levels.
     median: LevelMedian,
     /// The last [`WINDOW`] scaled values.
     window: [f64; WINDOW],
+    /// The categories of patterns learnt.
     art: FuzzyArt,
+    /// The pattern count of the last alert, and its similarity.
     last_alert: u32,
     last_alert_similarity: f64,
+    /// Every alert's similarity, for the lower vigilance's floor.
     alerts: AlertSimilarities,
+    /// The pattern count when the vigilances last moved.
     last_vigilance_update: u32,
+    /// Alerts are masked after new categories until [`MASK`] patterns pass without one.
     masked_after_new: bool,
+    /// Patterns since the last new category.
     since_new: u32,
+    /// Every pattern's similarity, summed and counted (the upper vigilance is their mean).
     similarity_sum: f64,
     similarity_count: u64,
     /// The latest similarities (half a probation period).
