@@ -16,7 +16,7 @@ pub mod version;
 
 pub use detector::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorOptions, Direction, EwmaZScore, MAX_WINDOW,
-    Model, Novelty, NoveltyParams, OnlineDetector, PROBATION_RANGE, RollingMad, RollingZScore, ThreeSigma, Verdict,
+    Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingZScore, ThreeSigma, Verdict,
 };
 pub use error::ValidationError;
 pub use latency::LatencySummary;

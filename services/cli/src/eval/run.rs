@@ -10,7 +10,7 @@
 
 use super::corpus::LabelledSeries;
 use super::scorer::probation_length;
-use anomaly_core::{DetectorConfig, NoveltyParams, OnlineDetector, PROBATION_RANGE, TrainingSeries};
+use anomaly_core::{DetectorConfig, NoveltyParams, OnlineDetector, TrainingSeries};
 use std::time::{Duration, Instant};
 
 /// A detector's anomaly scores for one file and the time it took.
@@ -29,13 +29,13 @@ pub fn takes_corpus_probation(params: &[String]) -> bool {
     !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation"))
 }
 
-/// `config` with NAB's probation length for `series` when it is novelty.
+/// `config` with NAB's probation length for `series` when it is novelty
+/// (the resonance channel clamps a length outside the range it accepts).
 fn with_corpus_probation(config: &DetectorConfig, series: &LabelledSeries) -> DetectorConfig {
     match *config {
         DetectorConfig::Novelty(params) => {
             let probation = u32::try_from(probation_length(series.values.len())).unwrap_or(u32::MAX);
-            let (low, high) = (*PROBATION_RANGE.start(), *PROBATION_RANGE.end());
-            DetectorConfig::Novelty(NoveltyParams { probation: probation.clamp(low, high), ..params })
+            DetectorConfig::Novelty(NoveltyParams { probation, ..params })
         }
         other => other,
     }

@@ -21,7 +21,6 @@ pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOpti
 pub use ewma_zscore::EwmaZScore;
 pub use model::Model;
 pub use novelty::{Novelty, NoveltyParams};
-pub use resonance::PROBATION_RANGE;
 pub use rolling_mad::RollingMad;
 pub use rolling_zscore::RollingZScore;
 pub use three_sigma::ThreeSigma;
