@@ -76,7 +76,8 @@ pub fn router(state: InferState, access: &Access) -> Router {
     let state = Arc::new(state);
     let probe: Arc<dyn anomaly_http::StreamProbe> = Arc::new(stream::StreamHealthProbe(state.clone()));
     let routes = openapi::api_routes().into_router(access).with_state(state);
-    service_router("infer", routes, backends, vec![recorder], Some(probe), openapi())
+    let probes = anomaly_http::Probes { stream: Some(probe), ..Default::default() };
+    service_router("infer", routes, backends, vec![recorder], probes, openapi())
 }
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).

@@ -67,8 +67,9 @@ impl MonitorState {
 /// ([`openapi::api_routes`], documented from the same list) and the pages.
 pub fn router(state: MonitorState, access: &Access) -> Router {
     let backends = state.backends.clone();
+    let probes = anomaly_http::Probes { webhook_fanout: Some(state.webhooks.fanout_probe()), ..Default::default() };
     let routes = openapi::api_routes().into_router(access).merge(pages::routes(access)).with_state(state);
-    service_router("monitor", routes, backends, Vec::new(), None, openapi())
+    service_router("monitor", routes, backends, Vec::new(), probes, openapi())
 }
 
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).

@@ -7,7 +7,7 @@
 //! neither memory nor the others' latency.
 
 use crate::queries::PredictionView;
-use anomaly_store::{AnomalyFeed, EntryId, FeedEntry, StoreError};
+use anomaly_store::{AnomalyFeed, EntryId, FeedEntry, FeedPage, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -100,10 +100,13 @@ impl LiveFeed {
         self.newest.send_replace(Some(id));
     }
 
-    fn push(&self, entries: Vec<FeedEntry>) {
-        let Some(newest) = entries.last().map(|entry| entry.id) else { return };
+    /// Adds a page read from the feed; the newest id followed moves to its
+    /// end, past entries that did not parse.
+    fn push(&self, page: FeedPage) {
+        let Some(newest) = page.end else { return };
+        count_skipped("live_feed", page.skipped);
         // Encoded before the lock: readers never wait on JSON.
-        let anomalies: Vec<_> = entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect();
+        let anomalies: Vec<_> = page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect();
         {
             let mut ring = self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             for anomaly in anomalies {
@@ -116,6 +119,13 @@ impl LiveFeed {
             }
         }
         self.newest.send_replace(Some(newest));
+    }
+}
+
+/// Counts feed entries a reader skipped because they do not parse.
+pub(crate) fn count_skipped(reader: &'static str, skipped: u64) {
+    if skipped > 0 {
+        metrics::counter!("anomaly_feed_skipped_entries_total", "reader" => reader).increment(skipped);
     }
 }
 
@@ -139,9 +149,9 @@ async fn follow(live: Weak<LiveFeed>) {
             feed.read_after(after, PAGE, FOLLOW_WAIT).await
         };
         match read.await {
-            Ok(entries) => {
+            Ok(page) => {
                 if let Some(live) = live.upgrade() {
-                    live.push(entries);
+                    live.push(page);
                 }
             }
             Err(error) => {
@@ -181,9 +191,16 @@ impl Subscription {
             if let Some(anomaly) = self.ready.pop_front() {
                 return Ok(LiveEvent::Anomaly(anomaly));
             }
+            // Read before the ring: every entry up to it is in the ring by now.
+            let newest = *self.newest.borrow();
             match self.live.ring_after(self.cursor) {
                 Some(page) if page.is_empty() => {
                     self.following = true;
+                    // What lies between the cursor and the newest id followed
+                    // did not parse: nothing to send.
+                    if let Some(newest) = newest.filter(|newest| *newest > self.cursor) {
+                        self.cursor = newest;
+                    }
                     let cursor = self.cursor;
                     if self.newest.wait_for(|newest| newest.is_some_and(|id| id > cursor)).await.is_err() {
                         return Err(StoreError::Corrupt("the live feed stopped".into()));
@@ -191,36 +208,41 @@ impl Subscription {
                 }
                 Some(page) => {
                     self.following = true;
-                    self.take(page);
+                    let end = page.last().map(|anomaly| anomaly.id);
+                    self.take(page, end);
                 }
                 None if self.following => {
                     self.following = false;
                     return Ok(LiveEvent::Lagged);
                 }
                 None => {
-                    let page = self.read_feed().await?;
-                    if page.is_empty() {
+                    let (page, end) = self.read_feed().await?;
+                    if end.is_none() {
                         // At the end of the feed before the follower started.
                         let _ = tokio::time::timeout(RETRY_AFTER, self.newest.changed()).await;
                     }
-                    self.take(page);
+                    self.take(page, end);
                 }
             }
         }
     }
 
-    fn take(&mut self, page: Vec<Arc<LiveAnomaly>>) {
-        if let Some(last) = page.last() {
-            self.cursor = last.id;
+    /// Queues `page`, read up to `end` (past its last anomaly when entries
+    /// after it did not parse).
+    fn take(&mut self, page: Vec<Arc<LiveAnomaly>>, end: Option<EntryId>) {
+        if let Some(end) = end {
+            self.cursor = end;
         }
         self.ready.extend(page);
     }
 
-    /// The page after the cursor, read from the feed on a task of its own:
-    /// a client that stops reading mid-way never holds a connection.
-    async fn read_feed(&self) -> Result<Vec<Arc<LiveAnomaly>>, StoreError> {
+    /// The page after the cursor, read from the feed on a task of its own
+    /// (a client that stops reading mid-way never holds a connection), and
+    /// the id it was read up to.
+    async fn read_feed(&self) -> Result<(Vec<Arc<LiveAnomaly>>, Option<EntryId>), StoreError> {
         let (feed, cursor) = (self.live.feed.clone(), self.cursor);
         let page = tokio::spawn(async move { feed.read_after(cursor, PAGE, Duration::ZERO).await }).await??;
-        Ok(page.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect())
+        count_skipped("live_feed", page.skipped);
+        Ok((page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect(), page.end))
     }
 }

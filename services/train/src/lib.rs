@@ -67,7 +67,7 @@ impl TrainState {
 pub fn router(state: TrainState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
     let routes = openapi::api_routes().into_router(access).with_state(Arc::new(state));
-    service_router("train", routes, backends, vec![recorder], None, openapi())
+    service_router("train", routes, backends, vec![recorder], Default::default(), openapi())
 }
 
 /// Binds the train service on `settings.train_port` (0 picks a free port).

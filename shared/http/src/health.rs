@@ -1,7 +1,8 @@
 //! `GET /healthcheck`: the contract's figures (series trained, inference and
 //! training latency) read from the shared stores, so every service tells the
-//! same truth, plus the state of each dependency and, on infer, of its
-//! stream worker. 503 when a dependency or the stream's source is down.
+//! same truth, plus the state of each dependency and of the service's
+//! background work (infer's stream worker, monitor's webhook fan-out).
+//! 503 when a dependency is down or that work is stuck.
 
 use crate::LatencyRecorder;
 use anomaly_core::LatencySummary;
@@ -26,8 +27,45 @@ pub struct HealthState {
     /// This process's recorders, flushed before reading so its own recent
     /// calls are included.
     pub recorders: Vec<Arc<LatencyRecorder>>,
+    /// What the service runs in the background, reported beside the dependencies.
+    pub probes: Probes,
+}
+
+/// The background work a service's `/healthcheck` reports on.
+#[derive(Clone, Default)]
+pub struct Probes {
     /// The stream worker of an infer process.
     pub stream: Option<Arc<dyn StreamProbe>>,
+    /// The webhook fan-out of a monitor process.
+    pub webhook_fanout: Option<Arc<dyn FanoutProbe>>,
+}
+
+/// Reports on a monitor's webhook fan-out.
+pub trait FanoutProbe: Send + Sync {
+    /// How the fan-out stands now.
+    fn report(&self) -> FanoutHealth;
+}
+
+/// Rounds of the fan-out that must fail in a row before it is reported stuck.
+pub const FANOUT_STUCK_AFTER_FAILURES: u32 = 3;
+
+/// The webhook fan-out of the monitor answering: it follows the anomaly
+/// feed and turns each anomaly into deliveries.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FanoutHealth {
+    /// `up`, or `stuck` when its last 3 or more rounds (read the feed,
+    /// store deliveries, store the position) failed in a row: no webhook
+    /// receives new anomalies until the error is fixed.
+    #[schema(example = "up")]
+    pub status: String,
+    /// Rounds that failed in a row (0: the last one went through).
+    pub failures: u32,
+    /// The last failed round's error, while failing.
+    pub error: Option<String>,
+    /// The id of the last feed entry turned into deliveries (`ms-seq`);
+    /// `null` before the first.
+    #[schema(example = "1733312345678-0")]
+    pub position: Option<String>,
 }
 
 /// Reports on a process's stream worker.
@@ -46,9 +84,14 @@ pub struct StreamHealth {
     #[schema(example = "log")]
     pub source: String,
     /// `up` when the source answers (its lag could be read; with Kafka,
-    /// the brokers answered), else `down`.
+    /// the brokers answered) and no partition is stuck; `stuck` when a
+    /// partition's batches keep failing (see `stuck_partitions`); else `down`.
     #[schema(example = "up")]
     pub status: String,
+    /// Owned partitions whose last batches all failed (3 or more in a
+    /// row): their series are not being judged until the error is fixed.
+    #[serde(default)]
+    pub stuck_partitions: Vec<StuckPartitionHealth>,
     /// Partitions this process's worker owns.
     pub partitions_owned: usize,
     /// Entries (Kafka: messages) of the owned partitions not judged yet.
@@ -59,6 +102,18 @@ pub struct StreamHealth {
     /// states and position); `null` before its first. Growing while
     /// `lag_entries` is above 0 means the worker is stuck.
     pub last_commit_age_seconds: Option<f64>,
+}
+
+/// A partition whose batches keep failing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StuckPartitionHealth {
+    /// The partition.
+    pub partition: u32,
+    /// Its batches that failed in a row.
+    pub failures: u32,
+    /// The last one's error.
+    #[schema(example = "storage error: database is down")]
+    pub error: String,
 }
 
 /// The healthcheck body.
@@ -81,6 +136,9 @@ pub struct HealthReport {
     /// Infer only: its stream worker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamHealth>,
+    /// Monitor only: its webhook fan-out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_fanout: Option<FanoutHealth>,
 }
 
 /// Mean and nearest-rank p95 of a recent window, in milliseconds.
@@ -143,7 +201,7 @@ pub async fn live() -> &'static str {
     tag = "health",
     responses(
         (status = 200, description = "All dependencies answer", body = HealthReport),
-        (status = 503, description = "A dependency (or, on infer, the stream's source) is down; same body with `status: degraded`", body = HealthReport),
+        (status = 503, description = "A dependency is down, or on infer the stream's source is down or a partition stuck, or on monitor the webhook fan-out stuck; same body with `status: degraded`", body = HealthReport),
     )
 )]
 pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<HealthReport>) {
@@ -154,7 +212,7 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
     let limit = Duration::from_secs(2);
     // The probe bounds its own reads, and knows what to report when they fail.
     let stream_report = async {
-        match &state.stream {
+        match &state.probes.stream {
             Some(probe) => Some(probe.report().await),
             None => None,
         }
@@ -175,7 +233,11 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
         backend: backend.to_owned(),
         status: if up { "up" } else { "down" }.to_owned(),
     };
-    let healthy = series.is_some() && cache_up && stream.as_ref().is_none_or(|stream| stream.status == "up");
+    let webhook_fanout = state.probes.webhook_fanout.as_ref().map(|probe| probe.report());
+    let healthy = series.is_some()
+        && cache_up
+        && stream.as_ref().is_none_or(|stream| stream.status == "up")
+        && webhook_fanout.as_ref().is_none_or(|fanout| fanout.status == "up");
     let report = HealthReport {
         status: if healthy { "ok" } else { "degraded" }.to_owned(),
         service: state.service.to_owned(),
@@ -187,6 +249,7 @@ pub async fn healthcheck(State(state): State<HealthState>) -> (StatusCode, Json<
             cache: state_of(cache.backend(), cache_up),
         },
         stream,
+        webhook_fanout,
     };
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(report))

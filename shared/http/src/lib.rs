@@ -26,7 +26,10 @@ pub use error::{ApiError, ErrorBody};
 pub use extract::{
     ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath, SeriesIdText,
 };
-pub use health::{HealthState, StreamHealth, StreamProbe, health_router};
+pub use health::{
+    FANOUT_STUCK_AFTER_FAILURES, FanoutHealth, FanoutProbe, HealthState, Probes, StreamHealth, StreamProbe,
+    StuckPartitionHealth, health_router,
+};
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;
 pub use scoped_routes::ScopedRoutes;
@@ -36,7 +39,7 @@ use anomaly_store::Backends;
 use std::sync::Arc;
 
 /// A service's full router: its own `routes` plus `/healthcheck` (reporting
-/// as `service`, flushing `recorders` first, and on `stream` when given),
+/// as `service`, flushing `recorders` first, and on `probes`),
 /// `/metrics`, `/docs` and `/openapi.json`, every route counted and timed
 /// in the metrics.
 pub fn service_router(
@@ -44,11 +47,11 @@ pub fn service_router(
     routes: axum::Router,
     backends: Backends,
     recorders: Vec<Arc<LatencyRecorder>>,
-    stream: Option<Arc<dyn StreamProbe>>,
+    probes: Probes,
     spec: utoipa::openapi::OpenApi,
 ) -> axum::Router {
     routes
-        .merge(health_router(HealthState { service, backends: backends.clone(), recorders, stream }))
+        .merge(health_router(HealthState { service, backends: backends.clone(), recorders, probes }))
         .merge(metrics::metrics_router(backends))
         .merge(docs::docs_router(spec))
         .layer(request_metrics::RequestMetricsLayer::new(service))

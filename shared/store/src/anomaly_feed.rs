@@ -81,6 +81,18 @@ pub struct FeedEntry {
     pub anomaly: FeedAnomaly,
 }
 
+/// What one read of the feed gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedPage {
+    /// The entries that parse, oldest first.
+    pub entries: Vec<FeedEntry>,
+    /// The id of the last entry read, parsed or skipped: readers resume
+    /// after it. `None`: nothing was read.
+    pub end: Option<EntryId>,
+    /// Entries read that do not parse (a foreign producer's), left out.
+    pub skipped: u64,
+}
+
 /// Publishes anomalies and reads them back in order.
 #[async_trait]
 pub trait AnomalyFeed: Send + Sync {
@@ -89,8 +101,9 @@ pub trait AnomalyFeed: Send + Sync {
 
     /// Up to `count` entries after `after`, oldest first; when there are
     /// none yet, waits up to `wait` for the next. Entries that do not parse
-    /// (a foreign producer's) are skipped.
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<Vec<FeedEntry>, StoreError>;
+    /// (a foreign producer's) are left out and counted, and the page's end
+    /// moves past them, so no entry stops a reader.
+    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError>;
 
     /// The id of the newest entry ([`EntryId::START`] when empty): reading
     /// after it follows what is published from now on.
@@ -141,10 +154,11 @@ impl AnomalyFeed for MemoryAnomalyFeed {
         Ok(())
     }
 
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<Vec<FeedEntry>, StoreError> {
+    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
         let mut newest = self.newest.subscribe();
         let _ = tokio::time::timeout(wait, newest.wait_for(|id| *id > after)).await;
-        Ok(self.after(after, count.max(1)))
+        let entries = self.after(after, count.max(1));
+        Ok(FeedPage { end: entries.last().map(|entry| entry.id), entries, skipped: 0 })
     }
 
     async fn last_id(&self) -> Result<EntryId, StoreError> {
@@ -173,10 +187,10 @@ mod tests {
     async fn readers_resume_after_the_last_id_they_saw_in_order() {
         let feed = MemoryAnomalyFeed::default();
         feed.publish(&[anomaly(1), anomaly(2), anomaly(3)]).await.expect("published");
-        let all = feed.read_after(EntryId::START, 10, Duration::ZERO).await.expect("read");
+        let all = feed.read_after(EntryId::START, 10, Duration::ZERO).await.expect("read").entries;
         assert_eq!(all.iter().map(|e| e.anomaly.timestamp).collect::<Vec<_>>(), [1, 2, 3]);
         assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id), "ids ordered: {all:?}");
-        let rest = feed.read_after(all[0].id, 1, Duration::ZERO).await.expect("read");
+        let rest = feed.read_after(all[0].id, 1, Duration::ZERO).await.expect("read").entries;
         assert_eq!(rest[0].anomaly.timestamp, 2);
         assert_eq!(feed.last_id().await.expect("last"), all[2].id);
     }
@@ -192,7 +206,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         feed.publish(&[anomaly(7)]).await.expect("published");
         let read = tokio::time::timeout(Duration::from_secs(2), reader).await.expect("woke").expect("joined");
-        assert_eq!(read.expect("read")[0].anomaly.timestamp, 7);
+        assert_eq!(read.expect("read").entries[0].anomaly.timestamp, 7);
     }
 
     #[tokio::test]
@@ -201,6 +215,7 @@ mod tests {
         let many: Vec<_> = (0..MEMORY_FEED_CAPACITY as i64 + 5).map(anomaly).collect();
         feed.publish(&many).await.expect("published");
         let oldest = feed.read_after(EntryId::START, 1, Duration::ZERO).await.expect("read");
-        assert_eq!(oldest[0].anomaly.timestamp, 5);
+        assert_eq!(oldest.entries[0].anomaly.timestamp, 5);
+        assert_eq!(oldest.end, Some(oldest.entries[0].id));
     }
 }

@@ -26,7 +26,7 @@ mod stream;
 mod training_codec;
 mod webhooks;
 
-pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, MemoryAnomalyFeed};
+pub use anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage, MemoryAnomalyFeed};
 pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, Change, InvalidationBus, bus_clock};
 pub use cache::ModelCache;

@@ -19,6 +19,7 @@ mod models_listing;
 mod no_input_breaks_a_service;
 mod openapi_drift;
 mod plot_and_docs;
+mod poison_entries;
 mod prediction_history;
 mod redis_recovery;
 mod restart;

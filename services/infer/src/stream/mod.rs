@@ -62,6 +62,23 @@ pub struct StreamStatus {
     ends: Mutex<BTreeMap<u32, u64>>,
     /// When the worker last committed a batch, Unix ms; 0: not yet.
     last_commit_ms: AtomicI64,
+    /// Partitions whose last batches failed: how many in a row, and the last error.
+    failing: Mutex<BTreeMap<u32, (u32, String)>>,
+}
+
+/// Batches of one partition that must fail in a row before `/ready` and
+/// `/healthcheck` report the partition stuck.
+pub const STUCK_AFTER_FAILURES: u32 = 3;
+
+/// A partition whose batches keep failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StuckPartition {
+    /// The partition.
+    pub partition: u32,
+    /// Its batches that failed in a row.
+    pub failures: u32,
+    /// The last one's error.
+    pub error: String,
 }
 
 impl StreamStatus {
@@ -76,7 +93,40 @@ impl StreamStatus {
         (at > 0).then(|| (judge::unix_millis() - at).max(0) as f64 / 1000.0)
     }
 
+    /// A batch of `partition` failed with `error`.
+    pub(crate) fn batch_failed(&self, partition: u32, error: &StoreError) {
+        let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = failing.entry(partition).or_insert((0, String::new()));
+        *entry = (entry.0.saturating_add(1), error.to_string());
+        StreamMetrics::set_failures(partition, entry.0);
+    }
+
+    /// A batch of `partition` went through (or it is no longer owned).
+    pub(crate) fn batch_done(&self, partition: u32) {
+        if self.failing.lock().unwrap_or_else(PoisonError::into_inner).remove(&partition).is_some() {
+            StreamMetrics::set_failures(partition, 0);
+        }
+    }
+
+    /// Partitions whose last [`STUCK_AFTER_FAILURES`] batches or more failed.
+    pub fn stuck(&self) -> Vec<StuckPartition> {
+        let failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
+        failing
+            .iter()
+            .filter(|(_, (failures, _))| *failures >= STUCK_AFTER_FAILURES)
+            .map(|(partition, (failures, error))| StuckPartition {
+                partition: *partition,
+                failures: *failures,
+                error: error.clone(),
+            })
+            .collect()
+    }
+
     pub(crate) fn set_owned(&self, owned: BTreeMap<u32, EntryId>) {
+        let failing: Vec<u32> = self.failing.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
+        for partition in failing.into_iter().filter(|partition| !owned.contains_key(partition)) {
+            self.batch_done(partition);
+        }
         *self.owned.lock().unwrap_or_else(PoisonError::into_inner) = Some(owned);
     }
 
@@ -87,6 +137,7 @@ impl StreamStatus {
     }
 
     pub(crate) fn release(&self, partition: u32) {
+        self.batch_done(partition);
         if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             owned.remove(&partition);
         }
@@ -147,6 +198,11 @@ impl StreamMetrics {
     /// Entries of `partition` not judged yet.
     pub(crate) fn set_lag(partition: u32, entries: u64) {
         metrics::gauge!("anomaly_stream_lag_entries", "partition" => partition.to_string()).set(entries as f64);
+    }
+
+    /// Batches of `partition` that failed in a row (0: the last went through).
+    fn set_failures(partition: u32, failures: u32) {
+        metrics::gauge!("anomaly_stream_partition_failures", "partition" => partition.to_string()).set(failures);
     }
 
     pub(crate) fn count(&self, verdict: &Verdict) {

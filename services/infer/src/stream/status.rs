@@ -5,7 +5,10 @@
 
 use crate::InferState;
 use anomaly_core::{OnlineDetector, Verdict};
-use anomaly_http::{ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, model_description::rfc3339_millis};
+use anomaly_http::{
+    ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, StuckPartitionHealth,
+    model_description::rfc3339_millis,
+};
 use anomaly_store::EntryId;
 use axum::Json;
 use axum::extract::State;
@@ -116,7 +119,8 @@ pub struct Readiness {
 }
 
 /// 200 when this process's worker holds its partitions, restored their
-/// state and is behind by at most `READY_MAX_LAG` entries on each; else 503.
+/// state, no partition's batches keep failing (3 in a row) and it is
+/// behind by at most `READY_MAX_LAG` entries on each; else 503.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -140,6 +144,13 @@ pub async fn ready(State(state): State<Arc<InferState>>) -> (StatusCode, Json<Re
         }
         Ok(lag) => lag,
     };
+    if let Some(stuck) = state.stream.status.stuck().first() {
+        let reason = format!(
+            "partition {} is stuck: its last {} batches failed, the last with: {}",
+            stuck.partition, stuck.failures, stuck.error
+        );
+        return not_ready(reason, lag.owned, lag.total);
+    }
     if lag.worst > state.stream.ready_max_lag {
         let reason =
             format!("a partition is {} entries behind (READY_MAX_LAG is {})", lag.worst, state.stream.ready_max_lag);
@@ -215,9 +226,22 @@ impl StreamProbe for StreamHealthProbe {
         let lag = lag.ok().flatten();
         let readable = lag.is_some();
         let lag = lag.unwrap_or(Lag::NONE);
+        let stuck: Vec<_> = state
+            .stream
+            .status
+            .stuck()
+            .into_iter()
+            .map(|s| StuckPartitionHealth { partition: s.partition, failures: s.failures, error: s.error })
+            .collect();
+        let status = match (readable && source_up, stuck.is_empty()) {
+            (false, _) => "down",
+            (true, false) => "stuck",
+            (true, true) => "up",
+        };
         StreamHealth {
             source: if state.stream.kafka.is_some() { "kafka" } else { "log" }.into(),
-            status: if readable && source_up { "up" } else { "down" }.into(),
+            status: status.into(),
+            stuck_partitions: stuck,
             partitions_owned: state.stream.status.owned().map_or(0, |owned| owned.len()),
             lag_entries: lag.total,
             worst_partition_lag: lag.worst,

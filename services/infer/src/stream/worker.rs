@@ -70,6 +70,7 @@ impl Worker {
                 match self.step(&mut owned[index]).await {
                     Ok(Some(judged)) => {
                         judged_any |= judged;
+                        self.status.batch_done(owned[index].partition);
                         self.status.set_position(owned[index].partition, owned[index].position);
                         index += 1;
                     }
@@ -80,7 +81,9 @@ impl Worker {
                         self.judge.forget_states();
                     }
                     Err(error) => {
-                        tracing::warn!(%error, "stream batch failed; retrying from the last checkpoint");
+                        let partition = owned[index].partition;
+                        tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
+                        self.status.batch_failed(partition, &error);
                         self.judge.forget_states();
                         let _ = sleep_or_stop(&mut stop, RETRY_AFTER).await;
                         index += 1;

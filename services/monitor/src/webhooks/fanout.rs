@@ -6,9 +6,9 @@
 
 use super::WebhookWorkers;
 use crate::queries::PredictionView;
-use anomaly_store::{AnomalyFeed, FeedAnomaly, NewDelivery, Webhook, WebhookStore};
-use std::sync::Arc;
-use std::sync::Weak;
+use anomaly_http::{FANOUT_STUCK_AFTER_FAILURES, FanoutHealth, FanoutProbe};
+use anomaly_store::{AnomalyFeed, EntryId, FeedAnomaly, NewDelivery, StoreError, Webhook, WebhookStore};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 /// Entries turned into deliveries at once.
@@ -35,12 +35,57 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}_{:016x}", rand::random::<u64>())
 }
 
+/// How the fan-out goes: rounds failed in a row, the last error, and the
+/// last feed entry turned into deliveries.
+#[derive(Debug, Default)]
+pub struct FanoutStatus(Mutex<(u32, Option<String>, Option<EntryId>)>);
+
+impl FanoutStatus {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, Option<String>, Option<EntryId>)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn failed(&self, error: &StoreError) {
+        let mut status = self.lock();
+        status.0 = status.0.saturating_add(1);
+        status.1 = Some(error.to_string());
+    }
+
+    /// A round went through, up to `position`.
+    fn moved_to(&self, position: EntryId) {
+        *self.lock() = (0, None, Some(position));
+    }
+
+    /// The fan-out (re)starts after `position`; earlier failures still count.
+    fn resumed_at(&self, position: EntryId) {
+        self.lock().2 = Some(position);
+    }
+}
+
+impl FanoutProbe for FanoutStatus {
+    fn report(&self) -> FanoutHealth {
+        let (failures, error, position) = self.lock().clone();
+        FanoutHealth {
+            status: if failures >= FANOUT_STUCK_AFTER_FAILURES { "stuck" } else { "up" }.into(),
+            failures,
+            error,
+            position: position.map(|id| id.to_string()),
+        }
+    }
+}
+
 /// Follows the feed while `workers` lives, waking its dispatcher when it
 /// created deliveries.
-pub async fn run(feed: Arc<dyn AnomalyFeed>, store: Arc<dyn WebhookStore>, workers: Weak<WebhookWorkers>) {
+pub async fn run(
+    feed: Arc<dyn AnomalyFeed>,
+    store: Arc<dyn WebhookStore>,
+    status: Arc<FanoutStatus>,
+    workers: Weak<WebhookWorkers>,
+) {
     while workers.strong_count() > 0 {
-        if let Err(error) = follow(&*feed, &*store, &workers).await {
+        if let Err(error) = follow(&*feed, &*store, &status, &workers).await {
             tracing::warn!(%error, "webhook fan-out paused");
+            status.failed(&error);
             tokio::time::sleep(RETRY_AFTER).await;
         }
     }
@@ -49,8 +94,9 @@ pub async fn run(feed: Arc<dyn AnomalyFeed>, store: Arc<dyn WebhookStore>, worke
 async fn follow(
     feed: &dyn AnomalyFeed,
     store: &dyn WebhookStore,
+    status: &FanoutStatus,
     workers: &Weak<WebhookWorkers>,
-) -> Result<(), anomaly_store::StoreError> {
+) -> Result<(), StoreError> {
     let mut position = match store.webhook_feed_position().await? {
         Some(position) => position,
         None => {
@@ -59,9 +105,15 @@ async fn follow(
             end
         }
     };
+    status.resumed_at(position);
     while workers.strong_count() > 0 {
-        let entries = feed.read_after(position, PAGE, WAIT).await?;
-        let Some(last) = entries.last().map(|entry| entry.id) else { continue };
+        let page = feed.read_after(position, PAGE, WAIT).await?;
+        let Some(last) = page.end else {
+            status.moved_to(position);
+            continue;
+        };
+        crate::live_feed::count_skipped("webhooks", page.skipped);
+        let entries = page.entries;
         let hooks = store.webhooks().await?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut deliveries = Vec::new();
@@ -83,6 +135,7 @@ async fn follow(
         }
         store.set_webhook_feed_position(last).await?;
         position = last;
+        status.moved_to(position);
     }
     Ok(())
 }

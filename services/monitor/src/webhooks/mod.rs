@@ -9,7 +9,7 @@ mod fanout;
 pub mod signature;
 
 pub use dispatcher::RetryPolicy;
-pub use fanout::random_id;
+pub use fanout::{FanoutStatus, random_id};
 
 use anomaly_store::{AnomalyFeed, WebhookStore};
 use std::sync::Arc;
@@ -20,15 +20,22 @@ use tokio::sync::Notify;
 pub struct WebhookWorkers {
     /// Woken when deliveries were created.
     created: Notify,
+    /// How the fan-out goes, for `/healthcheck`.
+    fanout: Arc<FanoutStatus>,
 }
 
 impl WebhookWorkers {
     /// Starts turning the feed into deliveries and sending them.
     pub fn start(feed: Arc<dyn AnomalyFeed>, store: Arc<dyn WebhookStore>, policy: RetryPolicy) -> Arc<Self> {
         let workers = Arc::new(Self::default());
-        tokio::spawn(fanout::run(feed, store.clone(), Arc::downgrade(&workers)));
+        tokio::spawn(fanout::run(feed, store.clone(), workers.fanout.clone(), Arc::downgrade(&workers)));
         tokio::spawn(dispatcher::run(store, policy, Arc::downgrade(&workers)));
         workers
+    }
+
+    /// What `/healthcheck` reports of the fan-out.
+    pub fn fanout_probe(&self) -> Arc<dyn anomaly_http::FanoutProbe> {
+        self.fanout.clone()
     }
 
     /// Wakes the dispatcher: deliveries were created.

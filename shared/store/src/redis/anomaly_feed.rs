@@ -2,8 +2,12 @@
 //! anomaly, its field `anomaly` the JSON of [`FeedAnomaly`], the stream
 //! capped near `MAX_ENTRIES` (`XADD MAXLEN ~`). Readers use `XREAD` after
 //! the last id they saw, so every monitor replica follows the same feed.
+//! Entries are read as bytes: one that does not parse is skipped and
+//! counted, and one whose id lies ahead of the clock is moved back to now
+//! (as in the point log), so no entry stops a reader or the publishers.
 
-use crate::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry};
+use super::poison_entries::{first_id_ahead, move_entries_ahead};
+use crate::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
 use crate::{EntryId, StoreError};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
@@ -29,20 +33,28 @@ impl RedisAnomalyFeed {
     }
 }
 
-type RawEntry = (String, Vec<(String, String)>);
+/// An entry as Redis returns it: its id, and its fields as bytes (a
+/// foreign producer's need not be UTF-8).
+type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 
-fn parse_entries(entries: Vec<RawEntry>) -> Vec<FeedEntry> {
-    entries
-        .into_iter()
-        .filter_map(|(id, fields)| {
-            let json = fields.into_iter().find(|(name, _)| name == "anomaly")?.1;
-            let parsed = EntryId::parse(&id).zip(serde_json::from_str(&json).ok());
-            if parsed.is_none() {
+fn parse_entries(entries: Vec<RawEntry>) -> FeedPage {
+    let mut page = FeedPage::default();
+    for (id, fields) in entries {
+        let Some(entry_id) = EntryId::parse(&id) else { continue };
+        page.end = Some(entry_id);
+        let anomaly = fields
+            .iter()
+            .find(|(name, _)| name == b"anomaly")
+            .and_then(|(_, json)| serde_json::from_slice::<FeedAnomaly>(json).ok());
+        match anomaly {
+            Some(anomaly) => page.entries.push(FeedEntry { id: entry_id, anomaly }),
+            None => {
                 tracing::warn!(id, "anomaly feed entry that does not parse skipped");
+                page.skipped += 1;
             }
-            parsed.map(|(id, anomaly)| FeedEntry { id, anomaly })
-        })
-        .collect()
+        }
+    }
+    page
 }
 
 #[async_trait]
@@ -64,11 +76,20 @@ impl AnomalyFeed for RedisAnomalyFeed {
                 .ignore();
         }
         let mut conn = self.pool.get().await?;
-        let () = pipe.query_async(&mut conn).await?;
-        Ok(())
+        let published: Result<(), _> = pipe.query_async(&mut conn).await;
+        // A feed whose last id another producer pushed to the largest
+        // possible refuses appends until its entries ahead are moved back.
+        match published {
+            Ok(()) => Ok(()),
+            Err(error) if move_entries_ahead(&self.pool, &self.key, first_id_ahead()).await? > 0 => {
+                tracing::debug!(%error, "publish refused until entries ahead of the clock were moved");
+                Ok(pipe.query_async(&mut conn).await?)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<Vec<FeedEntry>, StoreError> {
+    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
         let mut conn = self.pool.get().await?;
         let mut read = redis::cmd("XREAD");
         read.arg("COUNT").arg(count.max(1));
@@ -78,13 +99,37 @@ impl AnomalyFeed for RedisAnomalyFeed {
         read.arg("STREAMS").arg(&self.key).arg(after.to_string());
         // Nil when BLOCK timed out; otherwise one stream with its entries.
         let streams: Option<Vec<(String, Vec<RawEntry>)>> = read.query_async(&mut conn).await?;
-        Ok(streams.into_iter().flatten().flat_map(|(_, entries)| parse_entries(entries)).collect())
+        drop(conn);
+        let mut entries: Vec<RawEntry> = streams.into_iter().flatten().flat_map(|(_, entries)| entries).collect();
+        // Readers never move past an id ahead of the clock: such entries are
+        // moved to now, and the next read has them.
+        let first_ahead = first_id_ahead();
+        if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
+            move_entries_ahead(&self.pool, &self.key, first_ahead).await?;
+            entries.truncate(ahead);
+        }
+        Ok(parse_entries(entries))
     }
 
     async fn last_id(&self) -> Result<EntryId, StoreError> {
         let mut conn = self.pool.get().await?;
-        let newest: Vec<RawEntry> =
-            redis::cmd("XREVRANGE").arg(&self.key).arg("+").arg("-").arg("COUNT").arg(1).query_async(&mut conn).await?;
-        Ok(newest.first().and_then(|(id, _)| EntryId::parse(id)).unwrap_or(EntryId::START))
+        let mut newest = EntryId::START;
+        // At most twice: after entries ahead of the clock were moved to now.
+        for _ in 0..2 {
+            let last: Vec<RawEntry> = redis::cmd("XREVRANGE")
+                .arg(&self.key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await?;
+            newest = last.first().and_then(|(id, _)| EntryId::parse(id)).unwrap_or(EntryId::START);
+            let first_ahead = first_id_ahead();
+            if newest < first_ahead || move_entries_ahead(&self.pool, &self.key, first_ahead).await? == 0 {
+                break;
+            }
+        }
+        Ok(newest)
     }
 }

@@ -8,6 +8,7 @@ mod cache;
 mod latency;
 mod leases;
 mod live_verdicts;
+mod poison_entries;
 mod stream_log;
 mod subscription;
 

@@ -6,10 +6,14 @@
 //! rather than through a consumer group: the checkpoint, written in the same
 //! transaction as the verdicts, is the offset, so there is no pending list to
 //! reclaim after a crash and nothing is judged twice. Entries are trimmed
-//! (`XTRIM MINID`) once their effects are durable.
+//! (`XTRIM MINID`) once their effects are durable. Entries are read as
+//! bytes: what another producer wrote that does not parse is dead-lettered
+//! and skipped, and ids ahead of the clock are moved back to now
+//! ([`super::poison_entries`]), so no entry stops a partition.
 
+use super::poison_entries::{PoisonEntries, RawEntry, decode_entry, first_id_ahead, move_entries_ahead};
 use crate::StoreError;
-use crate::stream::{EntryId, LogEntry, PointLog, StreamPoint, decode_points, encode_points};
+use crate::stream::{EntryId, LogEntry, PointLog, StreamPoint, encode_points};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use std::sync::Arc;
@@ -26,12 +30,20 @@ pub struct RedisPointLog {
     prefix: String,
     partitions: u32,
     appended: Arc<Notify>,
+    poison: PoisonEntries,
 }
 
 impl RedisPointLog {
     /// A log of `partitions` streams under `prefix`.
     pub fn new(pool: Pool, prefix: &str, partitions: u32) -> Self {
-        Self { pool, prefix: prefix.to_owned(), partitions: partitions.max(1), appended: Arc::new(Notify::new()) }
+        let poison = PoisonEntries::new(pool.clone(), prefix);
+        Self {
+            pool,
+            prefix: prefix.to_owned(),
+            partitions: partitions.max(1),
+            appended: Arc::new(Notify::new()),
+            poison,
+        }
     }
 
     fn key(&self, partition: u32) -> String {
@@ -53,37 +65,59 @@ impl PointLog for RedisPointLog {
         true
     }
 
+    /// An append the stream refuses (its last id was pushed to the largest
+    /// possible by another producer) moves the entries ahead of the clock
+    /// back to now and is tried once more.
     async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
+        let key = self.key(partition);
+        let entry = encode_points(points);
         let mut conn = self.pool.get().await?;
-        let id: String = redis::cmd("XADD")
-            .arg(self.key(partition))
-            .arg("*")
-            .arg("points")
-            .arg(encode_points(points))
-            .query_async(&mut conn)
-            .await?;
+        let add = redis::cmd("XADD").arg(&key).arg("*").arg("points").arg(&entry).to_owned();
+        let id: String = match add.query_async(&mut conn).await {
+            Ok(id) => id,
+            Err(error) if move_entries_ahead(&self.pool, &key, first_id_ahead()).await? > 0 => {
+                tracing::debug!(%error, "append refused until entries ahead of the clock were moved");
+                add.query_async(&mut conn).await?
+            }
+            Err(error) => return Err(error.into()),
+        };
         self.appended.notify_waiters();
         parse_id(&id)
     }
 
     async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let key = self.key(partition);
         let mut conn = self.pool.get().await?;
-        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(self.key(partition))
+        let mut entries: Vec<RawEntry> = redis::cmd("XRANGE")
+            .arg(&key)
             .arg(format!("({after}"))
             .arg("+")
             .arg("COUNT")
             .arg(count.max(1))
             .query_async(&mut conn)
             .await?;
-        entries
-            .into_iter()
-            .map(|(id, fields)| {
-                let text = fields.iter().find(|(name, _)| name == "points").map(|(_, value)| value.as_str());
-                let (points, malformed) = text.map_or((Vec::new(), 1), decode_points);
-                Ok(LogEntry { id: parse_id(&id)?, points, malformed })
-            })
-            .collect()
+        drop(conn);
+        // Entries from the first one ahead of the clock on are moved to the
+        // end of the stream; the next read has them under their new ids.
+        let first_ahead = first_id_ahead();
+        if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
+            move_entries_ahead(&self.pool, &key, first_ahead).await?;
+            entries.truncate(ahead);
+        }
+        let mut read = Vec::with_capacity(entries.len());
+        for (id, fields) in entries {
+            let id = parse_id(&id)?;
+            let (points, malformed, reason) = decode_entry(&fields);
+            if let Some(reason) = reason
+                && let Err(error) = self.poison.dead_letter(&key, partition, id, &fields, &reason).await
+            {
+                // Skipped and counted all the same: a dead-letter stream that
+                // cannot be written must not stop the partition.
+                tracing::warn!(%error, stream = key, entry = %id, "could not copy an entry to the dead letters");
+            }
+            read.push(LogEntry { id, points, malformed });
+        }
+        Ok(read)
     }
 
     /// `XREAD BLOCK` on every owned partition after its position: wakes on

@@ -192,6 +192,7 @@ impl KafkaWorker {
             while let Some(held) = self.held.get_mut(&partition) {
                 match self.judge.judge_and_commit(held, &entries).await {
                     Ok(true) => {
+                        self.status.batch_done(partition);
                         let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
                         self.status.set_position(partition, held.position);
                         let now = crate::stream::judge::unix_millis();
@@ -208,6 +209,7 @@ impl KafkaWorker {
                     }
                     Err(error) => {
                         tracing::warn!(%error, partition, "kafka batch failed; retrying from the last checkpoint");
+                        self.status.batch_failed(partition, &error);
                         self.judge.forget_states();
                         if *stop.borrow() {
                             break;

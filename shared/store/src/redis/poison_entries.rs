@@ -1,0 +1,146 @@
+//! What the Redis point log does with entries another producer wrote that
+//! cannot be judged as they are, so that no entry ever stops a partition:
+//!
+//! - an entry whose `points` field is missing, not UTF-8 or not JSON rows
+//!   (or holds rows that do not parse) is copied, fields as they came, to
+//!   the dead-letter stream `{prefix}points_dead_letters` with its partition,
+//!   id and the reason; its bad rows count as malformed points and the
+//!   worker moves past it;
+//! - an entry whose id lies more than [`MAX_AHEAD`] ahead of the clock
+//!   (an explicit id such as `18446744073709551615-18446744073709551615`,
+//!   after which Redis can append nothing) is moved, with every entry
+//!   behind it, to the end of the stream under a new id of now: its points
+//!   are judged, and appends go on. The anomaly feed does the same.
+
+use crate::StoreError;
+use crate::stream::{EntryId, StreamPoint, decode_points};
+use deadpool_redis::Pool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How far ahead of the clock an entry id may lie before it is moved back
+/// to now (Redis's clock and ours may differ, and XADD `*` never goes back).
+pub(super) const MAX_AHEAD: Duration = Duration::from_secs(24 * 3600);
+/// About this many dead letters are kept.
+const DEAD_LETTERS_KEPT: u64 = 10_000;
+
+/// One entry as Redis returns it: its id, and its fields as bytes.
+pub(super) type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// Deletes the entries of `KEYS[1]` at or after `ARGV[1]`, sets the
+/// stream's last id back to its newest remaining entry, and appends them
+/// again, in order, under ids of now. Atomic: no append lands in between.
+const RESEAT_SCRIPT: &str = r"
+local ahead = redis.call('XRANGE', KEYS[1], ARGV[1], '+')
+if #ahead == 0 then return 0 end
+for _, entry in ipairs(ahead) do redis.call('XDEL', KEYS[1], entry[1]) end
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then redis.call('XSETID', KEYS[1], newest[1][1]) else redis.call('XSETID', KEYS[1], '0-1') end
+for _, entry in ipairs(ahead) do redis.call('XADD', KEYS[1], '*', unpack(entry[2])) end
+return #ahead
+";
+
+/// An entry's points, its rows that did not parse, and, when it has any,
+/// why it goes to the dead letters.
+pub(super) fn decode_entry(fields: &[(Vec<u8>, Vec<u8>)]) -> (Vec<StreamPoint>, u64, Option<String>) {
+    let Some((_, value)) = fields.iter().find(|(name, _)| name == b"points") else {
+        return (Vec::new(), 1, Some("the entry has no field `points`".into()));
+    };
+    let Ok(text) = std::str::from_utf8(value) else {
+        return (Vec::new(), 1, Some("the field `points` is not UTF-8".into()));
+    };
+    let (points, malformed) = decode_points(text);
+    let reason = match malformed {
+        0 => None,
+        _ if serde_json::from_str::<Vec<serde_json::Value>>(text).is_err() => {
+            Some("the field `points` is not a JSON array of rows".into())
+        }
+        n => Some(format!("{n} row(s) are not [series_id, unix_seconds >= 0, finite value]")),
+    };
+    (points, malformed, reason)
+}
+
+/// The first id that counts as ahead of the clock now.
+pub(super) fn first_id_ahead() -> EntryId {
+    let now = crate::sql::unix_millis().max(0) as u64;
+    EntryId { ms: now.saturating_add(MAX_AHEAD.as_millis() as u64), seq: 0 }
+}
+
+/// Moves the entries of the stream `key` at or after `first_ahead` (see
+/// [`first_id_ahead`]) to its end under ids of now; returns how many.
+pub(super) async fn move_entries_ahead(pool: &Pool, key: &str, first_ahead: EntryId) -> Result<u64, StoreError> {
+    let mut conn = pool.get().await?;
+    let moved: u64 =
+        redis::Script::new(RESEAT_SCRIPT).key(key).arg(first_ahead.to_string()).invoke_async(&mut conn).await?;
+    if moved > 0 {
+        tracing::warn!(stream = key, moved, "stream entries with ids ahead of the clock moved to now");
+    }
+    Ok(moved)
+}
+
+/// The dead-letter stream and what this process already copied to it.
+#[derive(Clone)]
+pub(super) struct PoisonEntries {
+    pool: Pool,
+    dead_letters: String,
+    /// The newest entry copied per partition: a batch that is retried
+    /// reads its entries again, and copies none of them twice.
+    copied: Arc<Mutex<HashMap<u32, EntryId>>>,
+}
+
+impl PoisonEntries {
+    pub(super) fn new(pool: Pool, prefix: &str) -> Self {
+        Self { pool, dead_letters: format!("{prefix}points_dead_letters"), copied: Arc::default() }
+    }
+
+    /// Copies entry `id` of `stream` (partition `partition`) to the dead letters.
+    pub(super) async fn dead_letter(
+        &self,
+        stream: &str,
+        partition: u32,
+        id: EntryId,
+        fields: &[(Vec<u8>, Vec<u8>)],
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        if self.copied.lock().unwrap_or_else(PoisonError::into_inner).get(&partition).is_some_and(|c| *c >= id) {
+            return Ok(());
+        }
+        tracing::warn!(stream, entry = %id, reason, "stream entry that does not parse copied to the dead letters");
+        let mut add = redis::cmd("XADD");
+        add.arg(&self.dead_letters).arg("MAXLEN").arg("~").arg(DEAD_LETTERS_KEPT).arg("*");
+        add.arg("stream").arg(stream).arg("entry").arg(id.to_string()).arg("reason").arg(reason);
+        for (name, value) in fields {
+            add.arg(name.as_slice()).arg(value.as_slice());
+        }
+        let mut conn = self.pool.get().await?;
+        let _: String = add.query_async(&mut conn).await?;
+        self.copied.lock().unwrap_or_else(PoisonError::into_inner).insert(partition, id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, value: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![(name.as_bytes().to_vec(), value.to_vec())]
+    }
+
+    #[test]
+    fn entries_that_do_not_parse_say_why() {
+        let (points, malformed, reason) = decode_entry(&field("points", br#"[["cpu",1,1.5]]"#));
+        assert_eq!((points.len(), malformed, reason), (1, 0, None));
+        let (points, malformed, reason) = decode_entry(&field("points", b"[[\"cpu\",1,1]]\xff"));
+        assert_eq!((points.len(), malformed), (0, 1));
+        assert_eq!(reason.as_deref(), Some("the field `points` is not UTF-8"));
+        let (_, _, reason) = decode_entry(&field("other", b"[]"));
+        assert_eq!(reason.as_deref(), Some("the entry has no field `points`"));
+        let (_, _, reason) = decode_entry(&field("points", b"{}"));
+        assert_eq!(reason.as_deref(), Some("the field `points` is not a JSON array of rows"));
+        let (points, malformed, reason) = decode_entry(&field("points", br#"[["cpu",1,1],["cpu",-1,1]]"#));
+        assert_eq!((points.len(), malformed), (1, 1));
+        assert_eq!(reason.as_deref(), Some("1 row(s) are not [series_id, unix_seconds >= 0, finite value]"));
+    }
+}
