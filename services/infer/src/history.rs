@@ -6,7 +6,10 @@
 //! second (anomalies first, then the newest normal ones), so the history's
 //! cost stays bounded at any request rate. The oldest rows beyond
 //! `PREDICTION_HISTORY_MAX_ROWS` are pruned. The anomalies among the rows,
-//! once stored, are published to the anomaly feed (`source: predict`).
+//! once stored, are published to the anomaly feed (`source: predict`), and
+//! so reach the live feed and the webhooks, when the caller may write
+//! (with `API_KEYS` set, a key of the write scope): a read-only or
+//! anonymous caller's anomalies are stored and listed, but alert nobody.
 //!
 //! Verdicts that find the queue full are counted in
 //! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
@@ -35,7 +38,7 @@ pub struct HistoryLimits {
 
 /// The handler's end of the history queue.
 pub struct HistoryRecorder {
-    queue: Option<mpsc::Sender<PredictionRecord>>,
+    queue: Option<mpsc::Sender<Queued>>,
     normal: metrics::Counter,
     anomalous: metrics::Counter,
     dropped: metrics::Counter,
@@ -58,19 +61,27 @@ impl HistoryRecorder {
         }
     }
 
-    /// Counts one verdict and queues it; never waits.
-    pub fn record(&self, record: PredictionRecord) {
+    /// Counts one verdict and queues it; never waits. `alerts`: once
+    /// stored, an anomaly is published to the feed.
+    pub fn record(&self, record: PredictionRecord, alerts: bool) {
         if record.anomaly { &self.anomalous } else { &self.normal }.increment(1);
         if let Some(queue) = &self.queue
-            && queue.try_send(record).is_err()
+            && queue.try_send(Queued { record, alerts }).is_err()
         {
             self.dropped.increment(1);
         }
     }
 }
 
+/// A verdict waiting to be written.
+struct Queued {
+    record: PredictionRecord,
+    /// Whether its caller may raise alerts (see the module's doc).
+    alerts: bool,
+}
+
 async fn write_batches(
-    mut queue: mpsc::Receiver<PredictionRecord>,
+    mut queue: mpsc::Receiver<Queued>,
     history: Arc<dyn PredictionHistory>,
     feed: Arc<dyn AnomalyFeed>,
     limits: HistoryLimits,
@@ -86,15 +97,14 @@ async fn write_batches(
         while let Ok(record) = queue.try_recv() {
             drained.push(record);
         }
-        let batch = keep_within(std::mem::take(&mut drained), rows_per_cycle);
+        let (batch, alerting) = keep_within(std::mem::take(&mut drained), rows_per_cycle);
         let total: u64 = batch.per_series.values().map(|s| s.predictions).sum();
         sampled_out.increment(total - batch.rows.len() as u64);
         match history.append(&batch).await {
             Ok(()) => {
                 written.increment(batch.rows.len() as u64);
-                let anomalies: Vec<_> = batch.rows.iter().filter(|r| r.anomaly).map(FeedAnomaly::from).collect();
-                if let Err(error) = feed.publish(&anomalies).await {
-                    tracing::warn!(%error, anomalies = anomalies.len(), "anomalous predictions not published");
+                if let Err(error) = feed.publish(&alerting).await {
+                    tracing::warn!(%error, anomalies = alerting.len(), "anomalous predictions not published");
                 }
             }
             Err(error) => {
@@ -112,21 +122,26 @@ async fn write_batches(
 }
 
 /// Counts every verdict, and keeps at most `max_rows` of them as rows:
-/// anomalies first, then the newest normal verdicts.
-fn keep_within(verdicts: Vec<PredictionRecord>, max_rows: usize) -> PredictionBatch {
+/// anomalies first, then the newest normal verdicts. Also gives the kept
+/// anomalies whose callers may raise alerts, for the feed.
+fn keep_within(verdicts: Vec<Queued>, max_rows: usize) -> (PredictionBatch, Vec<FeedAnomaly>) {
     let mut batch = PredictionBatch::default();
+    let mut alerting = Vec::new();
     let mut normal = Vec::new();
-    for verdict in verdicts {
-        batch.count(&verdict);
-        if !verdict.anomaly {
-            normal.push(verdict);
+    for Queued { record, alerts } in verdicts {
+        batch.count(&record);
+        if !record.anomaly {
+            normal.push(record);
         } else if batch.rows.len() < max_rows {
-            batch.rows.push(verdict);
+            if alerts {
+                alerting.push(FeedAnomaly::from(&record));
+            }
+            batch.rows.push(record);
         }
     }
     let room = max_rows - batch.rows.len();
     batch.rows.extend(normal.drain(normal.len().saturating_sub(room)..));
-    batch
+    (batch, alerting)
 }
 
 #[cfg(test)]
@@ -134,8 +149,10 @@ mod tests {
     use super::*;
     use anomaly_core::{ModelVersion, SeriesId};
 
-    fn verdict(timestamp: i64, anomaly: bool) -> PredictionRecord {
-        PredictionRecord {
+    fn verdict(timestamp: i64, anomaly: bool) -> Queued {
+        // Only the caller of the anomaly at 5 may raise alerts.
+        let alerts = timestamp == 5;
+        let record = PredictionRecord {
             series_id: SeriesId::parse("s").expect("valid"),
             version: ModelVersion::new(1).expect("valid"),
             timestamp,
@@ -143,17 +160,19 @@ mod tests {
             score: None,
             anomaly,
             recorded_at_ms: 0,
-        }
+        };
+        Queued { record, alerts }
     }
 
     #[test]
     fn keeps_anomalies_then_the_newest_normal_verdicts_and_counts_all() {
         let verdicts = (0..10).map(|t| verdict(t, t == 2 || t == 5)).collect();
-        let batch = keep_within(verdicts, 4);
+        let (batch, alerting) = keep_within(verdicts, 4);
         let kept: Vec<_> = batch.rows.iter().map(|r| r.timestamp).collect();
         assert_eq!(kept, [2, 5, 8, 9]);
+        assert_eq!(alerting.iter().map(|a| a.timestamp).collect::<Vec<_>>(), [5]);
         let counted = batch.per_series.values().next().expect("one series");
         assert_eq!((counted.predictions, counted.anomalies), (10, 2));
-        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10).rows.len(), 3);
+        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10).0.rows.len(), 3);
     }
 }

@@ -39,6 +39,9 @@ pub struct InferState {
     pub backends: Backends,
     /// Where verdicts go for the dashboard.
     pub history: HistoryRecorder,
+    /// The API keys: an anomalous predict alerts (feed, webhooks) only
+    /// when its caller's key may write. Open until [`router`] sets them.
+    pub access: Access,
 }
 
 impl InferState {
@@ -65,7 +68,7 @@ impl InferState {
                 .map_err(|e| invalid("stream defaults", e.to_string()))?;
         let stream = Stream::start(backends.clone(), models.clone(), defaults, settings)
             .map_err(|e| invalid("kafka", e.to_string()))?;
-        Ok(Self { models, stream, recorder, backends, history })
+        Ok(Self { models, stream, recorder, backends, history, access: Access::open() })
     }
 }
 
@@ -73,7 +76,7 @@ impl InferState {
 /// the scopes: [`openapi::api_routes`]).
 pub fn router(state: InferState, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let state = Arc::new(state);
+    let state = Arc::new(InferState { access: access.clone(), ..state });
     let probe: Arc<dyn anomaly_http::StreamProbe> = Arc::new(stream::StreamHealthProbe(state.clone()));
     let routes = openapi::api_routes().into_router(access).with_state(state);
     let probes = anomaly_http::Probes { stream: Some(probe), ..Default::default() };

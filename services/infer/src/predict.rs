@@ -3,14 +3,31 @@
 use crate::wire::VersionQuery;
 use crate::{InferState, PredictRequest, PredictResponse};
 use anomaly_core::{ModelVersion, SeriesId};
-use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, SeriesIdPath};
+use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, Scope, SeriesIdPath};
 use anomaly_store::PredictionRecord;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Says whether the point is anomalous for the series' model.
+/// Whether the caller's key grants the write scope (always, without
+/// `API_KEYS`). Reads may be open, but an alert (the anomaly feed, signed
+/// webhooks) is a write: only such a caller's anomalous predicts raise one.
+pub struct CallerMayWrite(pub bool);
+
+impl FromRequestParts<Arc<InferState>> for CallerMayWrite {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<InferState>) -> Result<Self, Infallible> {
+        Ok(Self(state.access.authorize(&parts.headers, Scope::Write).is_ok()))
+    }
+}
+
+/// Says whether the point is anomalous for the series' model. An anomaly
+/// is stored in the history; it is published to the anomaly feed (and so
+/// to the live feed and webhooks) only when the caller may write.
 #[utoipa::path(
     post,
     path = "/predict/{series_id}",
@@ -29,9 +46,10 @@ pub async fn predict(
     State(state): State<Arc<InferState>>,
     SeriesIdPath(series_id): SeriesIdPath,
     ApiQuery(query): ApiQuery<VersionQuery>,
+    CallerMayWrite(alerts): CallerMayWrite,
     ApiJson(request): ApiJson<PredictRequest>,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    state.recorder.time(judge(&state, series_id, query, request)).await.map(Json)
+    state.recorder.time(judge(&state, series_id, query, request, alerts)).await.map(Json)
 }
 
 async fn judge(
@@ -39,6 +57,7 @@ async fn judge(
     series_id: SeriesId,
     query: VersionQuery,
     request: PredictRequest,
+    alerts: bool,
 ) -> Result<PredictResponse, ApiError> {
     let version = query.version.as_deref().map(ModelVersion::parse).transpose()?;
     let timestamp = request.unix_seconds()?;
@@ -49,15 +68,18 @@ async fn judge(
     // Against the version's frozen state: a predict never changes what a stream learnt.
     let decision = record.params.model.decide(request.value);
     let score = decision.score.is_finite().then_some(decision.score);
-    state.history.record(PredictionRecord {
-        series_id: series_id.clone(),
-        version: record.version,
-        timestamp,
-        value: request.value,
-        score,
-        anomaly: decision.anomaly,
-        recorded_at_ms: unix_millis(),
-    });
+    state.history.record(
+        PredictionRecord {
+            series_id: series_id.clone(),
+            version: record.version,
+            timestamp,
+            value: request.value,
+            score,
+            anomaly: decision.anomaly,
+            recorded_at_ms: unix_millis(),
+        },
+        alerts,
+    );
     Ok(PredictResponse {
         anomaly: decision.anomaly,
         model_version: record.version.to_string(),

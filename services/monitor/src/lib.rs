@@ -45,6 +45,8 @@ pub struct MonitorState {
     pub live: std::sync::Arc<live_feed::LiveFeed>,
     /// The webhook fan-out and dispatcher of this process.
     pub webhooks: std::sync::Arc<webhooks::WebhookWorkers>,
+    /// Where webhooks may point (`WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_targets: webhooks::Targets,
 }
 
 impl MonitorState {
@@ -53,6 +55,7 @@ impl MonitorState {
     pub fn new(backends: Backends, settings: &MonitorSettings) -> Self {
         let policy = webhooks::RetryPolicy::from(settings);
         Self {
+            webhook_targets: policy.targets,
             live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
             webhooks: webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy),
             backends,

@@ -26,4 +26,9 @@ pub struct MonitorSettings {
     /// one endpoint is asked to take concurrently.
     #[arg(long, env = "WEBHOOK_MAX_IN_FLIGHT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub webhook_max_in_flight: u32,
+    /// Allow webhooks to point at loopback, private, link-local and other
+    /// internal addresses (refused by default, at registration and again
+    /// at each delivery's connect).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
 }

@@ -107,6 +107,76 @@ async fn writes_need_a_key_with_their_scope_as_the_documents_say() {
     assert_eq!(predict(&platform.infer, "keyed", None, 10.0).await.0, StatusCode::OK);
 }
 
+/// POSTs `body` to `url` with an optional bearer key; returns status and JSON.
+async fn post_keyed(url: &str, body: serde_json::Value, key: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut request = client().post(url).json(&body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.expect("answered");
+    let status = response.status();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// With keys set, predict stays open to read, but only a caller holding
+/// `write` raises alerts: anonymous and read-key anomalies are stored and
+/// listed, and reach neither the live feed nor a webhook.
+async fn only_callers_that_may_write_raise_alerts_from_predict(env: TestEnv) {
+    let platform = Platform::start_with_http(&env, "rolling_zscore", &keyed(false)).await;
+    let (status, _) = post_keyed(&format!("{}/fit/cpu", platform.train.url), series_body(30), Some(WRITER)).await;
+    assert_eq!(status, StatusCode::OK);
+    let hook = json!({"url": "http://127.0.0.1:9/hook"});
+    let (status, hook) = post_keyed(&format!("{}/webhooks", platform.monitor.url), hook, Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let mut live = SseClient::connect(&format!("{}/events", platform.monitor.url), None).await;
+
+    let predict = format!("{}/predict/cpu", platform.infer.url);
+    for (key, value) in [(None, -99_999.0), (Some(READER), -88_888.0), (Some(WRITER), -77_777.0)] {
+        let (status, verdict) = post_keyed(&predict, json!({"timestamp": "1609459500", "value": value}), key).await;
+        assert_eq!((status, verdict["anomaly"].as_bool()), (StatusCode::OK, Some(true)), "{verdict}");
+    }
+
+    // The first alert is the writer's: the two before it raised none.
+    let event = live.next_within(Duration::from_secs(10)).await.expect("the writer's anomaly on the live feed");
+    assert_eq!(event.json()["value"].as_f64(), Some(-77_777.0), "{event:?}");
+    let deliveries = format!("{}/webhooks/{}/deliveries", platform.monitor.url, hook["id"].as_str().expect("id"));
+    let listed = async || -> serde_json::Value {
+        let response = client().get(&deliveries).bearer_auth(ADMIN).send().await.expect("answered");
+        response.json().await.expect("json")
+    };
+    wait_until("the writer's delivery", 10, async || {
+        listed().await["deliveries"].as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await;
+    let listed = listed().await;
+    let values: Vec<_> = listed["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|delivery| delivery["payload"]["value"].as_f64())
+        .collect();
+    assert_eq!(values, [Some(-77_777.0)], "{listed}");
+    // All three are in the history all the same.
+    let (_, anomalies) = get_json(&format!("{}/anomalies?series_id=cpu&source=predict", platform.monitor.url)).await;
+    assert_eq!(anomalies["predictions"].as_array().map(Vec::len), Some(3), "{anomalies}");
+}
+
+/// Without keys everyone may write, so every anomalous predict alerts.
+async fn without_keys_every_anomalous_predict_raises_an_alert(env: TestEnv) {
+    let platform = Platform::start(&env).await;
+    fit(&platform.train, "cpu", &series_body(30)).await;
+    let mut live = SseClient::connect(&format!("{}/events", platform.monitor.url), None).await;
+    let (status, _) = predict(&platform.infer, "cpu", None, -99_999.0).await;
+    assert_eq!(status, StatusCode::OK);
+    let event = live.next_within(Duration::from_secs(10)).await.expect("the anomaly on the live feed");
+    assert_eq!(event.json()["value"].as_f64(), Some(-99_999.0), "{event:?}");
+}
+
+on_both_backends!(
+    only_callers_that_may_write_raise_alerts_from_predict,
+    without_keys_every_anomalous_predict_raises_an_alert
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_can_need_a_key_but_probes_never_do() {
     let env = TestEnv::new(Kind::Embedded).await;

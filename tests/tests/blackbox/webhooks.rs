@@ -1,7 +1,8 @@
 //! Webhooks on both backends, against a receiver the test runs: deliveries
 //! are signed, retried until the receiver takes them, given up after the
-//! configured attempts, survive a monitor restart mid-retry, and two
-//! replicas deliver each anomaly once.
+//! configured attempts, survive a monitor restart mid-retry, two replicas
+//! deliver each anomaly once, and internal targets are refused unless
+//! `WEBHOOK_ALLOW_PRIVATE` allows them.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
@@ -225,11 +226,57 @@ async fn a_restart_mid_retry_loses_nothing(env: TestEnv) {
     assert_eq!(received.len(), 2, "one failed attempt, one delivery: {received:?}");
 }
 
+/// By default a webhook cannot aim inside: internal hosts in every
+/// spelling, and credentials, are refused at registration; a webhook
+/// registered while internal targets were allowed is refused at connect
+/// once they are not, and the receiver gets nothing.
+async fn internal_webhook_targets_are_refused_unless_allowed(env: TestEnv) {
+    let receiver = Receiver::start(&[]).await;
+    let backends = env.process_backends().await;
+    let strict = monitor::MonitorSettings { webhook_allow_private: false, ..settings(1, 20) };
+    let monitor = start_monitor_with(backends.clone(), strict.clone()).await;
+    let webhooks = format!("{}/webhooks", monitor.url);
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:8002/webhooks",
+        "http://localhost:8002/",
+        "http://0.0.0.0:80/",
+        "http://2130706433/",
+        "http://[::1]:8002/",
+        "http://10.0.0.7/",
+        "http://192.168.1.1/",
+        "https://user:password@example.com/hook",
+    ] {
+        let (status, error) = post_json(&webhooks, &json!({ "url": url })).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_url")),
+            "{url}: {error}"
+        );
+    }
+    let (_, listed) = get_json(&webhooks).await;
+    assert_eq!(listed["webhooks"], json!([]), "nothing stored from a refused registration");
+
+    // Registered on a monitor that allows internal targets, delivered by one that does not.
+    drop(monitor);
+    let lenient = start_monitor_with(backends.clone(), settings(1, 20)).await;
+    let hook = register(&lenient, json!({ "url": receiver.url })).await;
+    drop(lenient);
+    let monitor = start_monitor_with(backends, strict).await;
+    let id = hook["id"].as_str().expect("id");
+    post_json(&format!("{}/webhooks/{id}/test", monitor.url), &json!({})).await;
+    let deliveries = deliveries_until(&monitor, id, finished).await;
+    assert_eq!(deliveries[0]["status"], "failed", "{deliveries:#?}");
+    assert!(deliveries[0]["last_error"].as_str().is_some_and(|e| e.contains("internal address")), "{deliveries:#?}");
+    assert!(receiver.received().is_empty());
+}
+
 on_both_backends!(
     a_delivery_is_signed_and_retried_until_the_receiver_takes_it,
     a_dead_receiver_ends_in_failed_after_the_attempts,
     webhooks_are_listed_deleted_and_checked,
     a_restart_mid_retry_loses_nothing,
+    internal_webhook_targets_are_refused_unless_allowed,
 );
 
 /// Two monitor replicas (own connections, one database and Redis): each

@@ -4,7 +4,7 @@
 
 use crate::MonitorState;
 use crate::query_params::page_limit;
-use crate::webhooks::random_id;
+use crate::webhooks::{Targets, random_id};
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody};
@@ -147,11 +147,14 @@ fn not_found(id: &str) -> ApiError {
     }
 }
 
-/// The webhook `request` describes, checked.
-fn validated(request: WebhookRequest) -> Result<Webhook, ApiError> {
+/// The webhook `request` describes, checked (its URL against `targets`).
+async fn validated(request: WebhookRequest, targets: Targets) -> Result<Webhook, ApiError> {
     let url = reqwest::Url::parse(&request.url).map_err(|e| invalid("invalid_url", format!("url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("invalid_url", "url must be an http:// or https:// URL with a host"));
+    }
+    if let Some(refusal) = targets.refusal(&url).await {
+        return Err(invalid("invalid_url", refusal));
     }
     if request.url.len() > MAX_URL {
         return Err(invalid("invalid_url", format!("url is longer than {MAX_URL} bytes")));
@@ -185,7 +188,7 @@ fn validated(request: WebhookRequest) -> Result<Webhook, ApiError> {
     request_body = WebhookRequest,
     responses(
         (status = 201, description = "Registered; `secret` is shown only here", body = WebhookView),
-        (status = 422, description = "Invalid url, secret, series id or min_score", body = ErrorBody),
+        (status = 422, description = "Invalid url (not http(s), with credentials, or aimed at an internal address without WEBHOOK_ALLOW_PRIVATE), secret, series id or min_score", body = ErrorBody),
         (status = 503, description = "The database is down", body = ErrorBody),
     )
 )]
@@ -193,7 +196,7 @@ pub async fn create(
     State(state): State<MonitorState>,
     ApiJson(request): ApiJson<WebhookRequest>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-    let hook = validated(request)?;
+    let hook = validated(request, state.webhook_targets).await?;
     state.backends.webhooks.create_webhook(&hook).await?;
     let view = WebhookView { secret: Some(hook.secret.clone()), ..WebhookView::from(&hook) };
     Ok((StatusCode::CREATED, Json(view)))

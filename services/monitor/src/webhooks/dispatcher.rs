@@ -11,6 +11,7 @@
 
 use super::WebhookWorkers;
 use super::signature::sign;
+use super::targets::{PublicOnly, Targets};
 use crate::MonitorSettings;
 use anomaly_store::{AttemptOutcome, ClaimedDelivery, WebhookStore};
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct RetryPolicy {
     pub timeout: Duration,
     /// Deliveries of one webhook in flight at once, across replicas.
     pub in_flight: u32,
+    /// Where deliveries may connect.
+    pub targets: Targets,
 }
 
 impl From<&MonitorSettings> for RetryPolicy {
@@ -55,6 +58,7 @@ impl From<&MonitorSettings> for RetryPolicy {
             base: Duration::from_millis(settings.webhook_retry_base_ms),
             timeout: Duration::from_secs(settings.webhook_timeout_seconds),
             in_flight: settings.webhook_max_in_flight,
+            targets: Targets { allow_private: settings.webhook_allow_private },
         }
     }
 }
@@ -74,9 +78,9 @@ pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Wea
     let http = reqwest::Client::builder()
         .timeout(policy.timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent("anomaly-monitor-webhooks")
-        .build()
-        .unwrap_or_default();
+        .user_agent("anomaly-monitor-webhooks");
+    let http = if policy.targets.allow_private { http } else { http.dns_resolver(Arc::new(PublicOnly)) };
+    let http = http.build().unwrap_or_default();
     let (finished, outcomes) = mpsc::unbounded_channel();
     tokio::spawn(record(store.clone(), owner.clone(), outcomes, workers.clone()));
     // The lease outlives the attempt, so a live owner never loses it.
@@ -105,6 +109,9 @@ pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Wea
 
 /// One attempt of one delivery; counted in the metrics.
 async fn attempt(http: &reqwest::Client, policy: RetryPolicy, delivery: &ClaimedDelivery) -> AttemptOutcome {
+    if let Some(error) = policy.targets.literal_refusal(&delivery.url) {
+        return counted(AttemptOutcome::Failed { error, status_code: None });
+    }
     let answer = http
         .post(&delivery.url)
         .header("content-type", "application/json")
@@ -194,6 +201,7 @@ mod tests {
             base: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
             in_flight: 64,
+            targets: Targets::default(),
         };
         for (attempt, full) in [(1, 1), (2, 2), (3, 4), (8, 128), (30, 600)] {
             let wait = policy.backoff(attempt);

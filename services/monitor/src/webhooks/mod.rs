@@ -2,14 +2,16 @@
 //! [`crate::api::webhooks`]) receive every anomaly they match as a signed
 //! JSON POST (see [`signature`]), at least once, retried with backoff.
 //! `fanout` turns the anomaly feed into durable deliveries, `dispatcher`
-//! sends them.
+//! sends them, `targets` keeps them off internal addresses.
 
 mod dispatcher;
 mod fanout;
 pub mod signature;
+mod targets;
 
 pub use dispatcher::RetryPolicy;
 pub use fanout::{FanoutStatus, random_id};
+pub use targets::Targets;
 
 use anomaly_store::{AnomalyFeed, WebhookStore};
 use std::sync::Arc;
