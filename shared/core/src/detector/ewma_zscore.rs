@@ -66,6 +66,23 @@ mod tests {
         assert!(detector.update(30.0).is_anomaly());
     }
 
+    #[test]
+    fn a_learnt_extreme_is_forgotten_within_some_thousands_of_points() {
+        let alpha = 2.0 / 51.0; // the default
+        let mut detector = EwmaZScore::new(alpha, Threshold::DEFAULT, 50);
+        let calm = |i: u64| 10.0 + (i % 4) as f64 * 0.25;
+        for i in 0..100 {
+            detector.update(calm(i));
+        }
+        detector.update(3.4e38);
+        let flagged_again = (0..100_000u64).find(|&i| {
+            let spike_flagged = detector.judge(100.0).is_anomaly();
+            detector.update(calm(i));
+            spike_flagged
+        });
+        assert!(flagged_again.is_some_and(|n| (4_000..5_000).contains(&n)), "{flagged_again:?}");
+    }
+
     proptest! {
         #[test]
         fn matches_the_textbook_recursion(values in prop::collection::vec(-1e6f64..1e6, 2..200), alpha in 0.01f64..0.99) {

@@ -101,17 +101,26 @@ impl Model {
     }
 }
 
+/// Values beyond ± this are judged but never learnt. Any value within it
+/// keeps every detector's state finite (its square, and sums of a window
+/// of squares, stay below `f64::MAX`); one beyond it (up to ±1.79e308)
+/// would overflow a running mean or variance to infinity and leave the
+/// detector blind for good.
+pub const LEARN_LIMIT: f64 = 1e150;
+
 impl OnlineDetector for Model {
     fn judge(&self, value: f64) -> Verdict {
         self.online().judge(value)
     }
 
     fn learn(&mut self, value: f64) {
-        self.online_mut().learn(value);
+        if value.abs() <= LEARN_LIMIT {
+            self.online_mut().learn(value);
+        }
     }
 
     fn update(&mut self, value: f64) -> Verdict {
-        self.online_mut().update(value)
+        if value.abs() <= LEARN_LIMIT { self.online_mut().update(value) } else { self.online().judge(value) }
     }
 }
 
@@ -119,6 +128,7 @@ impl OnlineDetector for Model {
 mod tests {
     use super::*;
     use crate::{DetectorOptions, Threshold, TrainingSeries};
+    use proptest::prelude::*;
 
     #[test]
     fn every_kind_round_trips_through_json() {
@@ -143,6 +153,70 @@ mod tests {
             serde_json::to_value(&three_sigma).expect("serialises"),
             serde_json::json!({"kind": "three_sigma", "mean": 1.0, "std": 2.0, "threshold": 3.0, "direction": "upper"})
         );
+    }
+
+    /// A fresh online detector of `kind` with its defaults.
+    fn online(kind: &str) -> Model {
+        let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
+        DetectorConfig::from_options(&options)
+            .and_then(|c| c.start().ok_or(crate::ValidationError::EmptySeries))
+            .expect("online")
+    }
+
+    /// Whether every number of the state is finite (non-finite ones are
+    /// written as names, see `state_float`).
+    fn finite_state(model: &Model) -> bool {
+        let text = serde_json::to_string(model).expect("serialises");
+        !["\"inf\"", "\"-inf\"", "\"NaN\"", "null"].iter().any(|name| text.contains(name))
+    }
+
+    /// Calm points around 10.
+    fn calm(i: usize) -> f64 {
+        10.0 + [-0.5, 0.0, 0.5, 0.25][i % 4]
+    }
+
+    /// Any finite value, the extremes more often than chance would pick them.
+    fn hostile() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(f64::MAX),
+            Just(-f64::MAX),
+            Just(3.4e38),
+            Just(1e160),
+            Just(-LEARN_LIMIT),
+            Just(LEARN_LIMIT),
+            Just(5e-324),
+            -1e6f64..1e6,
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// After any finite values, every online detector's state is
+        /// finite, and once calm comes back (long enough for the slowest
+        /// kind, an EWMA, to forget a learnt 1e150) a spike beyond
+        /// anything it learnt is flagged.
+        #[test]
+        fn no_finite_value_blinds_a_detector(values in prop::collection::vec(hostile(), 1..60)) {
+            for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
+                let mut model = online(kind);
+                for i in 0..300 {
+                    model.update(calm(i));
+                }
+                for &value in &values {
+                    model.update(value);
+                    prop_assert!(finite_state(&model), "{kind} after {value:e}");
+                }
+                for i in 0..10_000 {
+                    model.update(calm(i));
+                }
+                prop_assert!(finite_state(&model), "{kind}");
+                let learnt = values.iter().map(|v| v.abs()).filter(|v| *v <= LEARN_LIMIT).fold(10.0, f64::max);
+                let spike = 10.0 * learnt;
+                prop_assert!(model.update(spike).is_anomaly(), "{kind}: a spike of {spike:e} after {values:?}");
+            }
+        }
     }
 
     #[test]
