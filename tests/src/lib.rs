@@ -258,6 +258,7 @@ pub fn monitor_settings(train_url: &str, infer_url: &str) -> monitor::MonitorSet
         webhook_retry_base_ms: 1000,
         webhook_timeout_seconds: 10,
         webhook_max_in_flight: 64,
+        sse_max_clients: 1000,
         // The tests' receivers listen on 127.0.0.1.
         webhook_allow_private: true,
     }

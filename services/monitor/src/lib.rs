@@ -47,6 +47,8 @@ pub struct MonitorState {
     pub webhooks: std::sync::Arc<webhooks::WebhookWorkers>,
     /// Where webhooks may point (`WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: webhooks::Targets,
+    /// One permit per live-feed client that may connect (`SSE_MAX_CLIENTS`).
+    pub sse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl MonitorState {
@@ -56,6 +58,7 @@ impl MonitorState {
         let policy = webhooks::RetryPolicy::from(settings);
         Self {
             webhook_targets: policy.targets,
+            sse_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(settings.sse_max_clients as usize)),
             live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
             webhooks: webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy),
             backends,

@@ -26,6 +26,11 @@ pub struct MonitorSettings {
     /// one endpoint is asked to take concurrently.
     #[arg(long, env = "WEBHOOK_MAX_IN_FLIGHT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub webhook_max_in_flight: u32,
+    /// Live-feed clients (`GET /events`) connected at once; past it a new
+    /// one is answered 503 with `Retry-After`, so pages and the API always
+    /// have connections left (keep it well below `MAX_CONNECTIONS`).
+    #[arg(long, env = "SSE_MAX_CLIENTS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sse_max_clients: u32,
     /// Allow webhooks to point at loopback, private, link-local and other
     /// internal addresses (refused by default, at registration and again
     /// at each delivery's connect).

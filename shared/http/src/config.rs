@@ -73,9 +73,10 @@ pub struct HttpArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
-    /// Seconds a request body may go without sending data before the
-    /// request is answered 408 and its connection closed (a body declared
-    /// longer than it is cannot hold a connection forever).
+    /// Seconds a request body may take to arrive, as a whole, from the
+    /// handler's first read of it; past it the request is answered 408 and
+    /// its connection closed (a body declared longer than it is, or sent a
+    /// byte at a time, cannot hold a connection for ever).
     #[arg(long, env = "REQUEST_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_body_timeout: u64,
     /// Seconds a connection may take to send a request's headers, the idle

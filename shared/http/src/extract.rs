@@ -4,6 +4,7 @@
 //! a validated series id from the path.
 
 use crate::ApiError;
+use crate::body_deadline::BodyDeadlinePassed;
 use anomaly_core::{SeriesId, ValidationError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -32,12 +33,12 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     }
 }
 
-/// Whether `error` comes from the body timeout (tower-http's `TimeoutError`
+/// Whether `error` comes from the body deadline ([`BodyDeadlinePassed`]
 /// somewhere down its chain of sources).
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(error) = current {
-        if error.is::<tower_http::timeout::TimeoutError>() {
+        if error.is::<BodyDeadlinePassed>() {
             return true;
         }
         current = error.source();

@@ -4,6 +4,7 @@
 //! that binds first and serves later (so tests start it on port 0).
 
 pub mod access;
+pub mod body_deadline;
 pub mod config;
 pub mod docs;
 pub mod error;

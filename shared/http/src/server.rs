@@ -6,6 +6,7 @@
 //! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`.
 
 use crate::HttpArgs;
+use crate::body_deadline::with_deadline;
 use crate::error::{method_not_allowed, route_not_found};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// A bound listener and the router it will serve.
@@ -42,7 +42,7 @@ impl Server {
             .fallback(route_not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(http.max_body_bytes))
-            .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(http.request_body_timeout)));
+            .layer(tower::util::MapRequestLayer::new(with_deadline(Duration::from_secs(http.request_body_timeout))));
         if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
             router = router.layer(TraceLayer::new_for_http());
         }

@@ -2,7 +2,8 @@
 //! streamed spike reaches every client, anomalous predictions join the
 //! feed, filters hold, a reconnect with `Last-Event-ID` resumes without
 //! gaps or repeats, a client following one series gets a verdict per
-//! judged point, and a client that never reads holds up nobody.
+//! judged point, a client that never reads holds up nobody, and clients
+//! past `SSE_MAX_CLIENTS` are told to retry.
 
 use anomaly_store::FeedAnomaly;
 use blackbox_tests::*;
@@ -232,7 +233,37 @@ async fn a_client_that_never_reads_holds_up_nobody(env: TestEnv) {
     drop(idle);
 }
 
+/// Past `SSE_MAX_CLIENTS` a new live-feed client is told to come back
+/// (503 with `Retry-After`) while pages and the API still answer, and a
+/// client that leaves frees its place.
+async fn live_feed_clients_past_the_cap_are_told_to_retry(env: TestEnv) {
+    let settings =
+        monitor::MonitorSettings { sse_max_clients: 3, ..monitor_settings("http://127.0.0.1:9", "http://127.0.0.1:9") };
+    let monitor = start_monitor_with(env.process_backends().await, settings).await;
+    let events = format!("{}/events", monitor.url);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(SseClient::connect(&events, None).await);
+    }
+    let refused = client().get(&events).send().await.expect("answered");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"], "too_many_event_clients", "{body}");
+    let (status, _) = get_json(&format!("{}/models", monitor.url)).await;
+    assert_eq!(status, StatusCode::OK, "the API still answers");
+    let page = client().get(format!("{}/dashboard", monitor.url)).send().await.expect("answered");
+    assert_eq!(page.status(), StatusCode::OK, "pages still answer");
+
+    drop(held.pop());
+    wait_until("a place freed by a client that left", 20, async || {
+        client().get(&events).send().await.is_ok_and(|response| response.status() == StatusCode::OK)
+    })
+    .await;
+}
+
 on_both_backends!(
+    live_feed_clients_past_the_cap_are_told_to_retry,
     a_streamed_spike_reaches_clients_and_a_reconnect_resumes,
     anomalous_predictions_join_the_feed_and_sources_filter,
     a_client_following_a_series_gets_its_verdicts,

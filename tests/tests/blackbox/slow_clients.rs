@@ -1,6 +1,7 @@
 //! Slow clients cannot hold a service: half-sent headers and idle
 //! connections are closed after `HEADER_READ_TIMEOUT`, a body that stops
-//! arriving is answered and closed after `REQUEST_BODY_TIMEOUT`, at most
+//! arriving, or trickles in, is answered and closed once
+//! `REQUEST_BODY_TIMEOUT` has passed, at most
 //! `MAX_CONNECTIONS` are open at once, and a stop waits for slow requests at
 //! most `SHUTDOWN_TIMEOUT`.
 
@@ -41,6 +42,35 @@ async fn a_body_that_stops_arriving_is_answered_and_closed() {
     assert!(answer.contains("request_timeout"), "{answer}");
     let (status, _) = get_json(&format!("{}/healthcheck", infer.url)).await;
     assert_eq!(status, StatusCode::OK, "the service still accepts");
+}
+
+/// A body dribbled a byte every 300 ms is never silent for long, and is
+/// cut off all the same once `REQUEST_BODY_TIMEOUT` has passed as a whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_dribbled_a_byte_at_a_time_is_cut_off_at_the_deadline() {
+    let (server, _env) = infer_with(anomaly_http::HttpArgs { request_body_timeout: 2, ..http_args() }).await;
+    let infer = run(server);
+    let started = Instant::now();
+    let mut stream = half_sent_request(&infer.url).await;
+    let (mut reader, mut writer) = stream.split();
+    let dribble = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if writer.write_all(b"1").await.is_err() {
+                return;
+            }
+        }
+    };
+    let mut answer = Vec::new();
+    let read = tokio::select! {
+        read = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut answer)) => read,
+        () = dribble => Ok(Ok(0)),
+    };
+    let elapsed = started.elapsed();
+    assert!(read.is_ok(), "the connection is closed, not held open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "answered 408 after {elapsed:?}: {answer}");
+    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

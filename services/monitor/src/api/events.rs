@@ -5,7 +5,8 @@
 //! feed keeps). A client that fell behind gets `event: lagged` and then
 //! what it missed. A comment every 15 s keeps idle connections open.
 //! With `?series_id=`, the series' verdicts come too (`event: verdict`,
-//! see [`crate::verdict_events`]).
+//! see [`crate::verdict_events`]). At most `SSE_MAX_CLIENTS` clients are
+//! connected at once; past it 503 with `Retry-After`.
 
 use crate::MonitorState;
 use crate::live_feed::{LiveEvent, Subscription};
@@ -76,7 +77,7 @@ impl Filter {
     responses(
         (status = 200, description = "`text/event-stream`: `event: anomaly` (data: the anomaly as `GET /anomalies` lists it), `event: lagged` (the client fell behind; what it missed follows), keep-alive comments; with `series_id` (and a source including `stream`) also `event: verdict` for every point of the series the stream judges from now on (data: `series_id`, `timestamp`, `value`, `score`, `anomaly`, `warming_up`, `detector`, `model_version`; no `id:`, not resumed, best effort: a client that fell behind gets `event: verdicts_missed`, data `{\"at_most\": n}`)", content_type = "text/event-stream", body = String),
         (status = 422, description = "Invalid series id, source or Last-Event-ID", body = ErrorBody),
-        (status = 503, description = "The anomaly feed cannot be read", body = ErrorBody),
+        (status = 503, description = "The anomaly feed cannot be read, or `SSE_MAX_CLIENTS` clients are connected (with `Retry-After`)", body = ErrorBody),
     )
 )]
 pub async fn events(
@@ -92,12 +93,18 @@ pub async fn events(
             message: "Last-Event-ID must be an event id this feed sent, like 1700000000000-0".into(),
         })?),
     };
+    // Held for as long as the client's stream lives.
+    let slot = state.sse_slots.clone().try_acquire_owned().map_err(|_| ApiError::Busy {
+        code: "too_many_event_clients",
+        message: "the live feed has as many clients as SSE_MAX_CLIENTS allows; retry later".into(),
+    })?;
     let subscription = state.live.subscribe(resume).await?;
     let verdicts_of = filter.verdicts_of();
-    let anomalies = futures::stream::unfold((subscription, filter), |(mut subscription, filter)| async move {
-        let event = next_wanted(&mut subscription, &filter).await?;
-        Some((event, (subscription, filter)))
-    });
+    let anomalies =
+        futures::stream::unfold((subscription, filter, slot), |(mut subscription, filter, slot)| async move {
+            let event = next_wanted(&mut subscription, &filter).await?;
+            Some((event, (subscription, filter, slot)))
+        });
     let events = match verdicts_of {
         None => anomalies.boxed(),
         Some(series_id) => {
