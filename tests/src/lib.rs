@@ -226,6 +226,7 @@ pub fn infer_settings(stream_detector: &str) -> infer::InferSettings {
         detector_window_size: 50,
         z_score_threshold: 3.0,
         ready_max_lag: 1000,
+        ingest_max_series_per_request: 10_000,
         stream_states_in_memory: 100_000,
         stream_worker_id: String::new(),
         kafka: Default::default(),

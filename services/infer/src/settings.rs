@@ -33,6 +33,10 @@ pub struct InferSettings {
     /// `rolling_zscore` or `rolling_mad`.
     #[arg(long, env = "Z_SCORE_THRESHOLD", default_value_t = 3.0)]
     pub z_score_threshold: f64,
+    /// Most series one `POST /ingest` may hold points of; past it the
+    /// request is refused (422 `too_many_series`), nothing appended.
+    #[arg(long, env = "INGEST_MAX_SERIES_PER_REQUEST", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub ingest_max_series_per_request: u64,
     /// Most series' detector states a stream worker keeps in memory between
     /// batches; beyond it, the least recently judged are dropped (they are
     /// checkpointed, and read again when their series streams again).

@@ -147,7 +147,36 @@ async fn the_minimum_of_points_is_configurable(env: TestEnv) {
     fit(&train, "s", &series_body(10)).await;
 }
 
+/// Past `INGEST_MAX_SERIES_PER_REQUEST` series an ingest is refused whole
+/// (422 `too_many_series`) and nothing of it is judged; at the bound it is
+/// accepted.
+async fn an_ingest_of_too_many_series_is_422_and_appends_nothing(env: TestEnv) {
+    let settings = infer::InferSettings { ingest_max_series_per_request: 5, ..infer_settings("rolling_zscore") };
+    let infer = run(infer::build(env.connect().await, &settings, &http_args()).await.expect("binds"));
+    let points = |series: usize| {
+        let points: Vec<Value> =
+            (0..series).map(|s| json!({"series_id": format!("s{s}"), "timestamp": 60, "value": 1.0})).collect();
+        json!({ "points": points })
+    };
+    let (status, error) = post_json(&format!("{}/ingest", infer.url), &points(6)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("too_many_series")),
+        "{error}"
+    );
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("INGEST_MAX_SERIES_PER_REQUEST")), "{error}");
+    let (status, answer) = post_json(&format!("{}/ingest", infer.url), &points(5)).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (StatusCode::ACCEPTED, Some(5)), "{answer}");
+    wait_until("the five series judged", 15, async || {
+        get_json(&format!("{}/stream/s4", infer.url)).await.0 == StatusCode::OK
+    })
+    .await;
+    let (status, _) = get_json(&format!("{}/stream/s5", infer.url)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing of the refused request was appended");
+}
+
 on_both_backends!(
+    an_ingest_of_too_many_series_is_422_and_appends_nothing,
     every_bad_fit_is_422_and_stores_nothing,
     bad_series_ids_are_422,
     bad_predictions_are_422,

@@ -104,7 +104,7 @@ pub async fn ingest_series(
         (status = 202, description = "Durably in the stream", body = IngestAccepted),
         (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
-        (status = 422, description = "An invalid point; nothing appended (the message names it)", body = ErrorBody),
+        (status = 422, description = "An invalid point, or points of more than INGEST_MAX_SERIES_PER_REQUEST series (`too_many_series`); nothing appended (the message names it)", body = ErrorBody),
         (status = 503, description = "The stream's storage is down", body = ErrorBody),
     )
 )]
@@ -124,8 +124,18 @@ pub async fn ingest_many(
         return Err(ValidationError::EmptySeries.into());
     }
     let mut by_series: BTreeMap<SeriesId, (Vec<i64>, Vec<f64>)> = BTreeMap::new();
+    let max_series = state.stream.ingest_max_series;
     for point in raw {
         let series_id = SeriesId::parse(&point.series_id)?;
+        if by_series.len() == max_series && !by_series.contains_key(&series_id) {
+            return Err(ApiError::BadRequest {
+                code: "too_many_series",
+                message: format!(
+                    "this request holds points of more than {max_series} series (INGEST_MAX_SERIES_PER_REQUEST); \
+                     send them in several requests"
+                ),
+            });
+        }
         let timestamp = PredictRequest { timestamp: point.timestamp, value: point.value }.unix_seconds()?;
         let entry = by_series.entry(series_id).or_default();
         entry.0.push(timestamp);

@@ -222,6 +222,8 @@ pub struct Stream {
     pub(crate) kafka: Option<kafka::KafkaIngest>,
     /// Most log entries a partition may be behind for `/ready`.
     pub ready_max_lag: u64,
+    /// Most series one ingest request may hold (`INGEST_MAX_SERIES_PER_REQUEST`).
+    pub ingest_max_series: usize,
     pub(crate) metrics: StreamMetrics,
     stop: Arc<watch::Sender<bool>>,
 }
@@ -274,7 +276,8 @@ impl Stream {
         let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
         running.retain(|(_, worker)| !worker.is_finished());
         running.push((stop.clone(), handle));
-        Ok(Self { status, kafka, ready_max_lag, metrics, stop })
+        let ingest_max_series = usize::try_from(settings.ingest_max_series_per_request).unwrap_or(usize::MAX);
+        Ok(Self { status, kafka, ready_max_lag, ingest_max_series, metrics, stop })
     }
 
     fn start_log_worker(

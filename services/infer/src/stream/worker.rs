@@ -8,12 +8,18 @@
 use super::judge::{Held, Judge, claim, unix_millis};
 use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
-use anomaly_store::{Backends, EntryId, POINT_LOG, StoreError};
+use anomaly_store::{Backends, EntryId, LogEntry, POINT_LOG, PartitionLeases, StoreError};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Entries read per partition and batch.
 const BATCH_ENTRIES: usize = 256;
+/// Series one batch judges at most (a batch ends before the entry that
+/// would pass it, but holds at least one entry): what a batch loads into
+/// memory and writes in one commit is bounded, however many series a
+/// flood of entries names.
+pub(crate) const BATCH_MAX_SERIES: usize = 10_000;
 /// How long an idle worker waits for appends before it looks again (the
 /// log wakes it earlier when one arrives; lease rounds need it back too).
 const IDLE_WAIT: Duration = Duration::from_millis(500);
@@ -67,7 +73,12 @@ impl Worker {
             let mut judged_any = false;
             let mut index = 0;
             while index < owned.len() {
-                match self.step(&mut owned[index]).await {
+                let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned);
+                let step = tokio::select! {
+                    stepped = self.step(&mut owned[index]) => stepped,
+                    never = leases.renew_every_round() => match never {},
+                };
+                match step {
                     Ok(Some(judged)) => {
                         judged_any |= judged;
                         self.status.batch_done(owned[index].partition);
@@ -167,7 +178,8 @@ impl Worker {
     /// Judges one batch of a partition. `Some(true)` if it judged entries,
     /// `Some(false)` if there were none, `None` if it lost the partition.
     async fn step(&mut self, owned: &mut Held) -> Result<Option<bool>, StoreError> {
-        let entries = self.backends.points.read_after(owned.partition, owned.position, BATCH_ENTRIES).await?;
+        let mut entries = self.backends.points.read_after(owned.partition, owned.position, BATCH_ENTRIES).await?;
+        entries.truncate(entries_within(&entries, BATCH_MAX_SERIES));
         let Some(last) = entries.last().map(|e| e.id) else { return Ok(Some(false)) };
         if !self.judge.judge_and_commit(owned, &entries).await? {
             return Ok(None);
@@ -186,6 +198,53 @@ impl Worker {
     }
 }
 
+/// How many of `entries`, from the first, hold points of at most
+/// `max_series` series (at least one entry).
+pub(crate) fn entries_within(entries: &[LogEntry], max_series: usize) -> usize {
+    let mut series = HashSet::new();
+    for (index, entry) in entries.iter().enumerate() {
+        series.extend(entry.points.iter().map(|point| &point.series_id));
+        if series.len() > max_series {
+            return index.max(1);
+        }
+    }
+    entries.len()
+}
+
+/// Renews the leases of the partitions owned while a batch runs, so a
+/// long batch (a flood of new series) never lets them expire.
+struct LeaseKeeper {
+    leases: Arc<dyn PartitionLeases>,
+    worker: String,
+    partitions: Vec<u32>,
+    round: Duration,
+}
+
+impl LeaseKeeper {
+    fn of(backends: &Backends, lease: &LeaseSettings, owned: &[Held]) -> Self {
+        Self {
+            leases: backends.leases.clone(),
+            worker: lease.worker.clone(),
+            partitions: owned.iter().map(|held| held.partition).collect(),
+            round: lease.round,
+        }
+    }
+
+    /// Every lease round, renews each lease; runs until dropped. A lease
+    /// found lost is left to the next lease round (a commit of a lost
+    /// partition is refused by its epoch anyway).
+    async fn renew_every_round(self) -> std::convert::Infallible {
+        loop {
+            tokio::time::sleep(self.round).await;
+            for partition in &self.partitions {
+                if let Err(error) = self.leases.renew(&self.worker, *partition).await {
+                    tracing::debug!(%error, partition, "lease renewal during a batch failed");
+                }
+            }
+        }
+    }
+}
+
 /// Sleeps `pause`; true if `stop` turned true meanwhile.
 async fn sleep_or_stop(stop: &mut tokio::sync::watch::Receiver<bool>, pause: Duration) -> bool {
     tokio::select! {
@@ -193,4 +252,28 @@ async fn sleep_or_stop(stop: &mut tokio::sync::watch::Receiver<bool>, pause: Dur
         _ = stop.changed() => {}
     }
     *stop.borrow()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::SeriesId;
+    use anomaly_store::StreamPoint;
+
+    fn entry(seq: u64, series: &[&str]) -> LogEntry {
+        let points = series
+            .iter()
+            .map(|id| StreamPoint { series_id: SeriesId::parse(id).expect("valid"), timestamp: 1, value: 1.0 })
+            .collect();
+        LogEntry { id: EntryId { ms: 1, seq }, points, malformed: 0 }
+    }
+
+    #[test]
+    fn a_batch_ends_before_the_entry_that_passes_the_series_bound() {
+        let entries = [entry(0, &["a", "b"]), entry(1, &["b", "c"]), entry(2, &["d"]), entry(3, &["a"])];
+        assert_eq!(entries_within(&entries, 3), 2, "a, b, c; d would be the fourth");
+        assert_eq!(entries_within(&entries, 4), 4, "a, b, c, d: all fit");
+        assert_eq!(entries_within(&entries, 1), 1, "at least one entry, however many series it holds");
+        assert_eq!(entries_within(&[], 1), 0);
+    }
 }

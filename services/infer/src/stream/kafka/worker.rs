@@ -10,6 +10,7 @@
 use super::consumer::{ConsumerHandle, FromConsumer, Offsets, Received};
 use crate::stream::judge::{Held, Judge, claim};
 use crate::stream::lag_minutes::LagMinutes;
+use crate::stream::worker::{BATCH_MAX_SERIES, entries_within};
 use crate::stream::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, EntryId, KafkaProducer, LogEntry, StoreError, decode_points_message};
 use std::collections::BTreeMap;
@@ -189,36 +190,59 @@ impl KafkaWorker {
         let pending = std::mem::take(&mut self.pending);
         for (partition, messages) in pending {
             let entries = self.entries(&messages).await;
-            while let Some(held) = self.held.get_mut(&partition) {
-                match self.judge.judge_and_commit(held, &entries).await {
-                    Ok(true) => {
-                        self.status.batch_done(partition);
-                        let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
-                        self.status.set_position(partition, held.position);
-                        let now = crate::stream::judge::unix_millis();
-                        for sent in messages.iter().filter_map(|m| m.timestamp_ms) {
-                            self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
-                        }
-                        break;
+            let (mut entries, mut messages) = (entries.as_slice(), messages.as_slice());
+            // In batches of a bounded number of series, one commit each, in
+            // order: a batch not committed ends the partition's turn.
+            while !entries.is_empty() {
+                let cut = entries_within(entries, BATCH_MAX_SERIES);
+                if !self.judge_until_committed(partition, &entries[..cut], &messages[..cut], stop).await {
+                    break;
+                }
+                (entries, messages) = (&entries[cut..], &messages[cut..]);
+            }
+        }
+    }
+
+    /// Judges and commits `entries` (one per message of `messages`) of
+    /// `partition`, retrying from the last checkpoint's states until it
+    /// succeeds, the partition is lost, or the worker stops; true if committed.
+    async fn judge_until_committed(
+        &mut self,
+        partition: u32,
+        entries: &[LogEntry],
+        messages: &[Received],
+        stop: &watch::Receiver<bool>,
+    ) -> bool {
+        while let Some(held) = self.held.get_mut(&partition) {
+            match self.judge.judge_and_commit(held, entries).await {
+                Ok(true) => {
+                    self.status.batch_done(partition);
+                    let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
+                    self.status.set_position(partition, held.position);
+                    let now = crate::stream::judge::unix_millis();
+                    for sent in messages.iter().filter_map(|m| m.timestamp_ms) {
+                        self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
                     }
-                    Ok(false) => {
-                        tracing::warn!(partition, "a newer owner took the kafka partition over");
-                        self.held.remove(&partition);
-                        self.after_rebalance();
-                        break;
+                    return true;
+                }
+                Ok(false) => {
+                    tracing::warn!(partition, "a newer owner took the kafka partition over");
+                    self.held.remove(&partition);
+                    self.after_rebalance();
+                    return false;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, partition, "kafka batch failed; retrying from the last checkpoint");
+                    self.status.batch_failed(partition, &error);
+                    self.judge.forget_states();
+                    if *stop.borrow() {
+                        return false;
                     }
-                    Err(error) => {
-                        tracing::warn!(%error, partition, "kafka batch failed; retrying from the last checkpoint");
-                        self.status.batch_failed(partition, &error);
-                        self.judge.forget_states();
-                        if *stop.borrow() {
-                            break;
-                        }
-                        tokio::time::sleep(RETRY_AFTER).await;
-                    }
+                    tokio::time::sleep(RETRY_AFTER).await;
                 }
             }
         }
+        false
     }
 
     /// Decodes messages into log entries; a malformed one is logged with its
