@@ -148,11 +148,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let busy = matches!(self, Self::Busy { .. });
         let unauthorized = matches!(self, Self::Unauthorized { .. });
+        // Answered before the body is read: the server drops the connection
+        // rather than read a body it refused, and says so.
+        let body_unread =
+            matches!(self, Self::Unauthorized { .. } | Self::Forbidden { .. } | Self::UnsupportedMediaType { .. });
         let (status, code, message) = self.public_parts();
         let mut response = (status, Json(ErrorBody { error: code.to_owned(), message })).into_response();
         let headers = response.headers_mut();
         if busy {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if body_unread {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if unauthorized {
             // Bearer for API clients; Basic so a browser asks for the key.

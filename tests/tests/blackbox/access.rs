@@ -74,6 +74,8 @@ async fn writes_need_a_key_with_their_scope_as_the_documents_say() {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a key");
                     let challenges: Vec<_> = anonymous.headers().get_all("www-authenticate").iter().collect();
                     assert!(challenges.iter().any(|c| c.as_bytes().starts_with(b"Bearer")), "{method} {path}");
+                    let connection = anonymous.headers().get("connection").and_then(|v| v.to_str().ok());
+                    assert_eq!(connection, Some("close"), "{method} {path}: refused before its body was read");
                     let body: serde_json::Value = anonymous.json().await.expect("JSON error");
                     assert_eq!(body["error"], "unauthorized");
                     let wrong = call(&method, &url, Some("not-a-configured-key-000")).await.status();
@@ -234,6 +236,8 @@ async fn bodies_not_declared_as_json_are_refused_and_store_nothing() {
             }
             let response = request.send().await.expect("answered");
             assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{url} as {content_type:?}");
+            let connection = response.headers().get("connection").and_then(|v| v.to_str().ok());
+            assert_eq!(connection, Some("close"), "the unread body ends the connection, and it says so");
             let error: serde_json::Value = response.json().await.expect("JSON error");
             assert_eq!(error["error"], "unsupported_media_type");
             assert!(error["message"].as_str().unwrap_or("").contains("application/json"), "{error}");

@@ -1,7 +1,7 @@
 //! One bad entry never stops work, on real Redis and PostgreSQL: entries
 //! another producer wrote to a partition's stream that are not UTF-8, not
-//! JSON or lack the `points` field are dead-lettered, counted and passed
-//! over; an entry with the largest possible id is moved back to now, so
+//! JSON, lack the `points` field or hold series of another partition are
+//! dead-lettered, counted and passed over; an entry with the largest possible id is moved back to now, so
 //! ingest goes on; feed entries of the same kinds stop neither the live
 //! feed nor the webhook fan-out; and a partition, or a fan-out, whose
 //! rounds keep failing shows in `/ready`, `/healthcheck` and the metrics.
@@ -47,24 +47,25 @@ fn partition(series: &str) -> u32 {
 async fn the_point_log_reads_past_entries_that_do_not_parse_and_ids_it_cannot_move_past() {
     let env = TestEnv::new(Kind::Production).await;
     let log = env.connect().await.points;
-    let key = format!("{}points:3", env.storage.redis_key_prefix);
+    let cpu = partition("cpu");
+    let key = format!("{}points:{cpu}", env.storage.redis_key_prefix);
     let mut conn = redis().await;
     xadd(&mut conn, &key, "*", "points", b"[[\"cpu\",1700000013,1]]\xff").await;
     xadd(&mut conn, &key, LARGEST_ID, "points", br#"[["cpu",60,2.5]]"#).await;
 
     // Redis refuses `XADD *` after the largest id: the append moves it back to now first.
     let point = StreamPoint { series_id: SeriesId::parse("cpu").expect("valid"), timestamp: 120, value: 3.0 };
-    let appended = log.append(3, std::slice::from_ref(&point)).await.expect("the append goes through");
+    let appended = log.append(cpu, std::slice::from_ref(&point)).await.expect("the append goes through");
     assert!(appended.ms < u64::MAX, "{appended}");
 
-    let read = log.read_after(3, EntryId::START, 10).await.expect("the partition reads");
+    let read = log.read_after(cpu, EntryId::START, 10).await.expect("the partition reads");
     let shape: Vec<(usize, u64)> = read.iter().map(|entry| (entry.points.len(), entry.malformed)).collect();
     assert_eq!(shape, [(0, 1), (1, 0), (1, 0)], "{read:?}");
     assert_eq!((read[1].points[0].timestamp, read[2].points[0].value), (60, 3.0), "moved entry first, in order");
     assert!(read.windows(2).all(|pair| pair[0].id < pair[1].id), "{read:?}");
 
     // Read twice (as a retried batch does), dead-lettered once.
-    log.read_after(3, EntryId::START, 10).await.expect("the partition reads again");
+    log.read_after(cpu, EntryId::START, 10).await.expect("the partition reads again");
     let dead = entries(&mut conn, &format!("{}points_dead_letters", env.storage.redis_key_prefix)).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     let fields = &dead[0].1;
@@ -110,6 +111,8 @@ async fn poison_entries_in_the_points_and_the_feed_stop_neither_the_partition_no
     xadd(&mut conn, &points, "*", "points", b"[[\"cpu\",1000,1]]\xff").await;
     xadd(&mut conn, &points, "*", "other", b"[]").await;
     xadd(&mut conn, &points, "*", "points", b"{\"not\": \"rows\"}").await;
+    let elsewhere = (0..).map(|i| format!("m{i}")).find(|id| partition(id) != partition("cpu")).expect("a series");
+    xadd(&mut conn, &points, "*", "points", format!(r#"[["{elsewhere}",1000,1]]"#).as_bytes()).await;
     xadd(&mut conn, &points, LARGEST_ID, "points", br#"[["cpu",1000,10.0]]"#).await;
 
     // Then 100 points with one spike: all judged, after the one moved back.
@@ -135,10 +138,13 @@ async fn poison_entries_in_the_points_and_the_feed_stop_neither_the_partition_no
         [
             "the field `points` is not UTF-8",
             "the entry has no field `points`",
-            "the field `points` is not a JSON array of rows"
+            "the field `points` is not a JSON array of rows",
+            "1 row(s) are of series of other partitions (FNV-1a of the id modulo 16)"
         ]
     );
-    assert!(metrics(&platform.infer.url).await.contains("anomaly_stream_malformed_points_total 3"));
+    assert!(metrics(&platform.infer.url).await.contains("anomaly_stream_malformed_points_total 4"));
+    let (status, _) = get_json(&format!("{}/stream/{elsewhere}", platform.infer.url)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not judged in a partition it does not belong to");
     let skipped = metrics(&platform.monitor.url).await;
     assert!(skipped.contains(r#"anomaly_feed_skipped_entries_total{reader="webhooks"} 3"#), "{skipped}");
     assert_eq!(get_json(&format!("{}/ready", platform.infer.url)).await.0, StatusCode::OK);

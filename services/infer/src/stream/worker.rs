@@ -153,6 +153,11 @@ impl Worker {
             // Claimed after the lease: the previous owner's last commit counts.
             if let Some(held) = claim(self.backends.streams.as_ref(), POINT_LOG, partition, epoch).await? {
                 tracing::info!(partition, epoch, "partition taken");
+                // Entries judged before an owner died between its commit and
+                // its trim would otherwise count as lag until the next batch.
+                if let Err(error) = self.backends.points.acknowledge(partition, held.position).await {
+                    tracing::debug!(%error, partition, "could not trim the judged entries of a partition taken");
+                }
                 owned.push(held);
             } else {
                 leases.release(worker, partition).await?;

@@ -5,7 +5,8 @@
 //!   (or holds rows that do not parse) is copied, fields as they came, to
 //!   the dead-letter stream `{prefix}points_dead_letters` with its partition,
 //!   id and the reason; its bad rows count as malformed points and the
-//!   worker moves past it;
+//!   worker moves past it; so do rows of series that hash to another
+//!   partition (judged there, they would race their own partition's);
 //! - an entry whose id lies more than [`MAX_AHEAD`] ahead of the clock
 //!   (an explicit id such as `18446744073709551615-18446744073709551615`,
 //!   after which Redis can append nothing) is moved, with every entry
@@ -14,6 +15,7 @@
 
 use crate::StoreError;
 use crate::stream::{EntryId, StreamPoint, decode_points};
+use anomaly_core::partition_of;
 use deadpool_redis::Pool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,24 +43,34 @@ for _, entry in ipairs(ahead) do redis.call('XADD', KEYS[1], '*', unpack(entry[2
 return #ahead
 ";
 
-/// An entry's points, its rows that did not parse, and, when it has any,
-/// why it goes to the dead letters.
-pub(super) fn decode_entry(fields: &[(Vec<u8>, Vec<u8>)]) -> (Vec<StreamPoint>, u64, Option<String>) {
+/// An entry of `partition` (of `partitions`): its points, its rows that
+/// did not parse or belong to another partition, and, when it has any, why
+/// it goes to the dead letters.
+pub(super) fn decode_entry(
+    fields: &[(Vec<u8>, Vec<u8>)],
+    partition: u32,
+    partitions: u32,
+) -> (Vec<StreamPoint>, u64, Option<String>) {
     let Some((_, value)) = fields.iter().find(|(name, _)| name == b"points") else {
         return (Vec::new(), 1, Some("the entry has no field `points`".into()));
     };
     let Ok(text) = std::str::from_utf8(value) else {
         return (Vec::new(), 1, Some("the field `points` is not UTF-8".into()));
     };
-    let (points, malformed) = decode_points(text);
-    let reason = match malformed {
-        0 => None,
+    let (mut points, malformed) = decode_points(text);
+    let parsed = points.len();
+    // A series is judged in its own partition only, where its points are in order.
+    points.retain(|point| partition_of(&point.series_id, partitions) == partition);
+    let elsewhere = (parsed - points.len()) as u64;
+    let reason = match (malformed, elsewhere) {
+        (0, 0) => None,
+        (0, n) => Some(format!("{n} row(s) are of series of other partitions (FNV-1a of the id modulo {partitions})")),
         _ if serde_json::from_str::<Vec<serde_json::Value>>(text).is_err() => {
             Some("the field `points` is not a JSON array of rows".into())
         }
-        n => Some(format!("{n} row(s) are not [series_id, unix_seconds >= 0, finite value]")),
+        (n, _) => Some(format!("{n} row(s) are not [series_id, unix_seconds >= 0, finite value]")),
     };
-    (points, malformed, reason)
+    (points, malformed + elsewhere, reason)
 }
 
 /// The first id that counts as ahead of the clock now.
@@ -128,18 +140,34 @@ mod tests {
         vec![(name.as_bytes().to_vec(), value.to_vec())]
     }
 
+    /// Decoded as an entry of the only partition.
+    fn decode_entry_of_one(fields: &[(Vec<u8>, Vec<u8>)]) -> (Vec<StreamPoint>, u64, Option<String>) {
+        decode_entry(fields, 0, 1)
+    }
+
+    #[test]
+    fn rows_of_series_of_other_partitions_are_left_out() {
+        let cpu = partition_of(&anomaly_core::SeriesId::parse("cpu").expect("valid"), 16);
+        let text = br#"[["cpu",1,1.5],["mem",1,2.5]]"#;
+        let mem = partition_of(&anomaly_core::SeriesId::parse("mem").expect("valid"), 16);
+        assert_ne!(cpu, mem, "two series of two partitions");
+        let (points, malformed, reason) = decode_entry(&field("points", text), cpu, 16);
+        assert_eq!((points.len(), points[0].series_id.as_str(), malformed), (1, "cpu", 1));
+        assert_eq!(reason.as_deref(), Some("1 row(s) are of series of other partitions (FNV-1a of the id modulo 16)"));
+    }
+
     #[test]
     fn entries_that_do_not_parse_say_why() {
-        let (points, malformed, reason) = decode_entry(&field("points", br#"[["cpu",1,1.5]]"#));
+        let (points, malformed, reason) = decode_entry_of_one(&field("points", br#"[["cpu",1,1.5]]"#));
         assert_eq!((points.len(), malformed, reason), (1, 0, None));
-        let (points, malformed, reason) = decode_entry(&field("points", b"[[\"cpu\",1,1]]\xff"));
+        let (points, malformed, reason) = decode_entry_of_one(&field("points", b"[[\"cpu\",1,1]]\xff"));
         assert_eq!((points.len(), malformed), (0, 1));
         assert_eq!(reason.as_deref(), Some("the field `points` is not UTF-8"));
-        let (_, _, reason) = decode_entry(&field("other", b"[]"));
+        let (_, _, reason) = decode_entry_of_one(&field("other", b"[]"));
         assert_eq!(reason.as_deref(), Some("the entry has no field `points`"));
-        let (_, _, reason) = decode_entry(&field("points", b"{}"));
+        let (_, _, reason) = decode_entry_of_one(&field("points", b"{}"));
         assert_eq!(reason.as_deref(), Some("the field `points` is not a JSON array of rows"));
-        let (points, malformed, reason) = decode_entry(&field("points", br#"[["cpu",1,1],["cpu",-1,1]]"#));
+        let (points, malformed, reason) = decode_entry_of_one(&field("points", br#"[["cpu",1,1],["cpu",-1,1]]"#));
         assert_eq!((points.len(), malformed), (1, 1));
         assert_eq!(reason.as_deref(), Some("1 row(s) are not [series_id, unix_seconds >= 0, finite value]"));
     }

@@ -107,7 +107,7 @@ impl PointLog for RedisPointLog {
         let mut read = Vec::with_capacity(entries.len());
         for (id, fields) in entries {
             let id = parse_id(&id)?;
-            let (points, malformed, reason) = decode_entry(&fields);
+            let (points, malformed, reason) = decode_entry(&fields, partition, self.partitions);
             if let Some(reason) = reason
                 && let Err(error) = self.poison.dead_letter(&key, partition, id, &fields, &reason).await
             {
