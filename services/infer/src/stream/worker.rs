@@ -10,7 +10,8 @@ use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, EntryId, LogEntry, POINT_LOG, PartitionLeases, StoreError};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::time::Instant;
 use std::time::Duration;
 
 /// Entries read per partition and batch.
@@ -43,6 +44,9 @@ pub(crate) struct Worker {
     judge: Judge,
     /// The lag per minute for the dashboard.
     lag_minutes: LagMinutes,
+    /// When the leases held were last renewed (by a lease round, or while
+    /// a batch ran).
+    renewed: Arc<Mutex<Instant>>,
 }
 
 impl Worker {
@@ -53,7 +57,8 @@ impl Worker {
         metrics: StreamMetrics,
         lease: LeaseSettings,
     ) -> Self {
-        Self { backends, lease, status, metrics, judge, lag_minutes: LagMinutes::default() }
+        let renewed = Arc::new(Mutex::new(Instant::now()));
+        Self { backends, lease, status, metrics, judge, lag_minutes: LagMinutes::default(), renewed }
     }
 
     /// Runs until `stop` turns true (checked between batches), then gives
@@ -73,7 +78,7 @@ impl Worker {
             let mut judged_any = false;
             let mut index = 0;
             while index < owned.len() {
-                let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned);
+                let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned, self.renewed.clone());
                 let step = tokio::select! {
                     stepped = self.step(&mut owned[index]) => stepped,
                     never = leases.renew_every_round() => match never {},
@@ -124,6 +129,7 @@ impl Worker {
         let worker = self.lease.worker.as_str();
         let partitions = self.backends.points.partitions();
         let live = leases.heartbeat(worker).await?;
+        *self.renewed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
         let share = partitions.div_ceil(live.max(1)) as usize;
         let before = owned.len();
         let mut kept = Vec::with_capacity(owned.len());
@@ -216,36 +222,41 @@ pub(crate) fn entries_within(entries: &[LogEntry], max_series: usize) -> usize {
     entries.len()
 }
 
-/// Renews the leases of the partitions owned while a batch runs, so a
-/// long batch (a flood of new series) never lets them expire.
+/// Renews the leases of the partitions owned while a batch runs, a round
+/// after they were last renewed, so a long batch, or many batches in a row,
+/// never let them expire.
 struct LeaseKeeper {
     leases: Arc<dyn PartitionLeases>,
     worker: String,
     partitions: Vec<u32>,
     round: Duration,
+    renewed: Arc<Mutex<Instant>>,
 }
 
 impl LeaseKeeper {
-    fn of(backends: &Backends, lease: &LeaseSettings, owned: &[Held]) -> Self {
+    fn of(backends: &Backends, lease: &LeaseSettings, owned: &[Held], renewed: Arc<Mutex<Instant>>) -> Self {
         Self {
             leases: backends.leases.clone(),
             worker: lease.worker.clone(),
             partitions: owned.iter().map(|held| held.partition).collect(),
             round: lease.round,
+            renewed,
         }
     }
 
-    /// Every lease round, renews each lease; runs until dropped. A lease
-    /// found lost is left to the next lease round (a commit of a lost
-    /// partition is refused by its epoch anyway).
+    /// A round after the last renewal, renews each lease; runs until
+    /// dropped. A lease found lost is left to the next lease round (a
+    /// commit of a lost partition is refused by its epoch anyway).
     async fn renew_every_round(self) -> std::convert::Infallible {
         loop {
-            tokio::time::sleep(self.round).await;
+            let last = *self.renewed.lock().unwrap_or_else(PoisonError::into_inner);
+            tokio::time::sleep_until(last + self.round).await;
             for partition in &self.partitions {
                 if let Err(error) = self.leases.renew(&self.worker, *partition).await {
                     tracing::debug!(%error, partition, "lease renewal during a batch failed");
                 }
             }
+            *self.renewed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
         }
     }
 }
