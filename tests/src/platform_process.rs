@@ -21,6 +21,8 @@ pub fn platform_binary() -> std::path::PathBuf {
 /// The platform as a child process; killed (SIGKILL) when dropped.
 pub struct PlatformProcess {
     child: Child,
+    /// Train's base URL.
+    pub train: String,
     /// Infer's base URL.
     pub infer: String,
     /// Monitor's base URL.
@@ -60,8 +62,8 @@ impl PlatformProcess {
             command.env("REDIS_URL", url);
         }
         let child = command.spawn().expect("platform starts");
-        let process =
-            Self { child, infer: format!("http://127.0.0.1:{infer}"), monitor: format!("http://127.0.0.1:{monitor}") };
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let process = Self { child, train: url(train), infer: url(infer), monitor: url(monitor) };
         let deadline = Instant::now() + Duration::from_secs(30);
         while client().get(format!("{}/healthcheck", process.monitor)).send().await.is_err() {
             assert!(Instant::now() < deadline, "the platform process did not come up");

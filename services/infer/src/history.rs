@@ -11,14 +11,17 @@
 //! (with `API_KEYS` set, a key of the write scope): a read-only or
 //! anonymous caller's anomalies are stored and listed, but alert nobody.
 //!
+//! On a stop, once no request can queue more, [`HistoryRecorder::drain`]
+//! writes what is queued: a clean stop loses no verdict.
+//!
 //! Verdicts that find the queue full are counted in
 //! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
 //! `anomaly_prediction_history_sampled_out_total`.
 
 use anomaly_store::{AnomalyFeed, FeedAnomaly, PredictionBatch, PredictionHistory, PredictionRecord};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// How often the writer drains the queue and writes a batch.
 const CYCLE: Duration = Duration::from_millis(200);
@@ -36,9 +39,13 @@ pub struct HistoryLimits {
     pub queue: usize,
 }
 
-/// The handler's end of the history queue.
+/// The handler's end of the history queue, and the writer's task.
 pub struct HistoryRecorder {
     queue: Option<mpsc::Sender<Queued>>,
+    /// Tells the writer to write what is queued and end.
+    stop: watch::Sender<bool>,
+    /// The writer, until [`HistoryRecorder::drain`] awaits it.
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     normal: metrics::Counter,
     anomalous: metrics::Counter,
     dropped: metrics::Counter,
@@ -48,13 +55,17 @@ impl HistoryRecorder {
     /// Starts the writer (unless `limits.max_rows` is 0).
     pub fn start(history: Arc<dyn PredictionHistory>, feed: Arc<dyn AnomalyFeed>, limits: HistoryLimits) -> Self {
         anomaly_http::metrics::install();
-        let queue = (limits.max_rows > 0).then(|| {
+        let (stop, stopped) = watch::channel(false);
+        let (queue, writer) = if limits.max_rows > 0 {
             let (queue, receiver) = mpsc::channel(limits.queue.max(1));
-            tokio::spawn(write_batches(receiver, history, feed, limits));
-            queue
-        });
+            (Some(queue), Some(tokio::spawn(write_batches(receiver, stopped, history, feed, limits))))
+        } else {
+            (None, None)
+        };
         Self {
             queue,
+            stop,
+            writer: Mutex::new(writer),
             normal: metrics::counter!("anomaly_predictions_total", "result" => "normal"),
             anomalous: metrics::counter!("anomaly_predictions_total", "result" => "anomaly"),
             dropped: metrics::counter!("anomaly_prediction_history_dropped_total"),
@@ -80,8 +91,28 @@ struct Queued {
     alerts: bool,
 }
 
+impl HistoryRecorder {
+    /// Has the writer write every verdict queued, then end, and waits for
+    /// it (at most [`DRAIN_TIMEOUT`]): run once no request can queue more.
+    pub async fn drain(&self) {
+        self.stop.send_replace(true);
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(writer) = writer
+            && tokio::time::timeout(DRAIN_TIMEOUT, writer).await.is_err()
+        {
+            tracing::warn!("the prediction history was not written in time; the verdicts queued are lost");
+        }
+    }
+}
+
+/// How long the last write of the history may take on a stop.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes a batch every [`CYCLE`] while verdicts come; once `stop` turns
+/// true, writes what is queued and ends.
 async fn write_batches(
     mut queue: mpsc::Receiver<Queued>,
+    mut stop: watch::Receiver<bool>,
     history: Arc<dyn PredictionHistory>,
     feed: Arc<dyn AnomalyFeed>,
     limits: HistoryLimits,
@@ -92,10 +123,23 @@ async fn write_batches(
     let rows_per_cycle = (f64::from(limits.max_rows_per_second) * CYCLE.as_secs_f64()).ceil().max(1.0) as usize;
     let mut drained = Vec::new();
     let mut last_prune = Instant::now();
-    while queue.recv_many(&mut drained, limits.queue.max(1)).await > 0 {
-        tokio::time::sleep(CYCLE).await;
+    let mut stopping = false;
+    while !stopping {
+        tokio::select! {
+            received = queue.recv_many(&mut drained, limits.queue.max(1)) => stopping = received == 0,
+            _ = stop.wait_for(|stop| *stop) => stopping = true,
+        }
+        if !stopping {
+            tokio::select! {
+                () = tokio::time::sleep(CYCLE) => {}
+                _ = stop.wait_for(|stop| *stop) => stopping = true,
+            }
+        }
         while let Ok(record) = queue.try_recv() {
             drained.push(record);
+        }
+        if drained.is_empty() {
+            continue;
         }
         let (batch, alerting) = keep_within(std::mem::take(&mut drained), rows_per_cycle);
         let total: u64 = batch.per_series.values().map(|s| s.predictions).sum();

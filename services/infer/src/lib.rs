@@ -18,7 +18,7 @@ pub use lookup::ModelLookup;
 pub use openapi::openapi;
 pub use predict::predict;
 pub use settings::{InferSettings, KafkaSettings};
-pub use stream::{Stream, StreamDefaults, drain_stream_workers};
+pub use stream::{Stream, StreamDefaults};
 pub use wire::{PredictRequest, PredictResponse};
 
 use anomaly_http::{Access, HttpArgs, LatencyRecorder, Server, service_router};
@@ -75,8 +75,12 @@ impl InferState {
 /// All routes of the infer service, guarded by `access` (the list and
 /// the scopes: [`openapi::api_routes`]).
 pub fn router(state: InferState, access: &Access) -> Router {
+    shared_router(Arc::new(InferState { access: access.clone(), ..state }), access)
+}
+
+/// [`router`] over state the caller keeps a handle on.
+fn shared_router(state: Arc<InferState>, access: &Access) -> Router {
     let (backends, recorder) = (state.backends.clone(), state.recorder.clone());
-    let state = Arc::new(InferState { access: access.clone(), ..state });
     let probe: Arc<dyn anomaly_http::StreamProbe> = Arc::new(stream::StreamHealthProbe(state.clone()));
     let routes = openapi::api_routes().into_router(access).with_state(state);
     let probes = anomaly_http::Probes { stream: Some(probe), ..Default::default() };
@@ -84,10 +88,17 @@ pub fn router(state: InferState, access: &Access) -> Router {
 }
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
+/// Once it has stopped serving, it drains its stream worker (the batch in
+/// hand committed, the partitions released) and then writes the prediction
+/// history still queued.
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
-    let state = InferState::new(backends, settings)?;
-    Server::bind(&http.host, settings.infer_port, router(state, &access), http).await
+    let state = Arc::new(InferState { access: access.clone(), ..InferState::new(backends, settings)? });
+    let server = Server::bind(&http.host, settings.infer_port, shared_router(state.clone(), &access), http).await?;
+    Ok(server.after_stop(move || async move {
+        state.stream.drain().await;
+        state.history.drain().await;
+    }))
 }
 
 #[cfg(test)]

@@ -2,12 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let served =
-        anomaly_http::standalone::run_service("infer", |backends, settings: infer::InferSettings, http| async move {
-            infer::build(backends, &settings, &http).await
-        })
-        .await;
-    // SIGTERM: the stream worker finishes its batch and releases its partitions.
-    infer::drain_stream_workers().await;
-    served
+    // On SIGTERM the server stops, then drains its stream worker and history.
+    anomaly_http::standalone::run_service("infer", |backends, settings: infer::InferSettings, http| async move {
+        infer::build(backends, &settings, &http).await
+    })
+    .await
 }

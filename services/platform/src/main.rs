@@ -47,11 +47,11 @@ async fn main() -> anyhow::Result<()> {
     }
     shutdown_signal().await;
     let _ = stop.send(true);
+    // Each server stops, then finishes its own work (infer: the stream
+    // worker's batch, the prediction history queued).
     for task in tasks {
         task.await??;
     }
-    // The stream worker finishes its batch and releases its partitions.
-    infer::drain_stream_workers().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! gets the same outer layers: body limit, body timeout, tracing, JSON 404.
 //! Connections are served by hyper with a header-read timeout (which also
 //! closes idle keep-alive connections) and a cap on how many are open; a
-//! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`.
+//! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`, then runs
+//! the service's own stopping tasks (drain its workers, flush its queues).
 
 use crate::HttpArgs;
 use crate::body_deadline::with_deadline;
@@ -16,11 +17,15 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
+
+/// Work a service finishes once its HTTP side has stopped.
+type AfterStop = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// A bound listener and the router it will serve.
 pub struct Server {
@@ -29,6 +34,8 @@ pub struct Server {
     shutdown_timeout: Duration,
     header_read_timeout: Duration,
     max_connections: usize,
+    /// Run in order after the last request in flight (drain a worker, flush a queue).
+    after_stop: Vec<AfterStop>,
 }
 
 impl Server {
@@ -52,7 +59,20 @@ impl Server {
             shutdown_timeout: Duration::from_secs(http.shutdown_timeout),
             header_read_timeout: Duration::from_secs(http.header_read_timeout),
             max_connections: usize::try_from(http.max_connections).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS),
+            after_stop: Vec::new(),
         })
+    }
+
+    /// Has [`Server::run`] await `task` once the HTTP side has stopped (no
+    /// request in flight any more), after the tasks added before it: how a
+    /// service drains what its requests left queued.
+    pub fn after_stop<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.after_stop.push(Box::new(move || Box::pin(task())));
+        self
     }
 
     /// The bound address.
@@ -70,8 +90,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in
-    /// flight for at most the shutdown timeout; connections still open then
-    /// are left to the process' exit.
+    /// flight for at most the shutdown timeout (connections still open then
+    /// are left to the process' exit), then runs the [`Server::after_stop`]
+    /// tasks in order.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         // HTTP/1 only: the auto-detection of HTTP/2 waits for a client's
         // first bytes with no timeout, which would let a silent connection
@@ -117,6 +138,9 @@ impl Server {
         tracing::info!("shutdown: no new connections; finishing requests in flight");
         if tokio::time::timeout(self.shutdown_timeout, graceful.shutdown()).await.is_err() {
             tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown deadline; closing");
+        }
+        for task in self.after_stop {
+            task().await;
         }
         Ok(())
     }

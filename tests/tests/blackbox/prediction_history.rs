@@ -75,4 +75,32 @@ async fn bad_history_queries_get_a_422_or_404(env: TestEnv) {
     assert_eq!((status, error["error"].as_str()), (StatusCode::NOT_FOUND, Some("series_not_found")));
 }
 
-on_both_backends!(verdicts_are_recorded_and_served, bad_history_queries_get_a_422_or_404);
+/// A clean stop (SIGTERM) right after a burst of predicts writes every
+/// verdict still queued: the counters hold each one answered.
+async fn a_clean_stop_loses_no_queued_prediction(env: TestEnv) {
+    let platform = PlatformProcess::start(&env).await;
+    let (status, answer) = post_json(&format!("{}/fit/cpu", platform.train), &series_body(30)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let url = format!("{}/predict/cpu", platform.infer);
+    let body = json!({"timestamp": "1609459500", "value": 10.0});
+    let answered = 2_000;
+    for chunk in 0..answered / 50 {
+        let calls = (0..50).map(|_| post_json(&url, &body));
+        for (status, verdict) in futures::future::join_all(calls).await {
+            assert_eq!(status, StatusCode::OK, "chunk {chunk}: {verdict}");
+        }
+    }
+    let exited = tokio::task::spawn_blocking(move || platform.terminate()).await.expect("joined");
+    assert_eq!(exited, Some(0), "exit status 0 after SIGTERM");
+
+    let backends = env.connect().await;
+    let series = anomaly_core::SeriesId::parse("cpu").expect("valid");
+    let activity = backends.predictions.series_activity(std::slice::from_ref(&series)).await.expect("read");
+    assert_eq!(activity.first().map(|a| a.predictions), Some(answered), "{activity:?}");
+}
+
+on_both_backends!(
+    verdicts_are_recorded_and_served,
+    bad_history_queries_get_a_422_or_404,
+    a_clean_stop_loses_no_queued_prediction
+);

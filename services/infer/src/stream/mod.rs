@@ -225,30 +225,13 @@ pub struct Stream {
     /// Most series one ingest request may hold (`INGEST_MAX_SERIES_PER_REQUEST`).
     pub ingest_max_series: usize,
     pub(crate) metrics: StreamMetrics,
-    stop: Arc<watch::Sender<bool>>,
+    stop: watch::Sender<bool>,
+    /// The worker's task, until [`Stream::drain`] awaits it.
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
-
-/// A started worker: how to stop it, and its task.
-type RunningWorker = (Arc<watch::Sender<bool>>, tokio::task::JoinHandle<()>);
-
-/// The workers started in this process, for [`drain_stream_workers`].
-static RUNNING: Mutex<Vec<RunningWorker>> = Mutex::new(Vec::new());
 
 /// How long a stopping worker may take to finish its batch and release its partitions.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Stops every stream worker of this process after its current batch and
-/// waits (at most 10 s each) until each has committed it and released its
-/// partitions. The binaries call it on SIGTERM, after the servers stopped.
-pub async fn drain_stream_workers() {
-    let running = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(PoisonError::into_inner));
-    for (stop, worker) in running {
-        stop.send_replace(true);
-        if tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err() {
-            tracing::warn!("a stream worker did not stop in time; its leases expire on their own");
-        }
-    }
-}
 
 impl Stream {
     /// Starts the worker over `backends`: a consumer in Kafka's group when
@@ -272,12 +255,22 @@ impl Stream {
             let name = worker_name(&settings.stream_worker_id);
             (None, Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped, name))
         };
-        let stop = Arc::new(stop);
-        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-        running.retain(|(_, worker)| !worker.is_finished());
-        running.push((stop.clone(), handle));
         let ingest_max_series = usize::try_from(settings.ingest_max_series_per_request).unwrap_or(usize::MAX);
-        Ok(Self { status, kafka, ready_max_lag, ingest_max_series, metrics, stop })
+        let worker = Mutex::new(Some(handle));
+        Ok(Self { status, kafka, ready_max_lag, ingest_max_series, metrics, stop, worker })
+    }
+
+    /// Stops the worker after its current batch and waits (at most 10 s)
+    /// until it has committed it and released its partitions. The service
+    /// runs it once its HTTP side has stopped.
+    pub async fn drain(&self) {
+        self.stop();
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(worker) = worker
+            && tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err()
+        {
+            tracing::warn!("the stream worker did not stop in time; its leases expire on their own");
+        }
     }
 
     fn start_log_worker(

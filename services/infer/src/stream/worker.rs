@@ -11,8 +11,8 @@ use super::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, EntryId, LogEntry, POINT_LOG, PartitionLeases, StoreError};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::time::Instant;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Entries read per partition and batch.
 const BATCH_ENTRIES: usize = 256;
