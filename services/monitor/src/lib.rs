@@ -53,19 +53,23 @@ pub struct MonitorState {
 
 impl MonitorState {
     /// State over `backends`, checking the services `settings` names;
-    /// starts following the anomaly feed and delivering webhooks.
-    pub fn new(backends: Backends, settings: &MonitorSettings) -> Self {
+    /// starts following the anomaly feed and delivering webhooks. Fails
+    /// when the webhook client cannot be built.
+    pub fn new(backends: Backends, settings: &MonitorSettings) -> std::io::Result<Self> {
         let policy = webhooks::RetryPolicy::from(settings);
-        Self {
+        let webhooks =
+            webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy)
+                .map_err(|error| std::io::Error::other(format!("the webhook client cannot be built: {error}")))?;
+        Ok(Self {
             webhook_targets: policy.targets,
             sse_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(settings.sse_max_clients as usize)),
             live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
-            webhooks: webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy),
+            webhooks,
             backends,
             train_url: settings.train_url.clone(),
             infer_url: settings.infer_url.clone(),
             http: reqwest::Client::new(),
-        }
+        })
     }
 }
 
@@ -81,6 +85,6 @@ pub fn router(state: MonitorState, access: &Access) -> Router {
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
-    let router = router(MonitorState::new(backends, settings), &access);
+    let router = router(MonitorState::new(backends, settings)?, &access);
     Server::bind(&http.host, settings.monitor_port, router, http).await
 }

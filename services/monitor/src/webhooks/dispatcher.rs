@@ -72,15 +72,27 @@ impl RetryPolicy {
     }
 }
 
-/// Sends deliveries while `workers` lives.
-pub async fn run(store: Arc<dyn WebhookStore>, policy: RetryPolicy, workers: Weak<WebhookWorkers>) {
-    let owner = super::fanout::random_id("monitor");
+/// The client deliveries are sent with: the attempt's timeout, no
+/// redirects, and (unless internal targets are allowed) only the public
+/// addresses of a name. An error when it cannot be built (the TLS backend
+/// failed to start): no delivery is ever sent without those rules.
+pub fn client(policy: &RetryPolicy) -> reqwest::Result<reqwest::Client> {
     let http = reqwest::Client::builder()
         .timeout(policy.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("anomaly-monitor-webhooks");
     let http = if policy.targets.allow_private { http } else { http.dns_resolver(Arc::new(PublicOnly)) };
-    let http = http.build().unwrap_or_default();
+    http.build()
+}
+
+/// Sends deliveries with `http` while `workers` lives.
+pub async fn run(
+    store: Arc<dyn WebhookStore>,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    workers: Weak<WebhookWorkers>,
+) {
+    let owner = super::fanout::random_id("monitor");
     let (finished, outcomes) = mpsc::unbounded_channel();
     tokio::spawn(record(store.clone(), owner.clone(), outcomes, workers.clone()));
     // The lease outlives the attempt, so a live owner never loses it.

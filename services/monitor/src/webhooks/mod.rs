@@ -27,12 +27,18 @@ pub struct WebhookWorkers {
 }
 
 impl WebhookWorkers {
-    /// Starts turning the feed into deliveries and sending them.
-    pub fn start(feed: Arc<dyn AnomalyFeed>, store: Arc<dyn WebhookStore>, policy: RetryPolicy) -> Arc<Self> {
+    /// Starts turning the feed into deliveries and sending them; an error
+    /// when the delivery client cannot be built.
+    pub fn start(
+        feed: Arc<dyn AnomalyFeed>,
+        store: Arc<dyn WebhookStore>,
+        policy: RetryPolicy,
+    ) -> reqwest::Result<Arc<Self>> {
+        let http = dispatcher::client(&policy)?;
         let workers = Arc::new(Self::default());
         tokio::spawn(fanout::run(feed, store.clone(), workers.fanout.clone(), Arc::downgrade(&workers)));
-        tokio::spawn(dispatcher::run(store, policy, Arc::downgrade(&workers)));
-        workers
+        tokio::spawn(dispatcher::run(store, http, policy, Arc::downgrade(&workers)));
+        Ok(workers)
     }
 
     /// What `/healthcheck` reports of the fan-out.
