@@ -10,7 +10,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Whether the caller's key grants the write scope (always, without
 /// `API_KEYS`). Reads may be open, but an alert (the anomaly feed, signed
@@ -76,7 +75,7 @@ async fn judge(
             value: request.value,
             score,
             anomaly: decision.anomaly,
-            recorded_at_ms: unix_millis(),
+            recorded_at_ms: anomaly_store::unix_millis(),
         },
         alerts,
     );
@@ -90,8 +89,4 @@ async fn judge(
         threshold: record.params.threshold(),
         direction: record.params.direction().as_str(),
     })
-}
-
-fn unix_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

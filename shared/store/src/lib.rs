@@ -44,7 +44,7 @@ pub use prediction_history::{
 pub use redis::{
     RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts, RedisPointLog, redis_pool,
 };
-pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
+pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints, unix_millis};
 pub use sql_stream::SqlPointLog;
 pub use stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,

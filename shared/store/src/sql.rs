@@ -546,6 +546,7 @@ pub(crate) fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
     u32::try_from(raw).ok().and_then(ModelVersion::new).ok_or_else(|| StoreError::Corrupt(format!("version {raw}")))
 }
 
-pub(crate) fn unix_millis() -> i64 {
+/// Now, in Unix milliseconds (0 on a clock before 1970).
+pub fn unix_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

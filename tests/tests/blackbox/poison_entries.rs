@@ -27,10 +27,12 @@ async fn xadd(conn: &mut redis::aio::MultiplexedConnection, key: &str, id: &str,
     let _: String = redis::cmd("XADD").arg(key).arg(id).arg(field).arg(value).query_async(conn).await.expect("xadd");
 }
 
+/// A stream entry as Redis gives it: its id, and its fields as bytes.
+type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
 /// The entries of `key` as (id, fields), fields as lossy text.
 async fn entries(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let raw: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> =
-        redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(conn).await.expect("xrange");
+    let raw: Vec<RawEntry> = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(conn).await.expect("xrange");
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     raw.into_iter().map(|(id, fields)| (id, fields.iter().map(|(n, v)| (text(n), text(v))).collect())).collect()
 }

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How often the judge reads which series are watched live: the delay
 /// before a chart opened on a series starts to receive its verdicts.
@@ -63,9 +63,7 @@ pub(crate) async fn claim(
     Ok(streams.commit(&claim).await?.then_some(held))
 }
 
-pub(crate) fn unix_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use anomaly_store::unix_millis;
 
 /// Judges batches: the in-memory detector states of the series seen lately.
 pub(crate) struct Judge {

@@ -8,7 +8,7 @@ use crate::leases::PartitionLeases;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use redis::Script;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Takes a lease that is free, or held under this worker's own name (its
 /// earlier run, restarted with the same `STREAM_WORKER_ID`), and hands out
@@ -76,7 +76,7 @@ impl RedisLeases {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    crate::unix_millis().max(0) as u64
 }
 
 #[async_trait]
