@@ -4,7 +4,7 @@
 
 use crate::InferState;
 use crate::wire::PredictRequest;
-use anomaly_core::{SeriesId, TrainingSeries, ValidationError, partition_of};
+use anomaly_core::{SeriesId, TrainingSeries, ValidationError};
 use anomaly_http::extract::parse_json;
 use anomaly_http::{ApiError, BodyFormat, ErrorBody, JsonBytes, JsonOrNdjsonBytes, SeriesIdPath};
 use anomaly_store::StreamPoint;
@@ -183,23 +183,10 @@ fn to_points(series_id: &SeriesId, series: &TrainingSeries) -> Vec<StreamPoint> 
         .collect()
 }
 
-/// Appends `points`, one entry per partition they fall in (with Kafka: one
-/// message per series, acknowledged by the brokers).
+/// Appends `points` through the stream's source, durably.
 async fn append(state: &InferState, points: Vec<StreamPoint>) -> Result<usize, ApiError> {
     let accepted = points.len();
-    if let Some(kafka) = &state.stream.kafka {
-        kafka.producer.send_points(&kafka.topic, &points).await?;
-        state.stream.metrics.ingested.increment(accepted as u64);
-        return Ok(accepted);
-    }
-    let log = &state.backends.points;
-    let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
-    for point in points {
-        by_partition.entry(partition_of(&point.series_id, log.partitions())).or_default().push(point);
-    }
-    for (partition, points) in by_partition {
-        log.append(partition, &points).await?;
-    }
+    state.stream.source.append(points).await?;
     state.stream.metrics.ingested.increment(accepted as u64);
     Ok(accepted)
 }

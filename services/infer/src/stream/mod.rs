@@ -1,12 +1,14 @@
 //! The streaming half of infer: `POST /ingest` puts points into the
-//! partitioned log (or the Kafka topic, with `KAFKA_BROKERS`), the worker
-//! judges them with each series' online detector, `GET /stream/{series_id}`
-//! and `GET /ready` tell how it goes.
+//! stream's source (the partitioned log, or the Kafka topic with
+//! `KAFKA_BROKERS`; see [`source`]), the worker judges them with each
+//! series' online detector, `GET /stream/{series_id}` and `GET /ready`
+//! tell how it goes.
 
 pub mod ingest;
 mod judge;
 mod kafka;
 mod lag_minutes;
+mod source;
 pub mod status;
 mod worker;
 
@@ -218,8 +220,8 @@ impl StreamMetrics {
 pub struct Stream {
     /// What the worker holds.
     pub status: Arc<StreamStatus>,
-    /// Set when the stream reads Kafka: where ingested points go.
-    pub(crate) kafka: Option<kafka::KafkaIngest>,
+    /// Where points come from and ingested points go.
+    pub(crate) source: Arc<dyn source::StreamSource>,
     /// Most log entries a partition may be behind for `/ready`.
     pub ready_max_lag: u64,
     /// Most series one ingest request may hold (`INGEST_MAX_SERIES_PER_REQUEST`).
@@ -248,16 +250,17 @@ impl Stream {
         let (stop, stopped) = watch::channel(false);
         let max_states = usize::try_from(settings.stream_states_in_memory).unwrap_or(usize::MAX);
         let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states, status.clone());
-        let (kafka, handle) = if kafka.enabled() {
+        let (source, handle): (Arc<dyn source::StreamSource>, _) = if kafka.enabled() {
             let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
-            (Some(ingest), handle)
+            (Arc::new(source::KafkaTopic { ingest, status: status.clone() }), handle)
         } else {
             let name = worker_name(&settings.stream_worker_id);
-            (None, Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped, name))
+            let log = source::OwnLog(backends.points.clone());
+            (Arc::new(log), Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped, name))
         };
         let ingest_max_series = usize::try_from(settings.ingest_max_series_per_request).unwrap_or(usize::MAX);
         let worker = Mutex::new(Some(handle));
-        Ok(Self { status, kafka, ready_max_lag, ingest_max_series, metrics, stop, worker })
+        Ok(Self { status, source, ready_max_lag, ingest_max_series, metrics, stop, worker })
     }
 
     /// Stops the worker after its current batch and waits (at most 10 s)

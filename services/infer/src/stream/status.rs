@@ -9,7 +9,6 @@ use anomaly_http::{
     ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, StuckPartitionHealth,
     model_description::rfc3339_millis,
 };
-use anomaly_store::EntryId;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -181,10 +180,7 @@ impl Lag {
         let owned = state.stream.status.owned().ok_or(LagUnknown::NotClaimed)?;
         let mut lag = Self { owned: owned.len(), total: 0, worst: 0 };
         for (partition, position) in &owned {
-            let behind = match &state.stream.kafka {
-                Some(_) => Ok(state.stream.status.kafka_lag(*partition, *position)),
-                None => state.backends.points.entries_after(*partition, *position).await,
-            };
+            let behind = state.stream.source.behind(*partition, *position).await;
             let behind =
                 behind.map_err(|error| LagUnknown::Unreadable { owned: owned.len(), error: error.to_string() })?;
             lag.total += behind;
@@ -204,23 +200,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 impl StreamProbe for StreamHealthProbe {
     async fn report(&self) -> StreamHealth {
         let state = &self.0;
-        let source_up = async {
-            match &state.stream.kafka {
-                Some(kafka) => kafka.producer.ping(PROBE_TIMEOUT).await.is_ok(),
-                None => true,
-            }
-        };
+        let source_up = state.stream.source.answers(PROBE_TIMEOUT);
         let lag = async {
-            let lag = match Lag::of(state).await {
-                Ok(lag) => lag,
-                Err(LagUnknown::NotClaimed) => Lag::NONE,
-                Err(LagUnknown::Unreadable { .. }) => return None,
-            };
-            // Nothing owned (yet, or any more): is the log readable at all?
-            if lag.owned == 0 && state.stream.kafka.is_none() {
-                state.backends.points.entries_after(0, EntryId::START).await.ok()?;
+            match Lag::of(state).await {
+                Ok(lag) => Some(lag),
+                Err(LagUnknown::NotClaimed) => Some(Lag::NONE),
+                Err(LagUnknown::Unreadable { .. }) => None,
             }
-            Some(lag)
         };
         let (lag, source_up) = tokio::join!(tokio::time::timeout(PROBE_TIMEOUT, lag), source_up);
         let lag = lag.ok().flatten();
@@ -239,7 +225,7 @@ impl StreamProbe for StreamHealthProbe {
             (true, true) => "up",
         };
         StreamHealth {
-            source: if state.stream.kafka.is_some() { "kafka" } else { "log" }.into(),
+            source: state.stream.source.name().into(),
             status: status.into(),
             stuck_partitions: stuck,
             partitions_owned: state.stream.status.owned().map_or(0, |owned| owned.len()),

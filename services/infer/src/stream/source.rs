@@ -1,0 +1,88 @@
+//! Where the stream's points come from: the platform's own log (Redis
+//! Streams, or the database on the embedded default) or a Kafka topic.
+//! `POST /ingest` appends through the source, and `/ready` and
+//! `/healthcheck` ask it how far the worker is behind and whether it
+//! answers. A new source (NATS JetStream, Redis pub/sub) is one more
+//! implementation, beside its worker.
+
+use super::StreamStatus;
+use super::kafka::KafkaIngest;
+use anomaly_core::partition_of;
+use anomaly_store::{EntryId, PointLog, StoreError, StreamPoint};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A source of the stream.
+#[async_trait]
+pub(crate) trait StreamSource: Send + Sync {
+    /// Its name in `/healthcheck`: `log` or `kafka`.
+    fn name(&self) -> &'static str;
+
+    /// Appends `points` (of any series) durably.
+    async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError>;
+
+    /// Entries (Kafka: messages) of `partition` after `position` not judged yet.
+    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError>;
+
+    /// Whether the source answers within `timeout`.
+    async fn answers(&self, timeout: Duration) -> bool;
+}
+
+/// The platform's own partitioned log.
+pub(crate) struct OwnLog(pub(crate) Arc<dyn PointLog>);
+
+#[async_trait]
+impl StreamSource for OwnLog {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    /// One entry per partition the points fall in.
+    async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
+        let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
+        for point in points {
+            by_partition.entry(partition_of(&point.series_id, self.0.partitions())).or_default().push(point);
+        }
+        for (partition, points) in by_partition {
+            self.0.append(partition, &points).await?;
+        }
+        Ok(())
+    }
+
+    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError> {
+        self.0.entries_after(partition, position).await
+    }
+
+    async fn answers(&self, timeout: Duration) -> bool {
+        matches!(tokio::time::timeout(timeout, self.0.entries_after(0, EntryId::START)).await, Ok(Ok(_)))
+    }
+}
+
+/// A Kafka topic: ingest produces to it, the lag is read from the
+/// partitions' high watermarks the consumer keeps in [`StreamStatus`].
+pub(crate) struct KafkaTopic {
+    pub(crate) ingest: KafkaIngest,
+    pub(crate) status: Arc<StreamStatus>,
+}
+
+#[async_trait]
+impl StreamSource for KafkaTopic {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    /// One message per series, acknowledged by the brokers.
+    async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
+        self.ingest.producer.send_points(&self.ingest.topic, &points).await
+    }
+
+    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError> {
+        Ok(self.status.kafka_lag(partition, position))
+    }
+
+    async fn answers(&self, timeout: Duration) -> bool {
+        self.ingest.producer.ping(timeout).await.is_ok()
+    }
+}
