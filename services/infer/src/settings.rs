@@ -60,7 +60,7 @@ pub struct InferSettings {
 /// Kafka settings: with `KAFKA_BROKERS` set, the stream reads points from a
 /// topic in a consumer group instead of the platform's own log, `POST
 /// /ingest` writes to that topic, and anomalies also go to a topic.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Clone, Default, clap::Args)]
 pub struct KafkaSettings {
     /// Brokers (`host:port,...`); empty: Kafka is not used.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "")]
@@ -86,6 +86,20 @@ pub struct KafkaSettings {
     /// partitions to the others, in milliseconds.
     #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1000..=300_000))]
     pub kafka_session_timeout_ms: u32,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSettings")
+            .field("kafka_brokers", &self.kafka_brokers)
+            .field("kafka_client_config", &anomaly_store::redacted(!self.kafka_client_config.is_empty()))
+            .field("kafka_points_topic", &self.kafka_points_topic)
+            .field("kafka_group_id", &self.kafka_group_id)
+            .field("kafka_anomalies_topic", &self.kafka_anomalies_topic)
+            .field("kafka_dlq_topic", &self.kafka_dlq_topic)
+            .field("kafka_session_timeout_ms", &self.kafka_session_timeout_ms)
+            .finish()
+    }
 }
 
 impl KafkaSettings {

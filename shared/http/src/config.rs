@@ -5,8 +5,9 @@
 use anomaly_store::StorageConfig;
 use std::path::PathBuf;
 
-/// Storage settings.
-#[derive(Debug, Clone, clap::Args)]
+/// Storage settings. `Debug` shows the configuration they make, without
+/// the URLs.
+#[derive(Clone, clap::Args)]
 pub struct StorageArgs {
     /// PostgreSQL URL (`postgres://user@host:5432/db`). Unset: the embedded SQLite file.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -43,6 +44,12 @@ pub struct StorageArgs {
     pub stream_lease_ms: u64,
 }
 
+impl std::fmt::Debug for StorageArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StorageArgs").field(&self.storage_config()).finish()
+    }
+}
+
 impl StorageArgs {
     /// The storage configuration these settings describe.
     pub fn storage_config(&self) -> StorageConfig {
@@ -61,8 +68,8 @@ impl StorageArgs {
     }
 }
 
-/// HTTP settings.
-#[derive(Debug, Clone, clap::Args)]
+/// HTTP settings. `Debug` leaves the API keys out.
+#[derive(Clone, clap::Args)]
 pub struct HttpArgs {
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
@@ -105,4 +112,53 @@ pub struct HttpArgs {
     /// a key (any scope); health, readiness, metrics and docs stay open.
     #[arg(long, env = "READ_REQUIRES_KEY", default_value_t = false, action = clap::ArgAction::Set)]
     pub read_requires_key: bool,
+}
+
+impl std::fmt::Debug for HttpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpArgs")
+            .field("host", &self.host)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_format", &self.log_format)
+            .field("request_body_timeout", &self.request_body_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("api_keys", &anomaly_store::redacted(self.api_keys.is_some()))
+            .field("api_keys_file", &self.api_keys_file)
+            .field("read_requires_key", &self.read_requires_key)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Both {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        http: HttpArgs,
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let both = Both::parse_from([
+            "test",
+            "--database-url",
+            "postgres://app:db-password-1@db/anomaly",
+            "--redis-url",
+            "redis://:redis-password-2@cache:6379",
+            "--api-keys",
+            "key-0123456789abcdef:admin",
+        ]);
+        let printed = format!("{both:?}");
+        for secret in ["db-password-1", "redis-password-2", "key-0123456789abcdef"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("database_url: \"<redacted>\"") && printed.contains("api_keys: \"<redacted>\""));
+    }
 }

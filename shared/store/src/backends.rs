@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where and how to store. Filled from the environment by each service.
-#[derive(Debug, Clone)]
+/// Its `Debug` leaves the URLs out (they may hold passwords).
+#[derive(Clone)]
 pub struct StorageConfig {
     /// `postgres://…` (or `sqlite://…`); `None` means the embedded SQLite file.
     pub database_url: Option<String>,
@@ -35,6 +36,23 @@ pub struct StorageConfig {
     pub stream_partitions: u32,
     /// How long a stream worker's partition lease lasts without renewal.
     pub stream_lease: std::time::Duration,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("database_url", &crate::redacted(self.database_url.is_some()))
+            .field("sqlite_path", &self.sqlite_path)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("redis_url", &crate::redacted(self.redis_url.is_some()))
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("redis_pool_size", &self.redis_pool_size)
+            .field("cache_ttl_seconds", &self.cache_ttl_seconds)
+            .field("latency_window", &self.latency_window)
+            .field("stream_partitions", &self.stream_partitions)
+            .field("stream_lease", &self.stream_lease)
+            .finish()
+    }
 }
 
 impl StorageConfig {

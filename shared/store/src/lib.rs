@@ -17,6 +17,7 @@ mod live_verdicts;
 mod memory;
 mod model_json;
 mod prediction_history;
+mod redact;
 mod redis;
 mod sql;
 mod sql_delete;
@@ -41,6 +42,7 @@ pub use memory::{MemoryBus, MemoryCache, MemoryLatencyLog};
 pub use prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
+pub use redact::redacted;
 pub use redis::{
     RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts, RedisPointLog, redis_pool,
 };

@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 /// A registered endpoint.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Webhook {
     /// `wh_` and 16 hex digits.
     pub id: String,
@@ -25,6 +25,19 @@ pub struct Webhook {
     pub min_score: Option<f64>,
     /// When it was registered, Unix milliseconds.
     pub created_at_ms: i64,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("secret", &crate::redacted(true))
+            .field("series_id", &self.series_id)
+            .field("min_score", &self.min_score)
+            .field("created_at_ms", &self.created_at_ms)
+            .finish()
+    }
 }
 
 /// A delivery to create.
@@ -68,7 +81,7 @@ pub struct Delivery {
 }
 
 /// A delivery a replica holds the lease of, with what it needs to send it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClaimedDelivery {
     /// The delivery.
     pub id: String,
@@ -84,6 +97,19 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// When the anomaly was judged, Unix milliseconds.
     pub found_at_ms: i64,
+}
+
+impl std::fmt::Debug for ClaimedDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedDelivery")
+            .field("id", &self.id)
+            .field("webhook_id", &self.webhook_id)
+            .field("url", &self.url)
+            .field("secret", &crate::redacted(true))
+            .field("attempts", &self.attempts)
+            .field("found_at_ms", &self.found_at_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How an attempt ended.
