@@ -304,13 +304,14 @@ impl Platform {
 
     /// Starts all three with the HTTP settings `http` (keys, timeouts).
     pub async fn start_with_http(env: &TestEnv, stream_detector: &str, http: &HttpArgs) -> Self {
-        let backends = env.connect().await;
-        let train = run(train::build(backends.clone(), &train_settings(3), http).await.expect("train binds"));
-        let infer_settings = infer_settings(stream_detector);
-        let infer = run(infer::build(backends.clone(), &infer_settings, http).await.expect("infer binds"));
-        let monitor_settings = monitor_settings(&train.url, &infer.url);
-        let monitor = run(monitor::build(backends, &monitor_settings, http).await.expect("monitor binds"));
-        Self { train, infer, monitor }
+        let settings = platform::PlatformSettings {
+            train: train_settings(3),
+            infer: infer_settings(stream_detector),
+            // The URLs are those of the train and infer built with it.
+            monitor: monitor_settings("", ""),
+        };
+        let services = platform::build(env.connect().await, &settings, http).await.expect("the platform binds");
+        Self { train: run(services.train), infer: run(services.infer), monitor: run(services.monitor) }
     }
 }
 

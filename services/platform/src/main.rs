@@ -5,6 +5,7 @@
 use anomaly_http::{HttpArgs, Server, StorageArgs, shutdown_signal, telemetry::init_tracing};
 use anomaly_store::Backends;
 use clap::Parser;
+use platform::{PlatformSettings, Services};
 use tokio::sync::watch;
 
 /// The platform's configuration: shared settings plus each service's own.
@@ -25,20 +26,14 @@ struct Config {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut config = Config::parse();
+    let config = Config::parse();
     init_tracing(&config.http.log_format);
     let storage = config.storage.storage_config();
     let backends = Backends::connect(&storage).await?;
     tracing::info!(database = backends.store.backend(), cache = backends.cache.backend(), "storage ready");
-    let train = train::build(backends.clone(), &config.train, &config.http).await?;
-    let infer = infer::build(backends.clone(), &config.infer, &config.http).await?;
-    // The dashboard checks the train and infer of this process.
-    (config.monitor.train_url, config.monitor.infer_url) = (train.url()?, infer.url()?);
-    let servers = [
-        ("train", train),
-        ("infer", infer),
-        ("monitor", monitor::build(backends, &config.monitor, &config.http).await?),
-    ];
+    let settings = PlatformSettings { train: config.train, infer: config.infer, monitor: config.monitor };
+    let Services { train, infer, monitor } = platform::build(backends, &settings, &config.http).await?;
+    let servers = [("train", train), ("infer", infer), ("monitor", monitor)];
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     for (name, server) in servers {
