@@ -1,6 +1,9 @@
 //! The infer service: `POST /predict/{series_id}` answers from a process-local
-//! cache, backed by the shared cache, backed by the database. A background
-//! task keeps the local cache honest by listening to invalidations.
+//! cache, backed by the shared cache, backed by the database (a background
+//! task keeps the local cache honest by listening to invalidations), and
+//! records its verdicts in the prediction history. Its streaming half
+//! ([`stream`]) judges the points of `POST /ingest` (or of a Kafka topic)
+//! with each series' online detector.
 
 mod history;
 mod invalidation;

@@ -1,7 +1,10 @@
 //! Storage behind traits: the SQL model store (PostgreSQL, or an embedded
 //! SQLite file), the shared model cache (Redis or in-process), the
-//! invalidation bus (Redis pub/sub or in-process) and the platform-wide
-//! latency window, and the prediction history. [`Backends::connect`] picks them from configuration.
+//! invalidation bus (Redis pub/sub or in-process), the platform-wide
+//! latency window, the prediction history, the stream's point log (Redis
+//! Streams or the SQL log), states, positions, leases and anomalies, the
+//! anomaly feed and live verdicts, webhooks and their deliveries, and the
+//! Kafka client. [`Backends::connect`] picks them from configuration.
 
 mod anomaly_feed;
 mod backends;
