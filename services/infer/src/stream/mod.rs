@@ -8,19 +8,21 @@ pub mod ingest;
 mod judge;
 mod kafka;
 mod lag_minutes;
+mod metrics;
 mod source;
 pub mod status;
 mod worker;
+mod worker_status;
 
 pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, ingest_many, ingest_series};
+pub(crate) use metrics::StreamMetrics;
 pub use status::{SeriesStreamView, StreamHealthProbe, ready, series_stream};
+pub use worker_status::{STUCK_AFTER_FAILURES, StreamStatus, StuckPartition};
 
 use crate::ModelLookup;
 use crate::settings::InferSettings;
-use anomaly_core::{DetectorConfig, Model, Threshold, Verdict};
-use anomaly_store::{Backends, EntryId, StoreError};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use anomaly_core::{DetectorConfig, Model, Threshold};
+use anomaly_store::{Backends, StoreError};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 
@@ -53,166 +55,6 @@ impl StreamDefaults {
 
     pub(crate) fn model(&self) -> Model {
         self.config.start().unwrap_or_else(|| unreachable!("the stream default is an online kind"))
-    }
-}
-
-/// What the worker of this process holds: its partitions and positions.
-#[derive(Default)]
-pub struct StreamStatus {
-    owned: Mutex<Option<BTreeMap<u32, EntryId>>>,
-    /// Kafka: each owned partition's high watermark (the next offset to be written).
-    ends: Mutex<BTreeMap<u32, u64>>,
-    /// When the worker last committed a batch, Unix ms; 0: not yet.
-    last_commit_ms: AtomicI64,
-    /// Partitions whose last batches failed: how many in a row, and the last error.
-    failing: Mutex<BTreeMap<u32, (u32, String)>>,
-}
-
-/// Batches of one partition that must fail in a row before `/ready` and
-/// `/healthcheck` report the partition stuck.
-pub const STUCK_AFTER_FAILURES: u32 = 3;
-
-/// A partition whose batches keep failing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StuckPartition {
-    /// The partition.
-    pub partition: u32,
-    /// Its batches that failed in a row.
-    pub failures: u32,
-    /// The last one's error.
-    pub error: String,
-}
-
-impl StreamStatus {
-    /// The worker committed a batch now.
-    pub(crate) fn committed(&self) {
-        self.last_commit_ms.store(judge::unix_millis(), Ordering::Relaxed);
-    }
-
-    /// Seconds since the worker last committed a batch; `None` before its first.
-    pub fn last_commit_age_seconds(&self) -> Option<f64> {
-        let at = self.last_commit_ms.load(Ordering::Relaxed);
-        (at > 0).then(|| (judge::unix_millis() - at).max(0) as f64 / 1000.0)
-    }
-
-    /// A batch of `partition` failed with `error`.
-    pub(crate) fn batch_failed(&self, partition: u32, error: &StoreError) {
-        let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = failing.entry(partition).or_insert((0, String::new()));
-        *entry = (entry.0.saturating_add(1), error.to_string());
-        StreamMetrics::set_failures(partition, entry.0);
-    }
-
-    /// A batch of `partition` went through (or it is no longer owned).
-    pub(crate) fn batch_done(&self, partition: u32) {
-        if self.failing.lock().unwrap_or_else(PoisonError::into_inner).remove(&partition).is_some() {
-            StreamMetrics::set_failures(partition, 0);
-        }
-    }
-
-    /// Partitions whose last [`STUCK_AFTER_FAILURES`] batches or more failed.
-    pub fn stuck(&self) -> Vec<StuckPartition> {
-        let failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
-        failing
-            .iter()
-            .filter(|(_, (failures, _))| *failures >= STUCK_AFTER_FAILURES)
-            .map(|(partition, (failures, error))| StuckPartition {
-                partition: *partition,
-                failures: *failures,
-                error: error.clone(),
-            })
-            .collect()
-    }
-
-    pub(crate) fn set_owned(&self, owned: BTreeMap<u32, EntryId>) {
-        let failing: Vec<u32> = self.failing.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
-        for partition in failing.into_iter().filter(|partition| !owned.contains_key(partition)) {
-            self.batch_done(partition);
-        }
-        *self.owned.lock().unwrap_or_else(PoisonError::into_inner) = Some(owned);
-    }
-
-    pub(crate) fn set_position(&self, partition: u32, position: EntryId) {
-        if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-            owned.insert(partition, position);
-        }
-    }
-
-    pub(crate) fn release(&self, partition: u32) {
-        self.batch_done(partition);
-        if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-            owned.remove(&partition);
-        }
-    }
-
-    /// Kafka: records `partition`'s high watermark.
-    pub(crate) fn set_end(&self, partition: u32, end: u64) {
-        self.ends.lock().unwrap_or_else(PoisonError::into_inner).insert(partition, end);
-    }
-
-    /// Kafka: messages of `partition` after `position` (as far as the last
-    /// watermark read tells; unknown counts as none).
-    pub(crate) fn kafka_lag(&self, partition: u32, position: EntryId) -> u64 {
-        let ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
-        ends.get(&partition).map_or(0, |end| end.saturating_sub(position.ms))
-    }
-
-    /// The owned partitions and their positions; `None` until claimed.
-    pub fn owned(&self) -> Option<BTreeMap<u32, EntryId>> {
-        self.owned.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-}
-
-/// The stream's counters in `/metrics`.
-#[derive(Clone)]
-pub(crate) struct StreamMetrics {
-    pub(crate) ingested: metrics::Counter,
-    verdicts: [metrics::Counter; 3],
-    pub(crate) anomalies: metrics::Counter,
-    pub(crate) late: metrics::Counter,
-    pub(crate) malformed: metrics::Counter,
-    pub(crate) partitions_owned: metrics::Gauge,
-    pub(crate) states_in_memory: metrics::Gauge,
-    /// When the last batch was checkpointed, Unix seconds (its age is
-    /// `time() - anomaly_stream_last_checkpoint_timestamp_seconds`).
-    pub(crate) last_checkpoint: metrics::Gauge,
-    /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
-    pub(crate) ingest_to_verdict: metrics::Histogram,
-}
-
-impl StreamMetrics {
-    fn new() -> Self {
-        anomaly_http::metrics::install();
-        let verdict = |result: &'static str| metrics::counter!("anomaly_stream_verdicts_total", "result" => result);
-        Self {
-            ingested: metrics::counter!("anomaly_stream_points_ingested_total"),
-            verdicts: [verdict("warming_up"), verdict("normal"), verdict("anomaly")],
-            anomalies: metrics::counter!("anomaly_stream_anomalies_stored_total"),
-            late: metrics::counter!("anomaly_stream_late_points_total"),
-            malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
-            partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),
-            states_in_memory: metrics::gauge!("anomaly_stream_states_in_memory"),
-            last_checkpoint: metrics::gauge!("anomaly_stream_last_checkpoint_timestamp_seconds"),
-            ingest_to_verdict: metrics::histogram!("anomaly_stream_ingest_to_verdict_seconds"),
-        }
-    }
-
-    /// Entries of `partition` not judged yet.
-    pub(crate) fn set_lag(partition: u32, entries: u64) {
-        metrics::gauge!("anomaly_stream_lag_entries", "partition" => partition.to_string()).set(entries as f64);
-    }
-
-    /// Batches of `partition` that failed in a row (0: the last went through).
-    fn set_failures(partition: u32, failures: u32) {
-        metrics::gauge!("anomaly_stream_partition_failures", "partition" => partition.to_string()).set(failures);
-    }
-
-    pub(crate) fn count(&self, verdict: &Verdict) {
-        let index = match verdict {
-            Verdict::WarmingUp { .. } => 0,
-            Verdict::Judged(decision) => 1 + usize::from(decision.anomaly),
-        };
-        self.verdicts[index].increment(1);
     }
 }
 

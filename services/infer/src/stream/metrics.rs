@@ -1,0 +1,56 @@
+//! The stream's counters, gauges and histogram in `/metrics`.
+
+use anomaly_core::Verdict;
+
+/// The stream's counters in `/metrics`.
+#[derive(Clone)]
+pub(crate) struct StreamMetrics {
+    pub(crate) ingested: metrics::Counter,
+    verdicts: [metrics::Counter; 3],
+    pub(crate) anomalies: metrics::Counter,
+    pub(crate) late: metrics::Counter,
+    pub(crate) malformed: metrics::Counter,
+    pub(crate) partitions_owned: metrics::Gauge,
+    pub(crate) states_in_memory: metrics::Gauge,
+    /// When the last batch was checkpointed, Unix seconds (its age is
+    /// `time() - anomaly_stream_last_checkpoint_timestamp_seconds`).
+    pub(crate) last_checkpoint: metrics::Gauge,
+    /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
+    pub(crate) ingest_to_verdict: metrics::Histogram,
+}
+
+impl StreamMetrics {
+    pub(crate) fn new() -> Self {
+        anomaly_http::metrics::install();
+        let verdict = |result: &'static str| metrics::counter!("anomaly_stream_verdicts_total", "result" => result);
+        Self {
+            ingested: metrics::counter!("anomaly_stream_points_ingested_total"),
+            verdicts: [verdict("warming_up"), verdict("normal"), verdict("anomaly")],
+            anomalies: metrics::counter!("anomaly_stream_anomalies_stored_total"),
+            late: metrics::counter!("anomaly_stream_late_points_total"),
+            malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
+            partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),
+            states_in_memory: metrics::gauge!("anomaly_stream_states_in_memory"),
+            last_checkpoint: metrics::gauge!("anomaly_stream_last_checkpoint_timestamp_seconds"),
+            ingest_to_verdict: metrics::histogram!("anomaly_stream_ingest_to_verdict_seconds"),
+        }
+    }
+
+    /// Entries of `partition` not judged yet.
+    pub(crate) fn set_lag(partition: u32, entries: u64) {
+        metrics::gauge!("anomaly_stream_lag_entries", "partition" => partition.to_string()).set(entries as f64);
+    }
+
+    /// Batches of `partition` that failed in a row (0: the last went through).
+    pub(crate) fn set_failures(partition: u32, failures: u32) {
+        metrics::gauge!("anomaly_stream_partition_failures", "partition" => partition.to_string()).set(failures);
+    }
+
+    pub(crate) fn count(&self, verdict: &Verdict) {
+        let index = match verdict {
+            Verdict::WarmingUp { .. } => 0,
+            Verdict::Judged(decision) => 1 + usize::from(decision.anomaly),
+        };
+        self.verdicts[index].increment(1);
+    }
+}
