@@ -77,8 +77,8 @@ impl Worker {
             self.judge.reload_if_reconnected();
             let mut judged_any = false;
             let mut index = 0;
+            let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned, self.renewed.clone());
             while index < owned.len() {
-                let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned, self.renewed.clone());
                 let step = tokio::select! {
                     stepped = self.step(&mut owned[index]) => stepped,
                     never = leases.renew_every_round() => match never {},
@@ -247,7 +247,7 @@ impl LeaseKeeper {
     /// A round after the last renewal, renews each lease; runs until
     /// dropped. A lease found lost is left to the next lease round (a
     /// commit of a lost partition is refused by its epoch anyway).
-    async fn renew_every_round(self) -> std::convert::Infallible {
+    async fn renew_every_round(&self) -> std::convert::Infallible {
         loop {
             let last = *self.renewed.lock().unwrap_or_else(PoisonError::into_inner);
             tokio::time::sleep_until(last + self.round).await;
