@@ -342,3 +342,31 @@ async fn a_nab_file_replays_into_the_stream() {
     let state = stream_state(&platform.infer, "art_daily_jumpsup", summary.points).await;
     assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(summary.points), Some(0)), "{state}");
 }
+
+/// A worker killed between its commit and its trim leaves judged entries in
+/// the log: whoever takes the partition trims them at once, so they never
+/// count as lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn judged_entries_left_untrimmed_are_trimmed_when_the_partition_is_taken() {
+    use anomaly_store::{Checkpoint, POINT_LOG, StreamPoint};
+    let env = TestEnv::new(Kind::Production).await;
+    let backends = env.connect().await;
+    let series = anomaly_core::SeriesId::parse("cpu").expect("valid");
+    let partition = anomaly_core::partition_of(&series, backends.points.partitions());
+    let mut last = anomaly_store::EntryId::START;
+    for timestamp in [60, 120, 180] {
+        let point = StreamPoint { series_id: series.clone(), timestamp, value: 1.0 };
+        last = backends.points.append(partition, &[point]).await.expect("appended");
+    }
+    // As a worker that committed these three and died before its trim.
+    let checkpoint = Checkpoint { log: POINT_LOG.into(), partition, epoch: 1, last_entry: last, ..Default::default() };
+    assert!(backends.streams.commit(&checkpoint).await.expect("committed"));
+    assert_eq!(backends.points.entries_after(partition, last).await.expect("lag"), 3, "untrimmed");
+
+    let infer = start_infer(env.connect().await).await;
+    wait_until("the partitions taken", 15, async || owned(&infer.url).await == 16).await;
+    let (status, ready) = get_json(&format!("{}/ready", infer.url)).await;
+    assert_eq!((status, ready["lag_entries"].as_u64()), (StatusCode::OK, Some(0)), "{ready}");
+    let (status, _) = get_json(&format!("{}/stream/cpu", infer.url)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "judged before: not judged again");
+}
