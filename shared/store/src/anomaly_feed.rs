@@ -139,7 +139,7 @@ impl AnomalyFeed for MemoryAnomalyFeed {
             let mut id = entries.back().map_or(EntryId::START, |entry| entry.id);
             for anomaly in anomalies {
                 // Redis's rule: the time in ms, or the last id's next sequence.
-                let now = crate::sql::unix_millis().max(0) as u64;
+                let now = crate::clock::unix_millis().max(0) as u64;
                 id = if now > id.ms { EntryId { ms: now, seq: 0 } } else { EntryId { ms: id.ms, seq: id.seq + 1 } };
                 if entries.len() == MEMORY_FEED_CAPACITY {
                     entries.pop_front();

@@ -67,5 +67,5 @@ pub(crate) fn histogram_of(samples_ms: &[f64]) -> LatencyHistogram {
 
 /// The current Unix minute.
 pub(crate) fn current_minute() -> i64 {
-    crate::sql::unix_millis().div_euclid(60_000)
+    crate::clock::unix_millis().div_euclid(60_000)
 }

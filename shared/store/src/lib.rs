@@ -11,9 +11,9 @@ mod backends;
 mod bus;
 mod cache;
 mod cache_repair;
+mod clock;
 mod error;
 mod kafka;
-mod kafka_client;
 mod latency_log;
 mod leases;
 mod live_verdicts;
@@ -23,9 +23,6 @@ mod prediction_history;
 mod redact;
 mod redis;
 mod sql;
-mod sql_delete;
-mod sql_predictions;
-mod sql_stream;
 mod stream;
 mod training_codec;
 mod webhooks;
@@ -35,9 +32,10 @@ pub use backends::{Backends, PoolUsage, StorageConfig};
 pub use bus::{ACK_TIMEOUT, Ack, BusEvent, Change, InvalidationBus, bus_clock};
 pub use cache::ModelCache;
 pub use cache_repair::Repair;
+pub use clock::unix_millis;
 pub use error::StoreError;
+pub use kafka::client::KafkaClient;
 pub use kafka::{KafkaProducer, decode_points_message, encode_points_message};
-pub use kafka_client::KafkaClient;
 pub use latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};
 pub use leases::{MemoryLeases, PartitionLeases};
 pub use live_verdicts::{LiveVerdict, LiveVerdicts, MemoryLiveVerdicts, VERDICT_BUFFER};
@@ -49,8 +47,8 @@ pub use redact::redacted;
 pub use redis::{
     RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts, RedisPointLog, redis_pool,
 };
-pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints, unix_millis};
-pub use sql_stream::SqlPointLog;
+pub use sql::stream::SqlPointLog;
+pub use sql::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, SqlModelStore, TrainingPoints};
 pub use stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
     StreamPoint, StreamStore, decode_points, encode_points,

@@ -5,8 +5,8 @@
 //! each monitor process subscribes to once and hands to its clients.
 
 use super::{Subscription, subscribe_forever};
+use crate::clock::unix_millis;
 use crate::live_verdicts::VERDICT_BUFFER;
-use crate::sql::unix_millis;
 use crate::{LiveVerdict, LiveVerdicts, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;

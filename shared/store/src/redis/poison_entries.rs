@@ -75,7 +75,7 @@ pub(super) fn decode_entry(
 
 /// The first id that counts as ahead of the clock now.
 pub(super) fn first_id_ahead() -> EntryId {
-    let now = crate::sql::unix_millis().max(0) as u64;
+    let now = crate::clock::unix_millis().max(0) as u64;
     EntryId { ms: now.saturating_add(MAX_AHEAD.as_millis() as u64), seq: 0 }
 }
 

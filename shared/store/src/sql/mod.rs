@@ -1,16 +1,24 @@
 //! The model store: the source of truth. One implementation over sqlx's
 //! `Any` driver serves both PostgreSQL and the embedded SQLite file; the
-//! queries are written in the SQL both understand.
+//! queries are written in the SQL both understand. Beside the models (this
+//! file): their deletion (`delete`), the prediction history
+//! (`predictions`) and the stream's log, states and anomalies (`stream`).
+
+mod delete;
+mod predictions;
+pub(crate) mod stream;
 
 use crate::model_json::{self, StoredParts};
-use crate::sql_delete::first_version_after_deletion;
 use crate::{StoreError, training_codec};
 use anomaly_core::{ModelParams, ModelRecord, ModelVersion, SeriesId, TrainingSeries};
 use async_trait::async_trait;
+use delete::first_version_after_deletion;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+pub(crate) use crate::clock::unix_millis;
 
 /// Series ids per `WHERE series_id IN (...)` statement.
 pub(crate) const IDS_PER_STATEMENT: usize = 1000;
@@ -544,9 +552,4 @@ pub(crate) fn parse_stored_id(text: &str) -> Result<SeriesId, StoreError> {
 
 pub(crate) fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
     u32::try_from(raw).ok().and_then(ModelVersion::new).ok_or_else(|| StoreError::Corrupt(format!("version {raw}")))
-}
-
-/// Now, in Unix milliseconds (0 on a clock before 1970).
-pub fn unix_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -7,8 +7,8 @@
 //! and the replicas (the `cache_repairs` outbox, `deleted_through`) until
 //! [`crate::Backends::announce_deleted`] has told them.
 
+use super::{SqlModelStore, to_version, unix_millis};
 use crate::StoreError;
-use crate::sql::{SqlModelStore, to_version, unix_millis};
 use anomaly_core::{ModelVersion, SeriesId};
 use sqlx::{Any, Row, Transaction};
 

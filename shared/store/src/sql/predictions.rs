@@ -3,8 +3,8 @@
 //! SQLite gets anonymous `?` placeholders in the long statements: sqlx looks
 //! each numbered `$N` up by name, which is quadratic in their number.
 
+use super::{parse_stored_id, to_version};
 use crate::latency_log::current_minute;
-use crate::sql::{parse_stored_id, to_version};
 use crate::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
     SqlModelStore, StoreError,

@@ -10,6 +10,8 @@
 //! given. A message is judged whole or not at all: one bad point makes it
 //! malformed.
 
+pub(crate) mod client;
+
 use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint};
 use anomaly_core::SeriesId;
 use rdkafka::message::{Header, OwnedHeaders};

@@ -2,7 +2,7 @@
 //! [`SqlPointLog`], the partitioned log in the `stream_log` table that the
 //! embedded default (and a deployment without Redis) streams through.
 
-use crate::sql::{IDS_PER_STATEMENT, parse_stored_id, to_version};
+use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
