@@ -7,7 +7,7 @@
 //! (as in the point log), so no entry stops a reader or the publishers.
 
 use super::poison_entries::{first_id_ahead, move_entries_ahead};
-use crate::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
+use crate::ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
 use crate::{EntryId, StoreError};
 use async_trait::async_trait;
 use deadpool_redis::Pool;

@@ -11,7 +11,7 @@
 //! every [`HEARTBEAT_EVERY`] and reports its own as they come back.
 
 use super::{Subscription, subscribe_forever};
-use crate::bus::{ACK_TIMEOUT, Ack, HEARTBEAT_EVERY, bus_clock};
+use crate::ports::bus::{ACK_TIMEOUT, Ack, HEARTBEAT_EVERY, bus_clock};
 use crate::{BusEvent, Change, InvalidationBus, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;

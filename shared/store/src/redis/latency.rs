@@ -3,7 +3,7 @@
 //! `{prefix}minute:<kind>:<minute>` (bucket index to count), expiring after
 //! [`MINUTES_KEPT`] minutes.
 
-use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute, histogram_of};
+use crate::ports::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute, histogram_of};
 use crate::{LatencyKind, LatencyLog, StoreError};
 use anomaly_core::{LatencyHistogram, LatencySummary};
 use async_trait::async_trait;

@@ -4,7 +4,7 @@
 //! set `{prefix}workers` each worker's last heartbeat.
 
 use crate::StoreError;
-use crate::leases::PartitionLeases;
+use crate::ports::leases::PartitionLeases;
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use redis::Script;

@@ -6,7 +6,7 @@
 
 use super::{Subscription, subscribe_forever};
 use crate::clock::unix_millis;
-use crate::live_verdicts::VERDICT_BUFFER;
+use crate::ports::live_verdicts::VERDICT_BUFFER;
 use crate::{LiveVerdict, LiveVerdicts, StoreError};
 use anomaly_core::SeriesId;
 use async_trait::async_trait;

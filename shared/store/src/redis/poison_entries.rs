@@ -14,7 +14,7 @@
 //!   are judged, and appends go on. The anomaly feed does the same.
 
 use crate::StoreError;
-use crate::stream::{EntryId, StreamPoint, decode_points};
+use crate::ports::stream::{EntryId, StreamPoint, decode_points};
 use anomaly_core::partition_of;
 use deadpool_redis::Pool;
 use std::collections::HashMap;

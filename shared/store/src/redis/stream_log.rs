@@ -13,7 +13,7 @@
 
 use super::poison_entries::{PoisonEntries, RawEntry, decode_entry, first_id_ahead, move_entries_ahead};
 use crate::StoreError;
-use crate::stream::{EntryId, LogEntry, PointLog, StreamPoint, encode_points};
+use crate::ports::stream::{EntryId, LogEntry, PointLog, StreamPoint, encode_points};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! each numbered `$N` up by name, which is quadratic in their number.
 
 use super::{parse_stored_id, to_version};
-use crate::latency_log::current_minute;
+use crate::ports::latency_log::current_minute;
 use crate::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
     SqlModelStore, StoreError,

@@ -3,7 +3,7 @@
 //! embedded default (and a deployment without Redis) streams through.
 
 use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
-use crate::stream::{
+use crate::ports::stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
 };

@@ -1,8 +1,18 @@
-//! In-process cache, bus and latency window: the embedded default, where all
-//! three services live in one process. Also the fakes for unit tests.
+//! The in-process adapters: cache, bus and latency window (here), the
+//! anomaly feed, the partition leases and the live verdicts: the embedded
+//! default, where all three services live in one process. Also the fakes
+//! for unit tests.
 
-use crate::bus::{ACK_TIMEOUT, Ack};
-use crate::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute};
+mod anomaly_feed;
+mod leases;
+mod live_verdicts;
+
+pub use anomaly_feed::MemoryAnomalyFeed;
+pub use leases::MemoryLeases;
+pub use live_verdicts::MemoryLiveVerdicts;
+
+use crate::ports::bus::{ACK_TIMEOUT, Ack};
+use crate::ports::latency_log::{MINUTES_KEPT, MinuteLatency, current_minute};
 use crate::{BusEvent, Change, InvalidationBus, LatencyKind, LatencyLog, ModelCache, StoreError};
 use anomaly_core::{LatencyHistogram, LatencySummary, ModelRecord, ModelVersion, SeriesId};
 use async_trait::async_trait;

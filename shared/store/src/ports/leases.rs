@@ -1,7 +1,7 @@
 //! Who judges which partition: leases that a worker renews, with a fencing
 //! epoch handed out on each acquisition, and a membership list so that the
-//! workers split the partitions evenly. [`MemoryLeases`] is the single
-//! process of the embedded default: it owns everything.
+//! workers split the partitions evenly. The in-process leases
+//! ([`crate::MemoryLeases`]) are the single process of the embedded default.
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -30,36 +30,4 @@ pub trait PartitionLeases: Send + Sync {
 
     /// How long a lease lasts without renewal.
     fn lease(&self) -> Duration;
-}
-
-/// The leases of a single process: it is the only worker.
-#[derive(Debug, Default)]
-pub struct MemoryLeases;
-
-#[async_trait]
-impl PartitionLeases for MemoryLeases {
-    async fn heartbeat(&self, _worker: &str) -> Result<u32, StoreError> {
-        Ok(1)
-    }
-
-    async fn acquire(&self, _worker: &str, _partition: u32, min_epoch: u64) -> Result<Option<u64>, StoreError> {
-        Ok(Some(min_epoch))
-    }
-
-    async fn renew(&self, _worker: &str, _partition: u32) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-
-    async fn release(&self, _worker: &str, _partition: u32) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    async fn leave(&self, _worker: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    fn lease(&self) -> Duration {
-        // Nobody else could take over; renewal rounds only pace the loop.
-        Duration::from_secs(5)
-    }
 }
