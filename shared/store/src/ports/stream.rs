@@ -23,8 +23,17 @@ pub struct StreamPoint {
     pub value: f64,
 }
 
-/// The position of an entry in a partition: Redis stream ids `ms-seq`, or
-/// the SQL log's row id as `id-0`. Ordered.
+/// The position of an entry in a partition, ordered. What its two parts
+/// hold depends on the source:
+///
+/// | source | `ms` | `seq` |
+/// |---|---|---|
+/// | Redis Streams | the append time, Unix ms (the stream id `ms-seq`) | the sequence within that ms |
+/// | the SQL log (embedded default) | the row id | 0 |
+/// | Kafka | the next offset (the message's offset + 1) | 0 |
+///
+/// A stored position is the last entry whose effects are durable; a
+/// worker reads after it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EntryId {
     /// First part.
