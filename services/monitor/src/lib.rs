@@ -85,6 +85,9 @@ pub fn router(state: MonitorState, access: &Access) -> Router {
 /// Binds the monitor service on `settings.monitor_port` (0 picks a free port).
 pub async fn build(backends: Backends, settings: &MonitorSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
-    let router = router(MonitorState::new(backends, settings)?, &access);
-    Server::bind(&http.host, settings.monitor_port, router, http).await
+    let state = MonitorState::new(backends, settings)?;
+    let webhooks = state.webhooks.clone();
+    let server = Server::bind(&http.host, settings.monitor_port, router(state, &access), http).await?;
+    // Once no request is in flight: the webhook attempts under way end and are recorded.
+    Ok(server.after_stop(move || async move { webhooks.stop().await }))
 }

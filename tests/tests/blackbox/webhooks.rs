@@ -271,7 +271,52 @@ async fn internal_webhook_targets_are_refused_unless_allowed(env: TestEnv) {
     assert!(receiver.received().is_empty());
 }
 
+/// A monitor told to stop while a delivery is in flight lets it end and
+/// records it before it returns: nothing is left to be sent again.
+async fn a_stop_records_the_delivery_in_flight(env: TestEnv) {
+    // A receiver that takes a second to answer, and says when a request came.
+    let (arrived, mut arrival) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move || {
+            let arrived = arrived.clone();
+            async move {
+                let _ = arrived.send(());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                AxumStatus::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let receiver = format!("http://{}/slow", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let backends = env.process_backends().await;
+    let server = monitor::build(backends.clone(), &settings(8, 20), &http_args()).await.expect("binds");
+    let url = server.url().expect("bound");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let (status, hook) = post_json(&format!("{url}/webhooks"), &json!({ "url": receiver })).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let id = hook["id"].as_str().expect("id").to_owned();
+    post_json(&format!("{url}/webhooks/{id}/test"), &json!({})).await;
+    tokio::time::timeout(PATIENCE, arrival.recv()).await.expect("the delivery reached the receiver");
+
+    let _ = stop.send(());
+    let served = tokio::time::timeout(PATIENCE, serving).await.expect("stopped in time").expect("joined");
+    served.expect("served");
+    let query = anomaly_store::DeliveryQuery { webhook_id: Some(&id), status: None, limit: 10 };
+    let deliveries = backends.webhooks.deliveries(query).await.expect("read");
+    let outcome: Vec<_> = deliveries.iter().map(|d| (d.status.as_str(), d.attempts)).collect();
+    assert_eq!(outcome, [("delivered", 1)], "recorded before the stop returned");
+}
+
 on_both_backends!(
+    a_stop_records_the_delivery_in_flight,
     a_delivery_is_signed_and_retried_until_the_receiver_takes_it,
     a_dead_receiver_ends_in_failed_after_the_attempts,
     webhooks_are_listed_deleted_and_checked,

@@ -17,7 +17,8 @@ use anomaly_store::{AttemptOutcome, ClaimedDelivery, WebhookStore};
 use std::sync::Arc;
 use std::sync::Weak;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 
 /// Deliveries taken per round.
 const PER_ROUND: u32 = 64;
@@ -85,26 +86,31 @@ pub fn client(policy: &RetryPolicy) -> reqwest::Result<reqwest::Client> {
     http.build()
 }
 
-/// Sends deliveries with `http` while `workers` lives.
+/// Sends deliveries with `http` while `workers` lives and `stop` is false;
+/// then lets the attempts in flight end (each within the attempt timeout)
+/// and records their outcomes, so a stopped monitor sends none of them again.
 pub async fn run(
     store: Arc<dyn WebhookStore>,
     http: reqwest::Client,
     policy: RetryPolicy,
     workers: Weak<WebhookWorkers>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let owner = super::fanout::random_id("monitor");
     let (finished, outcomes) = mpsc::unbounded_channel();
-    tokio::spawn(record(store.clone(), owner.clone(), outcomes, workers.clone()));
+    let recorder = tokio::spawn(record(store.clone(), owner.clone(), outcomes, workers.clone()));
+    let mut in_flight = JoinSet::new();
     // The lease outlives the attempt, so a live owner never loses it.
     let lease = policy.timeout + Duration::from_secs(30);
-    while workers.strong_count() > 0 {
+    while workers.strong_count() > 0 && !*stop.borrow() {
+        while in_flight.try_join_next().is_some() {}
         let now = chrono::Utc::now().timestamp_millis();
         let lease_until = now + lease.as_millis() as i64;
         match store.claim_deliveries(&owner, now, lease_until, policy.in_flight, PER_ROUND).await {
             Ok(claimed) if !claimed.is_empty() => {
                 for delivery in claimed {
                     let (http, finished) = (http.clone(), finished.clone());
-                    tokio::spawn(async move {
+                    in_flight.spawn(async move {
                         let outcome = attempt(&http, policy, &delivery).await;
                         let _ = finished.send(Finished { delivery_id: delivery.id, outcome });
                     });
@@ -114,9 +120,16 @@ pub async fn run(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot take webhook deliveries"),
         }
-        let Some(woken) = workers.upgrade() else { return };
-        let _ = tokio::time::timeout(POLL, woken.created.notified()).await;
+        let Some(woken) = workers.upgrade() else { break };
+        tokio::select! {
+            _ = tokio::time::timeout(POLL, woken.created.notified()) => {}
+            _ = stop.changed() => {}
+        }
     }
+    while in_flight.join_next().await.is_some() {}
+    // The last sender: the recorder writes what is left and ends.
+    drop(finished);
+    let _ = recorder.await;
 }
 
 /// One attempt of one delivery; counted in the metrics.

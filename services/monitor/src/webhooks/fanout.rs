@@ -10,6 +10,7 @@ use anomaly_http::{FANOUT_STUCK_AFTER_FAILURES, FanoutHealth, FanoutProbe};
 use anomaly_store::{AnomalyFeed, EntryId, FeedAnomaly, NewDelivery, StoreError, Webhook, WebhookStore};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Entries turned into deliveries at once.
 const PAGE: usize = 500;
@@ -74,16 +75,23 @@ impl FanoutProbe for FanoutStatus {
     }
 }
 
-/// Follows the feed while `workers` lives, waking its dispatcher when it
-/// created deliveries.
+/// Follows the feed while `workers` lives and `stop` is false, waking its
+/// dispatcher when it created deliveries.
 pub async fn run(
     feed: Arc<dyn AnomalyFeed>,
     store: Arc<dyn WebhookStore>,
     status: Arc<FanoutStatus>,
     workers: Weak<WebhookWorkers>,
+    mut stop: watch::Receiver<bool>,
 ) {
-    while workers.strong_count() > 0 {
-        if let Err(error) = follow(&*feed, &*store, &status, &workers).await {
+    while workers.strong_count() > 0 && !*stop.borrow() {
+        // Stopped mid-page, the page is turned into deliveries again at the
+        // next start (they are unique per anomaly and webhook).
+        let followed = tokio::select! {
+            followed = follow(&*feed, &*store, &status, &workers) => followed,
+            _ = stop.wait_for(|stop| *stop) => return,
+        };
+        if let Err(error) = followed {
             tracing::warn!(%error, "webhook fan-out paused");
             status.failed(&error);
             tokio::time::sleep(RETRY_AFTER).await;
