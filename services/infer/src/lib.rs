@@ -92,8 +92,8 @@ fn shared_router(state: Arc<InferState>, access: &Access) -> Router {
 
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
 /// Once it has stopped serving, it drains its stream worker (the batch in
-/// hand committed, the partitions released) and then writes the prediction
-/// history still queued.
+/// hand committed, the partitions released), then writes the prediction
+/// history still queued and the last predict latencies.
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
     let state = Arc::new(InferState { access: access.clone(), ..InferState::new(backends, settings)? });
@@ -101,6 +101,9 @@ pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs
     Ok(server.after_stop(move || async move {
         state.stream.drain().await;
         state.history.drain().await;
+        if let Err(error) = state.recorder.flush().await {
+            tracing::warn!(%error, "the last predict latencies were not written");
+        }
     }))
 }
 

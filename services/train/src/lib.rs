@@ -70,11 +70,18 @@ pub fn router(state: TrainState, access: &Access) -> Router {
     service_router("train", routes, backends, vec![recorder], Default::default(), openapi())
 }
 
-/// Binds the train service on `settings.train_port` (0 picks a free port).
+/// Binds the train service on `settings.train_port` (0 picks a free port);
+/// once it has stopped serving, it writes the last fit latencies.
 pub async fn build(backends: Backends, settings: &TrainSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
     let state = TrainState::new(backends, settings, http.max_body_bytes);
-    Server::bind(&http.host, settings.train_port, router(state, &access), http).await
+    let recorder = state.recorder.clone();
+    let server = Server::bind(&http.host, settings.train_port, router(state, &access), http).await?;
+    Ok(server.after_stop(move || async move {
+        if let Err(error) = recorder.flush().await {
+            tracing::warn!(%error, "the last fit latencies were not written");
+        }
+    }))
 }
 
 #[cfg(test)]
