@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release -p anomaly-cli --example compare_published -- novelty numenta`
 
-use anomaly_cli::eval::command::detector_configs;
 use anomaly_cli::eval::corpus;
+use anomaly_cli::eval::params::detector_configs;
 use anomaly_cli::eval::published::read_scores;
 use anomaly_cli::eval::run::run_detector;
 use anomaly_cli::eval::scorer::{Profile, RawScore, probation_length};

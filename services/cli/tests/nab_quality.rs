@@ -2,9 +2,9 @@
 //! NAB score recorded in docs/evaluation.md (minus 0.5) on the full corpus,
 //! with NAB's probation length for each file as `anomaly eval` runs it.
 
-use anomaly_cli::eval::command::detector_configs;
 use anomaly_cli::eval::corpus;
 use anomaly_cli::eval::evaluate;
+use anomaly_cli::eval::params::detector_configs;
 use anomaly_cli::eval::run::run_detector;
 use anomaly_cli::eval::scorer::Profile;
 use std::path::Path;

@@ -139,6 +139,33 @@ pub fn windows_around(labels: &[bool]) -> Vec<(usize, usize)> {
     windows
 }
 
+/// The files of `corpus` in `split`.
+pub fn split(corpus: Vec<LabelledSeries>, split: &str) -> anyhow::Result<Vec<LabelledSeries>> {
+    let keep_dev = match split {
+        "all" => return Ok(corpus),
+        "dev" => true,
+        "test" => false,
+        other => bail!("--split must be all, dev or test; got {other:?}"),
+    };
+    let dev = in_dev_half(&corpus);
+    Ok(corpus.into_iter().zip(dev).filter(|(_, in_dev)| *in_dev == keep_dev).map(|(series, _)| series).collect())
+}
+
+/// For each file of `corpus`, whether it is in the DEV half: the even
+/// files (first, third...) within each category, in corpus order.
+pub fn in_dev_half(corpus: &[LabelledSeries]) -> Vec<bool> {
+    let mut index_in_category = std::collections::HashMap::<&str, usize>::new();
+    corpus
+        .iter()
+        .map(|series| {
+            let index = index_in_category.entry(series.category()).or_default();
+            let even = index.is_multiple_of(2);
+            *index += 1;
+            even
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

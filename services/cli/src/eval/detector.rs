@@ -1,9 +1,9 @@
 //! The detectors `anomaly eval` can run: the platform's own (exactly as the
 //! stream serves them) and the evaluation-only Random Cut Forest.
 
-use super::command::detector_configs;
 use super::corpus::LabelledSeries;
 use super::forest::{ForestParams, run_forest};
+use super::params::{describe, detector_configs};
 use super::run::{Scores, run_detector, takes_corpus_probation};
 use anomaly_core::DetectorConfig;
 use anyhow::{Context, bail};
@@ -51,9 +51,9 @@ impl EvalDetector {
     pub fn describe(&self) -> String {
         match self {
             Self::Platform(config @ DetectorConfig::Novelty(params), true) => {
-                super::command::describe(config).replace(&format!("probation={}", params.probation), "probation=NAB's")
+                describe(config).replace(&format!("probation={}", params.probation), "probation=NAB's")
             }
-            Self::Platform(config, _) => super::command::describe(config),
+            Self::Platform(config, _) => describe(config),
             Self::Forest(params) => params.describe(),
         }
     }

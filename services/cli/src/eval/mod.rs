@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod detector;
 pub mod export;
 pub mod forest;
+pub mod params;
 pub mod published;
 pub mod report;
 pub mod run;

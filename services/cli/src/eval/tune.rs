@@ -4,8 +4,9 @@
 //! category), the TEST half and all files, best DEV first: choose on DEV,
 //! then look at TEST once (how the default was chosen, docs/evaluation.md).
 
-use super::command::{detector_configs, in_dev_half};
 use super::corpus::LabelledSeries;
+use super::corpus::in_dev_half;
+use super::params::detector_configs;
 use super::run::{run_detector, takes_corpus_probation};
 use super::scorer::Profile;
 use super::{Evaluation, ProfileResult, evaluate};
