@@ -7,6 +7,7 @@
 
 mod delete;
 mod predictions;
+mod statements;
 pub(crate) mod stream;
 mod webhooks;
 

@@ -3,6 +3,7 @@
 //! SQLite gets anonymous `?` placeholders in the long statements: sqlx looks
 //! each numbered `$N` up by name, which is quadratic in their number.
 
+use super::statements::RowsStatement;
 use super::{parse_stored_id, to_version};
 use crate::ports::latency_log::current_minute;
 use crate::{
@@ -16,10 +17,6 @@ use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// Rows per INSERT statement: 7 parameters each stays far below the
-/// parameter limits of PostgreSQL (65,535) and SQLite (32,766).
-const ROWS_PER_STATEMENT: usize = 1000;
-
 /// Per-minute prediction counters are kept this many minutes.
 const ACTIVITY_MINUTES_KEPT: i64 = 24 * 60;
 
@@ -31,48 +28,36 @@ impl PredictionHistory for SqlModelStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in batch.rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = self.multi_row_insert(
-                "INSERT INTO predictions (series_id, version, ts, value, score, anomaly, recorded_at_ms) VALUES ",
-                7,
-                chunk.len(),
-                "",
-            );
-            let mut insert = sqlx::query(AssertSqlSafe(sql));
-            for record in chunk {
-                insert = insert
-                    .bind(record.series_id.as_str())
-                    .bind(i64::from(record.version.number()))
-                    .bind(record.timestamp)
-                    .bind(record.value)
-                    .bind(record.score)
-                    .bind(record.anomaly)
-                    .bind(record.recorded_at_ms);
-            }
-            insert.execute(&mut *tx).await?;
-        }
+        let head = "INSERT INTO predictions (series_id, version, ts, value, score, anomaly, recorded_at_ms) VALUES ";
+        self.insert_rows(&mut tx, RowsStatement { head, columns: 7, tail: "" }, &batch.rows, |insert, record| {
+            insert
+                .bind(record.series_id.as_str())
+                .bind(i64::from(record.version.number()))
+                .bind(record.timestamp)
+                .bind(record.value)
+                .bind(record.score)
+                .bind(record.anomaly)
+                .bind(record.recorded_at_ms)
+        })
+        .await?;
         let per_series: Vec<_> = batch.per_series.iter().collect();
-        for chunk in per_series.chunks(ROWS_PER_STATEMENT) {
-            let sql = self.multi_row_insert(
-                "INSERT INTO series_activity (series_id, predictions, anomalies, last_predicted_ms) VALUES ",
-                4,
-                chunk.len(),
-                " ON CONFLICT (series_id) DO UPDATE SET \
-                 predictions = series_activity.predictions + excluded.predictions, \
-                 anomalies = series_activity.anomalies + excluded.anomalies, \
-                 last_predicted_ms = CASE WHEN excluded.last_predicted_ms > series_activity.last_predicted_ms \
-                 THEN excluded.last_predicted_ms ELSE series_activity.last_predicted_ms END",
-            );
-            let mut upsert = sqlx::query(AssertSqlSafe(sql));
-            for (series_id, activity) in chunk {
-                upsert = upsert
-                    .bind(series_id.as_str())
-                    .bind(activity.predictions as i64)
-                    .bind(activity.anomalies as i64)
-                    .bind(activity.last_predicted_ms);
-            }
-            upsert.execute(&mut *tx).await?;
-        }
+        let upsert = RowsStatement {
+            head: "INSERT INTO series_activity (series_id, predictions, anomalies, last_predicted_ms) VALUES ",
+            columns: 4,
+            tail: " ON CONFLICT (series_id) DO UPDATE SET \
+                   predictions = series_activity.predictions + excluded.predictions, \
+                   anomalies = series_activity.anomalies + excluded.anomalies, \
+                   last_predicted_ms = CASE WHEN excluded.last_predicted_ms > series_activity.last_predicted_ms \
+                   THEN excluded.last_predicted_ms ELSE series_activity.last_predicted_ms END",
+        };
+        self.insert_rows(&mut tx, upsert, &per_series, |upsert, (series_id, activity)| {
+            upsert
+                .bind(series_id.as_str())
+                .bind(activity.predictions as i64)
+                .bind(activity.anomalies as i64)
+                .bind(activity.last_predicted_ms)
+        })
+        .await?;
         let sql = self.multi_row_insert(
             "INSERT INTO activity_minutes (minute, predictions, anomalies) VALUES ",
             3,
@@ -180,46 +165,6 @@ impl PredictionHistory for SqlModelStore {
                 })
             })
             .collect()
-    }
-}
-
-impl SqlModelStore {
-    /// `head` followed by `rows` tuples of `columns` parameters, then `tail`.
-    pub(crate) fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
-        let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
-        sql.push_str(head);
-        for row in 0..rows {
-            sql.push_str(if row == 0 { "(" } else { ", (" });
-            for column in 0..columns {
-                sql.push_str(if column == 0 { "" } else { ", " });
-                self.push_placeholder(&mut sql, row * columns + column + 1);
-            }
-            sql.push(')');
-        }
-        sql.push_str(tail);
-        sql
-    }
-
-    /// `(p1, p2, ..., pN)` for `count` parameters from number 1: the list
-    /// of a `WHERE column IN` (the `Any` driver binds no arrays).
-    pub(crate) fn in_list(&self, count: usize) -> String {
-        let mut sql = String::with_capacity(count * 6 + 2);
-        sql.push('(');
-        for number in 1..=count {
-            sql.push_str(if number == 1 { "" } else { ", " });
-            self.push_placeholder(&mut sql, number);
-        }
-        sql.push(')');
-        sql
-    }
-
-    /// Appends parameter `number` (1-based): `$N`, or `?` on SQLite.
-    pub(crate) fn push_placeholder(&self, sql: &mut String, number: usize) {
-        if self.backend == "sqlite" {
-            sql.push('?');
-        } else {
-            let _ = write!(sql, "${number}");
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`SqlPointLog`], the partitioned log in the `stream_log` table that the
 //! embedded default (and a deployment without Redis) streams through.
 
+use super::statements::RowsStatement;
 use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::ports::stream::{
     AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
@@ -16,9 +17,6 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// Rows per multi-row statement (9 parameters each).
-const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The log in the `stream_log` table. Appends to one partition are
 /// serialised (PostgreSQL: an advisory lock per partition, SQLite: its
@@ -177,51 +175,43 @@ impl StreamStore for SqlModelStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        for chunk in checkpoint.series.chunks(ROWS_PER_STATEMENT) {
-            let sql = self.multi_row_insert(
-                "INSERT INTO stream_series (series_id, version, state, last_ts, last_value, points, anomalies, late, \
-                 updated_ms) VALUES ",
-                9,
-                chunk.len(),
-                " ON CONFLICT (series_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
-                 last_ts = excluded.last_ts, last_value = excluded.last_value, points = excluded.points, \
-                 anomalies = excluded.anomalies, late = excluded.late, updated_ms = excluded.updated_ms",
-            );
-            let mut upsert = sqlx::query(AssertSqlSafe(sql));
-            for series in chunk {
-                upsert = upsert
-                    .bind(series.series_id.as_str())
-                    .bind(series.version.map_or(0, |v| i64::from(v.number())))
-                    .bind(serde_json::to_string(&series.model).unwrap_or_default())
-                    .bind(series.last_point.map(|p| p.0))
-                    .bind(series.last_point.map(|p| p.1))
-                    .bind(series.points as i64)
-                    .bind(series.anomalies as i64)
-                    .bind(series.late as i64)
-                    .bind(series.updated_ms);
-            }
-            upsert.execute(&mut *tx).await?;
-        }
-        for chunk in checkpoint.anomalies.chunks(ROWS_PER_STATEMENT) {
-            let sql = self.multi_row_insert(
-                "INSERT INTO anomalies (series_id, ts, value, score, detector, version, recorded_at_ms) VALUES ",
-                7,
-                chunk.len(),
-                " ON CONFLICT (series_id, ts, detector, version) DO NOTHING",
-            );
-            let mut insert = sqlx::query(AssertSqlSafe(sql));
-            for anomaly in chunk {
-                insert = insert
-                    .bind(anomaly.series_id.as_str())
-                    .bind(anomaly.timestamp)
-                    .bind(anomaly.value)
-                    .bind(anomaly.score)
-                    .bind(anomaly.detector.clone())
-                    .bind(anomaly.version.map_or(0, |v| i64::from(v.number())))
-                    .bind(anomaly.recorded_at_ms);
-            }
-            insert.execute(&mut *tx).await?;
-        }
+        let upsert = RowsStatement {
+            head: "INSERT INTO stream_series (series_id, version, state, last_ts, last_value, points, anomalies, late, \
+                   updated_ms) VALUES ",
+            columns: 9,
+            tail: " ON CONFLICT (series_id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+                   last_ts = excluded.last_ts, last_value = excluded.last_value, points = excluded.points, \
+                   anomalies = excluded.anomalies, late = excluded.late, updated_ms = excluded.updated_ms",
+        };
+        self.insert_rows(&mut tx, upsert, &checkpoint.series, |upsert, series| {
+            upsert
+                .bind(series.series_id.as_str())
+                .bind(series.version.map_or(0, |v| i64::from(v.number())))
+                .bind(serde_json::to_string(&series.model).unwrap_or_default())
+                .bind(series.last_point.map(|p| p.0))
+                .bind(series.last_point.map(|p| p.1))
+                .bind(series.points as i64)
+                .bind(series.anomalies as i64)
+                .bind(series.late as i64)
+                .bind(series.updated_ms)
+        })
+        .await?;
+        let insert = RowsStatement {
+            head: "INSERT INTO anomalies (series_id, ts, value, score, detector, version, recorded_at_ms) VALUES ",
+            columns: 7,
+            tail: " ON CONFLICT (series_id, ts, detector, version) DO NOTHING",
+        };
+        self.insert_rows(&mut tx, insert, &checkpoint.anomalies, |insert, anomaly| {
+            insert
+                .bind(anomaly.series_id.as_str())
+                .bind(anomaly.timestamp)
+                .bind(anomaly.value)
+                .bind(anomaly.score)
+                .bind(anomaly.detector.as_str())
+                .bind(anomaly.version.map_or(0, |v| i64::from(v.number())))
+                .bind(anomaly.recorded_at_ms)
+        })
+        .await?;
         if checkpoint.points > 0 {
             sqlx::query(
                 "INSERT INTO stream_minutes (minute, log, partition, points, anomalies) VALUES ($1, $2, $3, $4, $5) \

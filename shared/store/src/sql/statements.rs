@@ -1,0 +1,84 @@
+//! Statements built at run time for the `Any` driver, which binds no
+//! arrays: multi-row inserts in chunks, `IN` lists, and placeholders in the
+//! dialect of the database (`$N` on PostgreSQL, `?` on SQLite).
+
+use crate::{SqlModelStore, StoreError};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::fmt::Write;
+
+/// Rows per multi-row statement: with up to 9 parameters each, far below
+/// the parameter limits of PostgreSQL (65,535) and SQLite (32,766).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A query of the `Any` driver, with its parameters bound so far.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// An insert (or upsert) of many rows: `head`, the rows' tuples of
+/// `columns` parameters, then `tail`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowsStatement<'a> {
+    pub(crate) head: &'a str,
+    pub(crate) columns: usize,
+    pub(crate) tail: &'a str,
+}
+
+impl SqlModelStore {
+    /// Runs `statement` over `rows` in `tx`, at most [`ROWS_PER_STATEMENT`]
+    /// rows a statement, `bind` binding one row's parameters in column order.
+    pub(crate) async fn insert_rows<T>(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        statement: RowsStatement<'_>,
+        rows: &[T],
+        bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.multi_row_insert(statement.head, statement.columns, chunk.len(), statement.tail);
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for row in chunk {
+                query = bind(query, row);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// `head` followed by `rows` tuples of `columns` parameters, then `tail`.
+    pub(crate) fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
+        let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+        sql.push_str(head);
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..columns {
+                sql.push_str(if column == 0 { "" } else { ", " });
+                self.push_placeholder(&mut sql, row * columns + column + 1);
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        sql
+    }
+
+    /// `(p1, p2, ..., pN)` for `count` parameters from number 1: the list
+    /// of a `WHERE column IN` (the `Any` driver binds no arrays).
+    pub(crate) fn in_list(&self, count: usize) -> String {
+        let mut sql = String::with_capacity(count * 6 + 2);
+        sql.push('(');
+        for number in 1..=count {
+            sql.push_str(if number == 1 { "" } else { ", " });
+            self.push_placeholder(&mut sql, number);
+        }
+        sql.push(')');
+        sql
+    }
+
+    /// Appends parameter `number` (1-based): `$N`, or `?` on SQLite.
+    pub(crate) fn push_placeholder(&self, sql: &mut String, number: usize) {
+        if self.backend == "sqlite" {
+            sql.push('?');
+        } else {
+            let _ = write!(sql, "${number}");
+        }
+    }
+}
