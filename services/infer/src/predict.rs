@@ -36,7 +36,7 @@ impl FromRequestParts<Arc<InferState>> for CallerMayWrite {
     responses(
         (status = 200, description = "The verdict", body = PredictResponse),
         (status = 404, description = "Unknown series or version", body = ErrorBody),
-        (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
+        (status = 408, description = "The body did not arrive whole within REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 422, description = "Invalid series id, version or body", body = ErrorBody),
         (status = 503, description = "A storage dependency is down", body = ErrorBody),
     )

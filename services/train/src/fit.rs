@@ -22,7 +22,7 @@ const BLOCKING_BODY_BYTES: usize = 512 * 1024;
     request_body = FitRequest,
     responses(
         (status = 200, description = "Stored as the next version: durable, and announced to every replica (if the shared cache is down, as soon as it returns)", body = FitResponse),
-        (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
+        (status = 408, description = "The body did not arrive whole within REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
         (status = 422, description = "Invalid series id, body or series; nothing stored", body = ErrorBody),
         (status = 503, description = "A storage dependency is down, or other fits hold FIT_MAX_BYTES_IN_FLIGHT (`fits_busy`, with Retry-After)", body = ErrorBody),

@@ -38,8 +38,10 @@ pub enum ApiError {
     /// The body is larger than the configured limit (413).
     #[error("request body is larger than the configured limit (MAX_BODY_BYTES); send less or raise the limit")]
     PayloadTooLarge,
-    /// The body stopped arriving for longer than `REQUEST_BODY_TIMEOUT` (408).
-    #[error("the request body stopped arriving before it was complete; send it again, in full")]
+    /// The body did not arrive whole within `REQUEST_BODY_TIMEOUT` (408).
+    #[error(
+        "the request body did not arrive in full within the time allowed (REQUEST_BODY_TIMEOUT); send it again, faster"
+    )]
     RequestTimeout,
     /// The body is not sent as JSON (415).
     #[error("{message}")]

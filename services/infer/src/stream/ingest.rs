@@ -73,7 +73,7 @@ pub struct IngestAccepted {
     request_body = IngestRequest,
     responses(
         (status = 202, description = "Durably in the stream; judged in order by the stream worker", body = IngestAccepted),
-        (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
+        (status = 408, description = "The body did not arrive whole within REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
         (status = 422, description = "Invalid series id or points; nothing appended", body = ErrorBody),
         (status = 503, description = "The stream's storage is down", body = ErrorBody),
@@ -102,7 +102,7 @@ pub async fn ingest_series(
     )),
     responses(
         (status = 202, description = "Durably in the stream", body = IngestAccepted),
-        (status = 408, description = "The body stopped arriving for REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
+        (status = 408, description = "The body did not arrive whole within REQUEST_BODY_TIMEOUT; connection closed", body = ErrorBody),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = ErrorBody),
         (status = 422, description = "An invalid point, or points of more than INGEST_MAX_SERIES_PER_REQUEST series (`too_many_series`); nothing appended (the message names it)", body = ErrorBody),
         (status = 503, description = "The stream's storage is down", body = ErrorBody),
