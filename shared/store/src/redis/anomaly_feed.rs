@@ -6,7 +6,7 @@
 //! counted, and one whose id lies ahead of the clock is moved back to now
 //! (as in the point log), so no entry stops a reader or the publishers.
 
-use super::poison_entries::{first_id_ahead, move_entries_ahead};
+use super::poison_entries::{RawEntry, cut_before_ids_ahead, is_ahead, moved_entries_ahead};
 use crate::ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
 use crate::{EntryId, StoreError};
 use async_trait::async_trait;
@@ -32,10 +32,6 @@ impl RedisAnomalyFeed {
         Self { pool, key: format!("{prefix}anomalies") }
     }
 }
-
-/// An entry as Redis returns it: its id, and its fields as bytes (a
-/// foreign producer's need not be UTF-8).
-type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 
 fn parse_entries(entries: Vec<RawEntry>) -> FeedPage {
     let mut page = FeedPage::default();
@@ -81,7 +77,7 @@ impl AnomalyFeed for RedisAnomalyFeed {
         // possible refuses appends until its entries ahead are moved back.
         match published {
             Ok(()) => Ok(()),
-            Err(error) if move_entries_ahead(&self.pool, &self.key, first_id_ahead()).await? > 0 => {
+            Err(error) if moved_entries_ahead(&self.pool, &self.key).await? => {
                 tracing::debug!(%error, "publish refused until entries ahead of the clock were moved");
                 Ok(pipe.query_async(&mut conn).await?)
             }
@@ -101,13 +97,7 @@ impl AnomalyFeed for RedisAnomalyFeed {
         let streams: Option<Vec<(String, Vec<RawEntry>)>> = read.query_async(&mut conn).await?;
         drop(conn);
         let mut entries: Vec<RawEntry> = streams.into_iter().flatten().flat_map(|(_, entries)| entries).collect();
-        // Readers never move past an id ahead of the clock: such entries are
-        // moved to now, and the next read has them.
-        let first_ahead = first_id_ahead();
-        if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
-            move_entries_ahead(&self.pool, &self.key, first_ahead).await?;
-            entries.truncate(ahead);
-        }
+        cut_before_ids_ahead(&self.pool, &self.key, &mut entries).await?;
         Ok(parse_entries(entries))
     }
 
@@ -125,8 +115,7 @@ impl AnomalyFeed for RedisAnomalyFeed {
                 .query_async(&mut conn)
                 .await?;
             newest = last.first().and_then(|(id, _)| EntryId::parse(id)).unwrap_or(EntryId::START);
-            let first_ahead = first_id_ahead();
-            if newest < first_ahead || move_entries_ahead(&self.pool, &self.key, first_ahead).await? == 0 {
+            if !is_ahead(newest) || !moved_entries_ahead(&self.pool, &self.key).await? {
                 break;
             }
         }

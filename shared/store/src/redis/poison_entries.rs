@@ -74,14 +74,19 @@ pub(super) fn decode_entry(
 }
 
 /// The first id that counts as ahead of the clock now.
-pub(super) fn first_id_ahead() -> EntryId {
+fn first_id_ahead() -> EntryId {
     let now = crate::clock::unix_millis().max(0) as u64;
     EntryId { ms: now.saturating_add(MAX_AHEAD.as_millis() as u64), seq: 0 }
 }
 
-/// Moves the entries of the stream `key` at or after `first_ahead` (see
-/// [`first_id_ahead`]) to its end under ids of now; returns how many.
-pub(super) async fn move_entries_ahead(pool: &Pool, key: &str, first_ahead: EntryId) -> Result<u64, StoreError> {
+/// Whether `id` lies ahead of the clock.
+pub(super) fn is_ahead(id: EntryId) -> bool {
+    id >= first_id_ahead()
+}
+
+/// Moves the entries of the stream `key` at or after `first_ahead` to its
+/// end under ids of now; returns how many.
+async fn move_from(pool: &Pool, key: &str, first_ahead: EntryId) -> Result<u64, StoreError> {
     let mut conn = pool.get().await?;
     let moved: u64 =
         redis::Script::new(RESEAT_SCRIPT).key(key).arg(first_ahead.to_string()).invoke_async(&mut conn).await?;
@@ -89,6 +94,30 @@ pub(super) async fn move_entries_ahead(pool: &Pool, key: &str, first_ahead: Entr
         tracing::warn!(stream = key, moved, "stream entries with ids ahead of the clock moved to now");
     }
     Ok(moved)
+}
+
+/// Moves the entries of the stream `key` whose ids lie ahead of the clock
+/// to its end under ids of now; whether there were any (an append Redis
+/// refused is then worth trying again).
+pub(super) async fn moved_entries_ahead(pool: &Pool, key: &str) -> Result<bool, StoreError> {
+    Ok(move_from(pool, key, first_id_ahead()).await? > 0)
+}
+
+/// Cuts `entries`, read from `key` in id order, before the first one whose
+/// id lies ahead of the clock, once those are moved to the end of the
+/// stream: a reader never moves past such an id, and its next read has them
+/// under their new ids.
+pub(super) async fn cut_before_ids_ahead(
+    pool: &Pool,
+    key: &str,
+    entries: &mut Vec<RawEntry>,
+) -> Result<(), StoreError> {
+    let first_ahead = first_id_ahead();
+    if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
+        move_from(pool, key, first_ahead).await?;
+        entries.truncate(ahead);
+    }
+    Ok(())
 }
 
 /// The dead-letter stream and what this process already copied to it.

@@ -11,7 +11,7 @@
 //! and skipped, and ids ahead of the clock are moved back to now
 //! ([`super::poison_entries`]), so no entry stops a partition.
 
-use super::poison_entries::{PoisonEntries, RawEntry, decode_entry, first_id_ahead, move_entries_ahead};
+use super::poison_entries::{PoisonEntries, RawEntry, cut_before_ids_ahead, decode_entry, moved_entries_ahead};
 use crate::StoreError;
 use crate::ports::stream::{EntryId, LogEntry, PointLog, StreamPoint, encode_points};
 use async_trait::async_trait;
@@ -75,7 +75,7 @@ impl PointLog for RedisPointLog {
         let add = redis::cmd("XADD").arg(&key).arg("*").arg("points").arg(&entry).to_owned();
         let id: String = match add.query_async(&mut conn).await {
             Ok(id) => id,
-            Err(error) if move_entries_ahead(&self.pool, &key, first_id_ahead()).await? > 0 => {
+            Err(error) if moved_entries_ahead(&self.pool, &key).await? => {
                 tracing::debug!(%error, "append refused until entries ahead of the clock were moved");
                 add.query_async(&mut conn).await?
             }
@@ -97,13 +97,7 @@ impl PointLog for RedisPointLog {
             .query_async(&mut conn)
             .await?;
         drop(conn);
-        // Entries from the first one ahead of the clock on are moved to the
-        // end of the stream; the next read has them under their new ids.
-        let first_ahead = first_id_ahead();
-        if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
-            move_entries_ahead(&self.pool, &key, first_ahead).await?;
-            entries.truncate(ahead);
-        }
+        cut_before_ids_ahead(&self.pool, &key, &mut entries).await?;
         let mut read = Vec::with_capacity(entries.len());
         for (id, fields) in entries {
             let id = parse_id(&id)?;
