@@ -18,8 +18,9 @@
 //! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
 //! `anomaly_prediction_history_sampled_out_total`.
 
+use anomaly_http::OwnedTasks;
 use anomaly_store::{AnomalyFeed, FeedAnomaly, PredictionBatch, PredictionHistory, PredictionRecord};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -42,10 +43,8 @@ pub struct HistoryLimits {
 /// The handler's end of the history queue, and the writer's task.
 pub struct HistoryRecorder {
     queue: Option<mpsc::Sender<Queued>>,
-    /// Tells the writer to write what is queued and end.
-    stop: watch::Sender<bool>,
-    /// The writer, until [`HistoryRecorder::drain`] awaits it.
-    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The writer; stopped, it writes what is queued and ends.
+    writer: OwnedTasks,
     normal: metrics::Counter,
     anomalous: metrics::Counter,
     dropped: metrics::Counter,
@@ -55,17 +54,15 @@ impl HistoryRecorder {
     /// Starts the writer (unless `limits.max_rows` is 0).
     pub fn start(history: Arc<dyn PredictionHistory>, feed: Arc<dyn AnomalyFeed>, limits: HistoryLimits) -> Self {
         anomaly_http::metrics::install();
-        let (stop, stopped) = watch::channel(false);
-        let (queue, writer) = if limits.max_rows > 0 {
+        let writer = OwnedTasks::default();
+        let queue = (limits.max_rows > 0).then(|| {
             let (queue, receiver) = mpsc::channel(limits.queue.max(1));
-            (Some(queue), Some(tokio::spawn(write_batches(receiver, stopped, history, feed, limits))))
-        } else {
-            (None, None)
-        };
+            writer.own(tokio::spawn(write_batches(receiver, writer.stopping(), history, feed, limits)));
+            queue
+        });
         Self {
             queue,
-            stop,
-            writer: Mutex::new(writer),
+            writer,
             normal: metrics::counter!("anomaly_predictions_total", "result" => "normal"),
             anomalous: metrics::counter!("anomaly_predictions_total", "result" => "anomaly"),
             dropped: metrics::counter!("anomaly_prediction_history_dropped_total"),
@@ -95,11 +92,7 @@ impl HistoryRecorder {
     /// Has the writer write every verdict queued, then end, and waits for
     /// it (at most [`DRAIN_TIMEOUT`]): run once no request can queue more.
     pub async fn drain(&self) {
-        self.stop.send_replace(true);
-        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(writer) = writer
-            && tokio::time::timeout(DRAIN_TIMEOUT, writer).await.is_err()
-        {
+        if !self.writer.stop(DRAIN_TIMEOUT).await {
             tracing::warn!("the prediction history was not written in time; the verdicts queued are lost");
         }
     }

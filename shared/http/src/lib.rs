@@ -13,6 +13,7 @@ pub mod health;
 pub mod latency;
 pub mod metrics;
 pub mod model_description;
+pub mod owned_tasks;
 pub mod request_metrics;
 pub mod scoped_routes;
 pub mod server;
@@ -33,6 +34,7 @@ pub use health::{
 };
 pub use latency::LatencyRecorder;
 pub use model_description::ModelDescription;
+pub use owned_tasks::OwnedTasks;
 pub use scoped_routes::ScopedRoutes;
 pub use server::{Server, shutdown_signal};
 

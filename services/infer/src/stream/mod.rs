@@ -22,8 +22,9 @@ pub use worker_status::{STUCK_AFTER_FAILURES, StreamStatus, StuckPartition};
 use crate::ModelLookup;
 use crate::settings::InferSettings;
 use anomaly_core::{DetectorConfig, Model, Threshold};
+use anomaly_http::OwnedTasks;
 use anomaly_store::{Backends, StoreError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// The detector of series that have no fitted model.
@@ -69,9 +70,8 @@ pub struct Stream {
     /// Most series one ingest request may hold (`INGEST_MAX_SERIES_PER_REQUEST`).
     pub ingest_max_series: usize,
     pub(crate) metrics: StreamMetrics,
-    stop: watch::Sender<bool>,
-    /// The worker's task, until [`Stream::drain`] awaits it.
-    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The worker's task and its stop signal.
+    worker: OwnedTasks,
 }
 
 /// How long a stopping worker may take to finish its batch and release its partitions.
@@ -89,7 +89,8 @@ impl Stream {
         let (ready_max_lag, kafka) = (settings.ready_max_lag, &settings.kafka);
         let status = Arc::new(StreamStatus::default());
         let metrics = StreamMetrics::new();
-        let (stop, stopped) = watch::channel(false);
+        let worker = OwnedTasks::default();
+        let stopped = worker.stopping();
         let max_states = usize::try_from(settings.stream_states_in_memory).unwrap_or(usize::MAX);
         let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states, status.clone());
         let (source, handle): (Arc<dyn source::StreamSource>, _) = if kafka.enabled() {
@@ -101,19 +102,15 @@ impl Stream {
             (Arc::new(log), Self::start_log_worker(backends, judge, status.clone(), metrics.clone(), stopped, name))
         };
         let ingest_max_series = usize::try_from(settings.ingest_max_series_per_request).unwrap_or(usize::MAX);
-        let worker = Mutex::new(Some(handle));
-        Ok(Self { status, source, ready_max_lag, ingest_max_series, metrics, stop, worker })
+        worker.own(handle);
+        Ok(Self { status, source, ready_max_lag, ingest_max_series, metrics, worker })
     }
 
     /// Stops the worker after its current batch and waits (at most 10 s)
     /// until it has committed it and released its partitions. The service
     /// runs it once its HTTP side has stopped.
     pub async fn drain(&self) {
-        self.stop();
-        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(worker) = worker
-            && tokio::time::timeout(DRAIN_TIMEOUT, worker).await.is_err()
-        {
+        if !self.worker.stop(DRAIN_TIMEOUT).await {
             tracing::warn!("the stream worker did not stop in time; its leases expire on their own");
         }
     }
@@ -139,7 +136,7 @@ impl Stream {
 
     /// Asks the worker to stop after its current batch.
     pub fn stop(&self) {
-        self.stop.send_replace(true);
+        self.worker.signal();
     }
 }
 

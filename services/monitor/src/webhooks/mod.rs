@@ -13,10 +13,11 @@ pub use dispatcher::RetryPolicy;
 pub use fanout::{FanoutStatus, random_id};
 pub use targets::Targets;
 
+use anomaly_http::OwnedTasks;
 use anomaly_store::{AnomalyFeed, WebhookStore};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 /// The webhook tasks of one process; they stop with [`WebhookWorkers::stop`],
 /// or once this is dropped.
@@ -26,10 +27,8 @@ pub struct WebhookWorkers {
     created: Notify,
     /// How the fan-out goes, for `/healthcheck`.
     fanout: Arc<FanoutStatus>,
-    /// Tells the tasks to stop.
-    stop: watch::Sender<bool>,
-    /// The fan-out and the dispatcher, until stopped.
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The fan-out and the dispatcher, and their stop signal.
+    tasks: OwnedTasks,
     /// How long a stop waits for them (an attempt's timeout and a margin).
     stop_within: Duration,
 }
@@ -43,20 +42,15 @@ impl WebhookWorkers {
         policy: RetryPolicy,
     ) -> reqwest::Result<Arc<Self>> {
         let http = dispatcher::client(&policy)?;
-        let (stop, stopped) = watch::channel(false);
         let workers = Arc::new(Self {
             created: Notify::new(),
             fanout: Arc::default(),
-            stop,
-            tasks: Mutex::default(),
+            tasks: OwnedTasks::default(),
             stop_within: policy.timeout + Duration::from_secs(5),
         });
-        let (fanout_status, weak) = (workers.fanout.clone(), Arc::downgrade(&workers));
-        let tasks = vec![
-            tokio::spawn(fanout::run(feed, store.clone(), fanout_status, weak.clone(), stopped.clone())),
-            tokio::spawn(dispatcher::run(store, http, policy, weak, stopped)),
-        ];
-        *workers.tasks.lock().unwrap_or_else(PoisonError::into_inner) = tasks;
+        let (fanout_status, weak, tasks) = (workers.fanout.clone(), Arc::downgrade(&workers), &workers.tasks);
+        tasks.own(tokio::spawn(fanout::run(feed, store.clone(), fanout_status, weak.clone(), tasks.stopping())));
+        tasks.own(tokio::spawn(dispatcher::run(store, http, policy, weak, tasks.stopping())));
         Ok(workers)
     }
 
@@ -65,10 +59,7 @@ impl WebhookWorkers {
     /// most an attempt's timeout and 5 s): the monitor runs it once its
     /// HTTP side has stopped.
     pub async fn stop(&self) {
-        self.stop.send_replace(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        let all = futures::future::join_all(tasks);
-        if tokio::time::timeout(self.stop_within, all).await.is_err() {
+        if !self.tasks.stop(self.stop_within).await {
             tracing::warn!(
                 "webhook attempts still in flight at the stop; their leases run out and they are sent again"
             );
