@@ -46,8 +46,10 @@ pub trait FanoutProbe: Send + Sync {
     fn report(&self) -> FanoutHealth;
 }
 
-/// Rounds of the fan-out that must fail in a row before it is reported stuck.
-pub const FANOUT_STUCK_AFTER_FAILURES: u32 = 3;
+/// Rounds of background work (a stream partition's batches, the webhook
+/// fan-out's rounds) that must fail in a row before `/healthcheck` (and
+/// infer's `/ready`) report it stuck.
+pub const STUCK_AFTER_FAILURES: u32 = 3;
 
 /// The webhook fan-out of the monitor answering: it follows the anomaly
 /// feed and turns each anomaly into deliveries.

@@ -29,7 +29,7 @@ pub use extract::{
     ApiBytes, ApiJson, ApiQuery, BodyFormat, JsonBytes, JsonOrNdjsonBytes, SeriesIdParam, SeriesIdPath, SeriesIdText,
 };
 pub use health::{
-    FANOUT_STUCK_AFTER_FAILURES, FanoutHealth, FanoutProbe, HealthState, Probes, StreamHealth, StreamProbe,
+    FanoutHealth, FanoutProbe, HealthState, Probes, STUCK_AFTER_FAILURES, StreamHealth, StreamProbe,
     StuckPartitionHealth, health_router,
 };
 pub use latency::LatencyRecorder;

@@ -17,7 +17,7 @@ mod worker_status;
 pub use ingest::{BatchIngestRequest, BatchPoint, IngestAccepted, IngestRequest, ingest_many, ingest_series};
 pub(crate) use metrics::StreamMetrics;
 pub use status::{SeriesStreamView, StreamHealthProbe, ready, series_stream};
-pub use worker_status::{STUCK_AFTER_FAILURES, StreamStatus, StuckPartition};
+pub use worker_status::StreamStatus;
 
 use crate::ModelLookup;
 use crate::settings::InferSettings;

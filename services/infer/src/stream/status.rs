@@ -5,10 +5,7 @@
 
 use crate::InferState;
 use anomaly_core::{OnlineDetector, Verdict};
-use anomaly_http::{
-    ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, StuckPartitionHealth,
-    model_description::rfc3339_millis,
-};
+use anomaly_http::{ApiError, ErrorBody, SeriesIdPath, StreamHealth, StreamProbe, model_description::rfc3339_millis};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -212,13 +209,7 @@ impl StreamProbe for StreamHealthProbe {
         let lag = lag.ok().flatten();
         let readable = lag.is_some();
         let lag = lag.unwrap_or(Lag::NONE);
-        let stuck: Vec<_> = state
-            .stream
-            .status
-            .stuck()
-            .into_iter()
-            .map(|s| StuckPartitionHealth { partition: s.partition, failures: s.failures, error: s.error })
-            .collect();
+        let stuck = state.stream.status.stuck();
         let status = match (readable && source_up, stuck.is_empty()) {
             (false, _) => "down",
             (true, false) => "stuck",

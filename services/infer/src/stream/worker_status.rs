@@ -4,6 +4,7 @@
 
 use super::StreamMetrics;
 use super::judge;
+use anomaly_http::{STUCK_AFTER_FAILURES, StuckPartitionHealth};
 use anomaly_store::{EntryId, StoreError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,21 +20,6 @@ pub struct StreamStatus {
     last_commit_ms: AtomicI64,
     /// Partitions whose last batches failed: how many in a row, and the last error.
     failing: Mutex<BTreeMap<u32, (u32, String)>>,
-}
-
-/// Batches of one partition that must fail in a row before `/ready` and
-/// `/healthcheck` report the partition stuck.
-pub const STUCK_AFTER_FAILURES: u32 = 3;
-
-/// A partition whose batches keep failing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StuckPartition {
-    /// The partition.
-    pub partition: u32,
-    /// Its batches that failed in a row.
-    pub failures: u32,
-    /// The last one's error.
-    pub error: String,
 }
 
 impl StreamStatus {
@@ -64,12 +50,12 @@ impl StreamStatus {
     }
 
     /// Partitions whose last [`STUCK_AFTER_FAILURES`] batches or more failed.
-    pub fn stuck(&self) -> Vec<StuckPartition> {
+    pub fn stuck(&self) -> Vec<StuckPartitionHealth> {
         let failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
         failing
             .iter()
             .filter(|(_, (failures, _))| *failures >= STUCK_AFTER_FAILURES)
-            .map(|(partition, (failures, error))| StuckPartition {
+            .map(|(partition, (failures, error))| StuckPartitionHealth {
                 partition: *partition,
                 failures: *failures,
                 error: error.clone(),

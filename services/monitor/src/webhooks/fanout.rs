@@ -6,7 +6,7 @@
 
 use super::WebhookWorkers;
 use crate::queries::PredictionView;
-use anomaly_http::{FANOUT_STUCK_AFTER_FAILURES, FanoutHealth, FanoutProbe};
+use anomaly_http::{FanoutHealth, FanoutProbe, STUCK_AFTER_FAILURES};
 use anomaly_store::{AnomalyFeed, EntryId, FeedAnomaly, NewDelivery, StoreError, Webhook, WebhookStore};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -67,7 +67,7 @@ impl FanoutProbe for FanoutStatus {
     fn report(&self) -> FanoutHealth {
         let (failures, error, position) = self.lock().clone();
         FanoutHealth {
-            status: if failures >= FANOUT_STUCK_AFTER_FAILURES { "stuck" } else { "up" }.into(),
+            status: if failures >= STUCK_AFTER_FAILURES { "stuck" } else { "up" }.into(),
             failures,
             error,
             position: position.map(|id| id.to_string()),
