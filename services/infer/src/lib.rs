@@ -148,10 +148,10 @@ mod tests {
         let id = SeriesId::parse("s").expect("valid");
         let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
         for threshold in [3.0, 0.5] {
-            let config = DetectorConfig::ThreeSigma {
+            let config = DetectorConfig::ThreeSigma(anomaly_core::ThreeSigmaParams {
                 threshold: Threshold::new(threshold).expect("valid"),
                 direction: Default::default(),
-            };
+            });
             let params = ModelParams::fit(&config, &series).expect("fits");
             // As train does: commit, cache, publish. (Infer's outbox repair
             // may have cached v1 as latest meanwhile; v2 takes its place.)

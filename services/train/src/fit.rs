@@ -66,8 +66,11 @@ fn parse_and_fit(body: &[u8], min_points: usize) -> Result<(TrainingSeries, Mode
     Ok(validate_and_fit(request, min_points)?)
 }
 
-fn validate_and_fit(request: FitRequest, min_points: usize) -> Result<(TrainingSeries, ModelParams), ValidationError> {
-    let config = DetectorConfig::from_options(&request.detector_options())?;
+fn validate_and_fit(
+    mut request: FitRequest,
+    min_points: usize,
+) -> Result<(TrainingSeries, ModelParams), ValidationError> {
+    let config = DetectorConfig::from_json(request.detector_choice())?;
     let series = TrainingSeries::new(request.timestamps, request.values, min_points)?;
     let params = ModelParams::fit(&config, &series)?;
     Ok((series, params))

@@ -1,6 +1,8 @@
 //! The JSON shapes of `POST /fit`, as the public contract names them.
 
-use serde::Deserialize;
+use anomaly_core::DetectorConfig;
+use serde::{Deserialize, Deserializer, de};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// A point's time: whole Unix seconds from 0 to 2^63-1.
@@ -32,12 +34,40 @@ pub struct FitRequest {
     /// The detector; omitted means 3-sigma with the `threshold` and
     /// `direction` above. Its own `threshold` wins over the one above.
     #[serde(default)]
-    pub detector: Option<DetectorRequest>,
+    #[schema(value_type = Option<DetectorRequest>)]
+    pub detector: Option<DetectorChoice>,
+}
+
+/// The `detector` object as given: a `kind` and names that are parameters
+/// of some kind (else 422 `missing_field` or `invalid_field`, as the body's
+/// other fields). Whether they fit the kind is the registry's to check.
+#[derive(Debug)]
+pub struct DetectorChoice(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for DetectorChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let given = Map::deserialize(deserializer)?;
+        if !given.contains_key("kind") {
+            return Err(de::Error::missing_field("kind"));
+        }
+        let names = DetectorConfig::parameter_names();
+        if let Some(unknown) = given.keys().find(|name| *name != "kind" && !names.contains(name)) {
+            let unknown: String = unknown.chars().take(40).collect();
+            return Err(de::Error::custom(format!(
+                "unknown field `{unknown}` in detector; the parameters are {}",
+                names.join(", ")
+            )));
+        }
+        Ok(Self(given))
+    }
 }
 
 /// A detector choice: `kind` plus the parameters of that kind. Parameters
 /// that do not belong to the kind are refused (422 `invalid_detector`).
-#[derive(Debug, Deserialize, ToSchema)]
+// A documentation type only: the body is read by the detector registry
+// (`DetectorConfig::from_json`), which checks the kind's own parameters.
+#[allow(dead_code)]
+#[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "rolling_zscore", "window": 50, "threshold": 3.0}))]
 pub struct DetectorRequest {
@@ -97,24 +127,18 @@ pub struct DetectorRequest {
 }
 
 impl FitRequest {
-    /// The detector options this request names, the top-level `threshold`
-    /// and `direction` filling in what the `detector` object leaves out.
-    pub fn detector_options(&self) -> anomaly_core::DetectorOptions {
-        let detector = self.detector.as_ref();
-        anomaly_core::DetectorOptions {
-            kind: detector.map(|d| d.kind.clone()),
-            window: detector.and_then(|d| d.window),
-            threshold: detector.and_then(|d| d.threshold).or(self.threshold),
-            alpha: detector.and_then(|d| d.alpha),
-            warmup: detector.and_then(|d| d.warmup),
-            direction: detector.and_then(|d| d.direction.clone()).or_else(|| self.direction.clone()),
-            tolerance: detector.and_then(|d| d.tolerance),
-            quiet: detector.and_then(|d| d.quiet),
-            change: detector.and_then(|d| d.change),
-            seasonal: detector.and_then(|d| d.seasonal),
-            resonance: detector.and_then(|d| d.resonance),
-            probation: detector.and_then(|d| d.probation),
+    /// The detector this request names (`{"kind": ..., params...}`), the
+    /// top-level `threshold` and `direction` filling in what the `detector`
+    /// object leaves out; without a `detector`, 3-sigma.
+    pub fn detector_choice(&mut self) -> Map<String, Value> {
+        let mut choice = self.detector.take().map(|DetectorChoice(given)| given).unwrap_or_default();
+        if let Some(threshold) = self.threshold {
+            choice.entry("threshold").or_insert(threshold.into());
         }
+        if let Some(direction) = &self.direction {
+            choice.entry("direction").or_insert_with(|| direction.clone().into());
+        }
+        choice
     }
 }
 

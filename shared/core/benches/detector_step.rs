@@ -3,7 +3,7 @@
 //! series with spikes; prints the checkpoint size of each. Run with `cargo bench -p anomaly-core --bench
 //! detector_step`; results are in perf/README.md.
 
-use anomaly_core::{DetectorConfig, DetectorOptions, OnlineDetector};
+use anomaly_core::{DetectorConfig, OnlineDetector};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -15,8 +15,7 @@ fn detector_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("detector_step");
     group.throughput(Throughput::Elements(POINTS as u64));
     for kind in ["rolling_zscore", "ewma_zscore", "rolling_mad", "novelty"] {
-        let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
-        let config = DetectorConfig::from_options(&options).expect("valid");
+        let config = DetectorConfig::of_kind(kind).expect("valid");
         let started = config.start().expect("an online kind");
         let mut warm = started.clone();
         for &value in values.iter().take(1000) {

@@ -15,8 +15,9 @@ pub mod training;
 pub mod version;
 
 pub use detector::{
-    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorOptions, Direction, EwmaZScore, MAX_WINDOW,
-    Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingZScore, ThreeSigma, Verdict,
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, EwmaZScore,
+    EwmaZScoreParams, MAX_WINDOW, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingMadParams,
+    RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict,
 };
 pub use error::ValidationError;
 pub use latency::LatencySummary;

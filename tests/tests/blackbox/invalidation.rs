@@ -68,7 +68,10 @@ async fn a_broken_subscription_drops_the_local_cache() {
     let backends = env.connect().await;
     let id = SeriesId::parse("s").expect("valid");
     let series = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 3.0], 1).expect("valid");
-    let config = DetectorConfig::ThreeSigma { threshold: Threshold::DEFAULT, direction: Default::default() };
+    let config = DetectorConfig::ThreeSigma(anomaly_core::ThreeSigmaParams {
+        threshold: Threshold::DEFAULT,
+        direction: Default::default(),
+    });
     let params = ModelParams::fit(&config, &series).expect("fits");
     let record = backends.store.insert_next_version(&id, &params, series).await.expect("stored");
     backends.cache.put_latest(&record).await.expect("cached");

@@ -4,7 +4,7 @@
 
 use anomaly_cli::eval::corpus;
 use anomaly_cli::eval::run::run_detector;
-use anomaly_core::{DetectorConfig, DetectorOptions};
+use anomaly_core::DetectorConfig;
 use blackbox_tests::*;
 use serde_json::json;
 use std::path::Path;
@@ -14,8 +14,7 @@ async fn a_replayed_nab_file_gets_the_verdicts_of_eval(env: TestEnv) {
     let nab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dataset/nab");
     let all = corpus::load(&nab).expect("the NAB corpus loads");
     let file = all.into_iter().find(|s| s.name == "realKnownCause/nyc_taxi.csv").expect("nyc_taxi is in NAB");
-    let default = DetectorConfig::from_options(&DetectorOptions { kind: Some("novelty".into()), ..Default::default() })
-        .expect("valid");
+    let default = DetectorConfig::of_kind("novelty").expect("valid");
     // nyc_taxi has 10,320 rows: NAB's probation for it is the stream's default, 750.
     let scores = run_detector(&default, &file, true).scores;
     let expected: Vec<i64> = file.timestamps.iter().zip(&scores).filter(|(_, s)| **s > 0.0).map(|(t, _)| *t).collect();

@@ -1,48 +1,31 @@
 //! The detectors `anomaly eval` and `anomaly tune` are asked for: kinds
 //! and `key=value` parameters, validated as a fit would, and their names.
 
-use anomaly_core::{DetectorConfig, DetectorOptions};
-use anyhow::{Context, bail};
+use anomaly_core::DetectorConfig;
+use anyhow::Context;
+use serde_json::{Map, Value};
 
-/// The detector configurations asked for, validated as a fit would.
+/// The detector configurations asked for, validated as a fit would: each
+/// `key=value` is the JSON a fit's `detector` object holds (a value that is
+/// not JSON is a string, so `direction=upper` works unquoted).
 pub fn detector_configs(kinds: &[String], params: &[String]) -> anyhow::Result<Vec<DetectorConfig>> {
+    let given = params.iter().map(|param| parse_param(param)).collect::<anyhow::Result<Map<String, Value>>>()?;
     let kinds: Vec<String> =
         if kinds.is_empty() { DetectorConfig::KINDS.iter().map(|k| (*k).to_owned()).collect() } else { kinds.to_vec() };
     kinds
         .iter()
         .map(|kind| {
-            let mut options = DetectorOptions { kind: Some(kind.clone()), ..Default::default() };
-            for param in params {
-                set_param(&mut options, param)?;
-            }
-            DetectorConfig::from_options(&options).map_err(|e| anyhow::anyhow!("{kind}: {e}"))
+            let mut choice = given.clone();
+            choice.insert("kind".to_owned(), Value::String(kind.clone()));
+            DetectorConfig::from_json(choice).map_err(|e| anyhow::anyhow!("{kind}: {e}"))
         })
         .collect()
 }
 
-fn set_param(options: &mut DetectorOptions, param: &str) -> anyhow::Result<()> {
+fn parse_param(param: &str) -> anyhow::Result<(String, Value)> {
     let (key, value) = param.split_once('=').with_context(|| format!("parameter {param:?} is not key=value"))?;
-    let number = || value.parse::<f64>().with_context(|| format!("parameter {key}: {value:?} is not a number"));
-    let count = || value.parse::<u32>().with_context(|| format!("parameter {key}: {value:?} is not a count"));
-    match key {
-        "window" => options.window = Some(count()?),
-        "warmup" => options.warmup = Some(count()?),
-        "threshold" => options.threshold = Some(number()?),
-        "alpha" => options.alpha = Some(number()?),
-        "tolerance" => options.tolerance = Some(number()?),
-        "quiet" => options.quiet = Some(count()?),
-        "change" => options.change = Some(number()?),
-        "seasonal" => options.seasonal = Some(number()?),
-        "resonance" => options.resonance = Some(number()?),
-        "probation" => options.probation = Some(count()?),
-        "direction" => options.direction = Some(value.to_owned()),
-        other => {
-            bail!(
-                "parameter {other} is unknown; known: window, warmup, threshold, alpha, direction, tolerance, quiet, change, seasonal, resonance, probation"
-            )
-        }
-    }
-    Ok(())
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
 }
 
 /// A detector's name with its parameters, e.g. `rolling_zscore(window=50,threshold=3)`.

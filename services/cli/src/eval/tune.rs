@@ -197,7 +197,7 @@ mod tests {
         let error = tune(&corpus, "novelty", &[], &["quiet=1".to_owned(), "speed=2".to_owned()], &progress)
             .expect_err("unknown key")
             .to_string();
-        assert!(error.contains("parameter speed is unknown"), "{error}");
+        assert!(error.contains("speed does not apply to the novelty detector"), "{error}");
         assert_eq!(progress.position(), 0, "nothing ran");
     }
 }

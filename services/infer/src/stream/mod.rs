@@ -21,7 +21,7 @@ pub use worker_status::StreamStatus;
 
 use crate::ModelLookup;
 use crate::settings::InferSettings;
-use anomaly_core::{DetectorConfig, Model, Threshold};
+use anomaly_core::{DetectorConfig, Model};
 use anomaly_http::OwnedTasks;
 use anomaly_store::{Backends, StoreError};
 use std::sync::Arc;
@@ -38,14 +38,12 @@ impl StreamDefaults {
     /// The online detector `kind` with its defaults; the rolling kinds take
     /// `window` points and threshold `threshold`.
     pub fn new(kind: &str, window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
-        let rolling = matches!(kind, "rolling_zscore" | "rolling_mad");
-        let options = anomaly_core::DetectorOptions {
-            kind: Some(kind.to_owned()),
-            window: rolling.then_some(window),
-            threshold: rolling.then(|| Threshold::new(threshold).map(Threshold::get)).transpose()?,
-            ..Default::default()
-        };
-        let config = DetectorConfig::from_options(&options)?;
+        let mut choice = serde_json::Map::from_iter([("kind".to_owned(), kind.into())]);
+        if matches!(kind, "rolling_zscore" | "rolling_mad") {
+            choice.insert("window".to_owned(), window.into());
+            choice.insert("threshold".to_owned(), threshold.into());
+        }
+        let config = DetectorConfig::from_json(choice)?;
         if config.start().is_none() {
             return Err(anomaly_core::ValidationError::InvalidDetector(format!(
                 "the stream's default detector must learn online; {kind} only exists fitted"

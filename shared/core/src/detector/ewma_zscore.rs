@@ -3,9 +3,57 @@
 //! when it lies more than k of those standard deviations from that mean.
 //! O(1) per point and three numbers of state.
 
+use super::params::{DEFAULT_WINDOW, DetectorParams, check_alpha, check_warmup};
 use super::{Decision, OnlineDetector, Verdict};
-use crate::Threshold;
+use crate::{Threshold, ValidationError};
 use serde::{Deserialize, Serialize};
+
+/// The parameters of an EWMA z-score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EwmaZScoreParams {
+    /// Weight of the newest point, in (0, 1) (default 2/51, a 50-point window's).
+    pub alpha: f64,
+    /// k (default 3).
+    pub threshold: Threshold,
+    /// Points before the first verdict, 1 to [`MAX_WINDOW`](super::MAX_WINDOW) (default 50).
+    pub warmup: u32,
+}
+
+impl Default for EwmaZScoreParams {
+    fn default() -> Self {
+        Self { alpha: 2.0 / (f64::from(DEFAULT_WINDOW) + 1.0), threshold: Threshold::DEFAULT, warmup: DEFAULT_WINDOW }
+    }
+}
+
+impl DetectorParams for EwmaZScoreParams {
+    type Detector = EwmaZScore;
+
+    fn check(&self, kind: &str) -> Result<(), ValidationError> {
+        check_alpha(kind, self.alpha)?;
+        check_warmup(kind, self.warmup)
+    }
+
+    fn of(detector: &EwmaZScore) -> Self {
+        Self { alpha: detector.alpha, threshold: detector.threshold, warmup: detector.warmup }
+    }
+
+    fn start(self) -> Option<EwmaZScore> {
+        Some(EwmaZScore::new(self.alpha, self.threshold, self.warmup))
+    }
+
+    fn points_needed(self) -> usize {
+        self.warmup as usize
+    }
+
+    fn threshold(self) -> f64 {
+        self.threshold.get()
+    }
+
+    fn warms_on_every_point(self) -> bool {
+        true
+    }
+}
 
 /// EWMA z-score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

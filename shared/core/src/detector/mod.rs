@@ -1,29 +1,29 @@
 //! Detectors: one file per kind, each with a batch side (fit on a training
 //! series) and an online side (judge one point, then learn from it), its
-//! state a plain value that serialises for checkpoints. [`Model`] is any
-//! fitted detector; [`DetectorConfig`] the parameters a user chooses.
+//! state a plain value that serialises for checkpoints, and its
+//! [`DetectorParams`]. The [registry](registry) lists the kinds and makes
+//! [`Model`] (any fitted detector) and [`DetectorConfig`] (the parameters a
+//! user chooses) from them.
 
 mod config;
 mod ewma_zscore;
-mod fuzzy_art;
-mod likelihood;
 mod model;
 mod novelty;
-mod resonance;
+mod params;
+mod registry;
 mod rolling_mad;
 mod rolling_zscore;
-mod seasonal;
 mod state_float;
 mod three_sigma;
 mod window;
 
-pub use config::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorConfig, DetectorOptions, MAX_QUIET, MAX_WINDOW};
-pub use ewma_zscore::EwmaZScore;
-pub use model::Model;
-pub use novelty::{Novelty, NoveltyParams};
-pub use rolling_mad::RollingMad;
-pub use rolling_zscore::RollingZScore;
-pub use three_sigma::ThreeSigma;
+pub use ewma_zscore::{EwmaZScore, EwmaZScoreParams};
+pub use novelty::{MAX_QUIET, Novelty, NoveltyParams};
+pub use params::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorParams, MAX_WINDOW};
+pub use registry::{DetectorConfig, Model};
+pub use rolling_mad::{RollingMad, RollingMadParams};
+pub use rolling_zscore::{RollingZScore, RollingZScoreParams};
+pub use three_sigma::{ThreeSigma, ThreeSigmaParams};
 
 use crate::ValidationError;
 

@@ -1,42 +1,11 @@
-//! [`Model`]: any detector with what it learnt, the value a fit stores and
-//! a stream checkpoints. Serialised as `{"kind": ..., params and state}`.
+//! What every [`Model`] does whatever its kind: its decision without
+//! learning, flags over training values, and the online side that never
+//! learns a value too large to keep its state finite. The enum itself and
+//! the dispatch over kinds come from the [registry](super::registry).
 
-use super::{
-    Decision, DetectorConfig, Direction, EwmaZScore, Novelty, OnlineDetector, RollingMad, RollingZScore, ThreeSigma,
-    Verdict,
-};
-use serde::{Deserialize, Serialize};
-
-/// A fitted or warmed-up detector of one kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Model {
-    /// The contract's default.
-    ThreeSigma(ThreeSigma),
-    /// Rolling z-score.
-    RollingZscore(RollingZScore),
-    /// Rolling median/MAD.
-    RollingMad(RollingMad),
-    /// EWMA z-score.
-    EwmaZscore(EwmaZScore),
-    /// Novelty (spatial and level channels, alert suppression).
-    Novelty(Novelty),
-}
+use super::{Decision, Direction, Model, OnlineDetector, Verdict};
 
 impl Model {
-    /// The configuration, without the learnt state.
-    pub fn config(&self) -> DetectorConfig {
-        match self {
-            Self::ThreeSigma(m) => DetectorConfig::ThreeSigma { threshold: m.threshold, direction: m.direction },
-            Self::RollingZscore(m) => DetectorConfig::RollingZscore { window: m.window, threshold: m.threshold },
-            Self::RollingMad(m) => DetectorConfig::RollingMad { window: m.window, threshold: m.threshold },
-            Self::EwmaZscore(m) => {
-                DetectorConfig::EwmaZscore { alpha: m.alpha, threshold: m.threshold, warmup: m.warmup }
-            }
-            Self::Novelty(m) => DetectorConfig::Novelty(m.params),
-        }
-    }
-
     /// The kind's API name.
     pub fn kind(&self) -> &'static str {
         self.config().kind()
@@ -44,21 +13,12 @@ impl Model {
 
     /// k: the largest normal |score|.
     pub fn threshold(&self) -> f64 {
-        match self {
-            Self::ThreeSigma(m) => m.threshold.get(),
-            Self::RollingZscore(m) => m.threshold.get(),
-            Self::RollingMad(m) => m.threshold.get(),
-            Self::EwmaZscore(m) => m.threshold.get(),
-            Self::Novelty(m) => m.params.threshold.get(),
-        }
+        self.config().threshold()
     }
 
     /// Which side is anomalous (the online kinds judge both).
     pub fn direction(&self) -> Direction {
-        match self {
-            Self::ThreeSigma(m) => m.direction,
-            _ => Direction::TwoSided,
-        }
+        self.config().direction()
     }
 
     /// The decision on `value` without learning, for a detector past its
@@ -77,26 +37,6 @@ impl Model {
         match self.config().start() {
             None => values.iter().map(|v| self.decide(*v).anomaly).collect(),
             Some(mut fresh) => values.iter().map(|v| fresh.update(*v).is_anomaly()).collect(),
-        }
-    }
-
-    fn online(&self) -> &dyn OnlineDetector {
-        match self {
-            Self::ThreeSigma(m) => m,
-            Self::RollingZscore(m) => m,
-            Self::RollingMad(m) => m,
-            Self::EwmaZscore(m) => m,
-            Self::Novelty(m) => m,
-        }
-    }
-
-    fn online_mut(&mut self) -> &mut dyn OnlineDetector {
-        match self {
-            Self::ThreeSigma(m) => m,
-            Self::RollingZscore(m) => m,
-            Self::RollingMad(m) => m,
-            Self::EwmaZscore(m) => m,
-            Self::Novelty(m) => m,
         }
     }
 }
@@ -127,7 +67,7 @@ impl OnlineDetector for Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DetectorOptions, Threshold, TrainingSeries};
+    use crate::{DetectorConfig, ThreeSigma, Threshold, TrainingSeries};
     use proptest::prelude::*;
 
     #[test]
@@ -135,8 +75,7 @@ mod tests {
         let series =
             TrainingSeries::new((0..200).collect(), (0..200).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
         for kind in DetectorConfig::KINDS {
-            let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
-            let model = DetectorConfig::from_options(&options).and_then(|c| c.fit(&series)).expect("fits");
+            let model = DetectorConfig::of_kind(kind).and_then(|c| c.fit(&series)).expect("fits");
             let text = serde_json::to_string(&model).expect("serialises");
             assert!(text.starts_with(&format!("{{\"kind\":\"{kind}\"")), "{text}");
             let back: Model = serde_json::from_str(&text).expect("deserialises");
@@ -157,8 +96,7 @@ mod tests {
 
     /// A fresh online detector of `kind` with its defaults.
     fn online(kind: &str) -> Model {
-        let options = DetectorOptions { kind: Some(kind.into()), ..Default::default() };
-        DetectorConfig::from_options(&options)
+        DetectorConfig::of_kind(kind)
             .and_then(|c| c.start().ok_or(crate::ValidationError::EmptySeries))
             .expect("online")
     }
@@ -223,10 +161,7 @@ mod tests {
     fn a_state_overflowed_by_hostile_values_reads_back() {
         let hostile = [f64::MAX, -f64::MAX, 5e-324, 1.0, 1e308, -1e308];
         for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
-            let options = DetectorOptions { kind: Some((*kind).into()), warmup: None, ..Default::default() };
-            let mut model = DetectorConfig::from_options(&options)
-                .and_then(|c| c.start().ok_or(crate::ValidationError::EmptySeries))
-                .expect("online");
+            let mut model = online(kind);
             for value in std::iter::repeat_n(1.0, 200).chain(hostile) {
                 let _ = model.update(value);
             }

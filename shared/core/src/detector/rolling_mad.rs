@@ -6,10 +6,51 @@
 //! (scaled by 1.2533), and when that is 0 too, any other value is anomalous.
 //! O(log W) to find a value's place and O(W) to shift it, no allocation.
 
+use super::params::{DEFAULT_WINDOW, DetectorParams, check_window};
 use super::window::Window;
 use super::{Decision, OnlineDetector, Verdict};
-use crate::Threshold;
+use crate::{Threshold, ValidationError};
 use serde::{Deserialize, Serialize};
+
+/// The parameters of a rolling median/MAD.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RollingMadParams {
+    /// Points in the window, 2 to [`MAX_WINDOW`](super::MAX_WINDOW) (default 50).
+    pub window: u32,
+    /// k (default 3).
+    pub threshold: Threshold,
+}
+
+impl Default for RollingMadParams {
+    fn default() -> Self {
+        Self { window: DEFAULT_WINDOW, threshold: Threshold::DEFAULT }
+    }
+}
+
+impl DetectorParams for RollingMadParams {
+    type Detector = RollingMad;
+
+    fn check(&self, kind: &str) -> Result<(), ValidationError> {
+        check_window(kind, self.window)
+    }
+
+    fn of(detector: &RollingMad) -> Self {
+        Self { window: detector.window, threshold: detector.threshold }
+    }
+
+    fn start(self) -> Option<RollingMad> {
+        Some(RollingMad::new(self.window, self.threshold))
+    }
+
+    fn points_needed(self) -> usize {
+        self.window as usize
+    }
+
+    fn threshold(self) -> f64 {
+        self.threshold.get()
+    }
+}
 
 /// MAD to the standard deviation of a normal distribution.
 const MAD_TO_STD: f64 = 1.4826;

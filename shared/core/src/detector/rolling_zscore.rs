@@ -3,10 +3,51 @@
 //! the mean and squared spread are updated as a value enters and another
 //! leaves, and recomputed exactly every `W` points so rounding cannot drift.
 
+use super::params::{DEFAULT_WINDOW, DetectorParams, check_window};
 use super::window::Window;
 use super::{Decision, OnlineDetector, Verdict};
-use crate::Threshold;
+use crate::{Threshold, ValidationError};
 use serde::{Deserialize, Serialize};
+
+/// The parameters of a rolling z-score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RollingZScoreParams {
+    /// Points in the window, 2 to [`MAX_WINDOW`](super::MAX_WINDOW) (default 50).
+    pub window: u32,
+    /// k (default 3).
+    pub threshold: Threshold,
+}
+
+impl Default for RollingZScoreParams {
+    fn default() -> Self {
+        Self { window: DEFAULT_WINDOW, threshold: Threshold::DEFAULT }
+    }
+}
+
+impl DetectorParams for RollingZScoreParams {
+    type Detector = RollingZScore;
+
+    fn check(&self, kind: &str) -> Result<(), ValidationError> {
+        check_window(kind, self.window)
+    }
+
+    fn of(detector: &RollingZScore) -> Self {
+        Self { window: detector.window, threshold: detector.threshold }
+    }
+
+    fn start(self) -> Option<RollingZScore> {
+        Some(RollingZScore::new(self.window, self.threshold))
+    }
+
+    fn points_needed(self) -> usize {
+        self.window as usize
+    }
+
+    fn threshold(self) -> f64 {
+        self.threshold.get()
+    }
+}
 
 /// Rolling z-score over the last `window` points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,13 +1,59 @@
 //! The contract's baseline detector: a value is anomalous when it lies more
 //! than k standard deviations from the training mean.
 
+use super::params::DetectorParams;
 use super::{Decision, Direction, OnlineDetector, Verdict};
 use crate::{TrainingSeries, ValidationError, stats::RunningStats, threshold::Threshold};
+use serde::{Deserialize, Serialize};
+
+/// The parameters of 3-sigma.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ThreeSigmaParams {
+    /// k (default 3).
+    pub threshold: Threshold,
+    /// Which side is anomalous (default both).
+    pub direction: Direction,
+}
+
+impl DetectorParams for ThreeSigmaParams {
+    type Detector = ThreeSigma;
+
+    /// `threshold` and `direction` are checked for every kind alike.
+    fn check(&self, _kind: &str) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
+    fn of(detector: &ThreeSigma) -> Self {
+        Self { threshold: detector.threshold, direction: detector.direction }
+    }
+
+    /// Exists only fitted.
+    fn start(self) -> Option<ThreeSigma> {
+        None
+    }
+
+    fn points_needed(self) -> usize {
+        1
+    }
+
+    fn threshold(self) -> f64 {
+        self.threshold.get()
+    }
+
+    fn direction(self) -> Direction {
+        self.direction
+    }
+
+    fn fit(self, series: &TrainingSeries) -> Result<ThreeSigma, ValidationError> {
+        ThreeSigma::fit(series, self.threshold, self.direction)
+    }
+}
 
 /// Fitted 3-sigma parameters (k is configurable, 3 by default). Frozen at
 /// fit time: online, it judges every point against the training statistics
 /// and learns nothing.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ThreeSigma {
     /// Training mean.
     pub mean: f64,

@@ -352,7 +352,10 @@ mod tests {
     async fn many_series_are_read_in_chunks_of_one_statement() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqlModelStore::open_sqlite_file(&dir.path().join("s.db"), 2).await.expect("opened");
-        let rolling = DetectorConfig::RollingZscore { window: 5, threshold: Threshold::new(3.0).expect("valid") };
+        let rolling = DetectorConfig::RollingZscore(anomaly_core::RollingZScoreParams {
+            window: 5,
+            threshold: Threshold::new(3.0).expect("valid"),
+        });
         // 1,500 streamed series (more than one statement's worth of ids).
         let series = (0..1500)
             .map(|n| SeriesStream {
@@ -369,10 +372,10 @@ mod tests {
         let checkpoint = Checkpoint { log: "points".into(), partition: 0, epoch: 1, series, ..Default::default() };
         assert!(store.commit(&checkpoint).await.expect("committed"));
         let training = TrainingSeries::new(vec![1, 2, 3], vec![1.0, 2.0, 4.0], 1).expect("valid");
-        let three_sigma = DetectorConfig::ThreeSigma {
+        let three_sigma = DetectorConfig::ThreeSigma(anomaly_core::ThreeSigmaParams {
             threshold: Threshold::new(3.0).expect("valid"),
             direction: Default::default(),
-        };
+        });
         let params = ModelParams::fit(&three_sigma, &training).expect("fits");
         for fitted in [3, 1499, 2400] {
             store.insert_next_version(&id(fitted), &params, training.clone()).await.expect("stored");

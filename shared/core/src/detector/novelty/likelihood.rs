@@ -30,13 +30,13 @@ pub struct AnomalyLikelihood {
     next: usize,
     /// The sum of the raw scores that stay in the short-term average when
     /// the next one joins (the newest `SHORT - 1`, oldest first).
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     kept: f64,
     /// Short-term averages learnt from.
     seen: u64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     mean: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     variance: f64,
 }
 

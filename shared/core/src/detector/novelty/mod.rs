@@ -15,12 +15,12 @@
 //!   is not news); only when the value before was already more than
 //!   [`PRECEDED`] standard deviations from the mean (a lone spike inside the
 //!   range seen is not news either; one past it is the spatial channel's);
-//! - **change**: the [anomaly likelihood](super::likelihood) of the size of
+//! - **change**: the [anomaly likelihood](likelihood) of the size of
 //!   the step from the previous value, over `change`: the series starts
 //!   moving in a way it has not moved before, inside its usual range;
 //! - **seasonal**: when the series has a period, the likelihood of the
 //!   distance to the value one period earlier, over `seasonal` (see
-//!   [`super::seasonal`]). A value about the one a period earlier is
+//!   [`seasonal`]). A value about the one a period earlier is
 //!   expected: its level and change scores count as 0.
 //!
 //! A point whose score passes 1 is an alert, unless it falls in the quiet
@@ -31,7 +31,7 @@
 //! judged against a short history and come closer together); a value past
 //! the range seen by [`FAR_PAST`] times the tolerance alerts even then.
 //!
-//! The fifth, **resonance** (see [`super::resonance`]: ARTime's adaptive
+//! The fifth, **resonance** (see [`resonance`]: ARTime's adaptive
 //! resonance categories over the shape of the last 8 downsampled values),
 //! alerts on its own when its confidence reaches `resonance`, except in the
 //! [`RESONANCE_AFTER`] points after an alert of the other four (the same
@@ -39,11 +39,17 @@
 //! judges points that arrive in order: judging a point without learning
 //! it (a predict against a fitted version) leaves it out.
 
-use super::likelihood::AnomalyLikelihood;
-use super::resonance::Resonance;
-use super::seasonal::{self, Seasonal};
+mod fuzzy_art;
+mod likelihood;
+mod resonance;
+mod seasonal;
+
+use super::params::{DetectorParams, check_alpha, check_positive, check_warmup, invalid};
 use super::{Decision, OnlineDetector, Verdict};
-use crate::Threshold;
+use crate::{Threshold, ValidationError};
+use likelihood::AnomalyLikelihood;
+use resonance::{PROBATION_RANGE, Resonance};
+use seasonal::Seasonal;
 use serde::{Deserialize, Serialize};
 
 /// During the quiet period, a score must be this many times the last
@@ -72,6 +78,7 @@ pub const RESONANCE_AFTER: u32 = 200;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NoveltyParams {
     /// Level channel: the largest normal |z|.
     pub threshold: Threshold,
@@ -84,37 +91,17 @@ pub struct NoveltyParams {
     /// Points seen before the first verdict.
     pub warmup: u32,
     /// Change channel: the largest normal z of the recent step sizes
-    /// against their past (models stored before it existed get the default).
-    #[serde(default = "default_change")]
+    /// against their past.
     pub change: Threshold,
     /// Seasonal channel: the largest normal z of the recent distances to
-    /// one period earlier against their past (default for older models too).
-    #[serde(default = "default_seasonal")]
+    /// one period earlier against their past.
     pub seasonal: Threshold,
     /// Resonance channel: the confidence (0 to 1) from which it alerts;
-    /// above 1 it never does (default for older models too).
-    #[serde(default = "default_resonance")]
+    /// above 1 it never does.
     pub resonance: f64,
     /// Resonance channel: the points it learns from before judging; its
-    /// value range is theirs (default for older models too).
-    #[serde(default = "default_probation")]
+    /// value range is theirs.
     pub probation: u32,
-}
-
-fn default_change() -> Threshold {
-    NoveltyParams::DEFAULT.change
-}
-
-fn default_seasonal() -> Threshold {
-    NoveltyParams::DEFAULT.seasonal
-}
-
-fn default_resonance() -> f64 {
-    NoveltyParams::DEFAULT.resonance
-}
-
-fn default_probation() -> u32 {
-    NoveltyParams::DEFAULT.probation
 }
 
 impl NoveltyParams {
@@ -132,6 +119,66 @@ impl NoveltyParams {
     };
 }
 
+/// The longest quiet period after a novelty alert.
+pub const MAX_QUIET: u32 = 1_000_000;
+
+impl Default for NoveltyParams {
+    /// [`NoveltyParams::DEFAULT`]; also what a model stored before a
+    /// parameter existed gets for it.
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl DetectorParams for NoveltyParams {
+    type Detector = Novelty;
+
+    fn check(&self, kind: &str) -> Result<(), ValidationError> {
+        check_positive(kind, "tolerance", self.tolerance)?;
+        if self.quiet > MAX_QUIET {
+            return Err(invalid(format!("quiet of {kind} must be at most {MAX_QUIET} points; got {}", self.quiet)));
+        }
+        check_positive(kind, "resonance", self.resonance).map_err(|_| {
+            invalid(format!(
+                "resonance of {kind} must be > 0 and at most 1e6 (above 1 the channel never alerts); got {}",
+                self.resonance
+            ))
+        })?;
+        if !PROBATION_RANGE.contains(&self.probation) {
+            return Err(invalid(format!(
+                "probation of {kind} must be from {} to {} points; got {}",
+                PROBATION_RANGE.start(),
+                PROBATION_RANGE.end(),
+                self.probation
+            )));
+        }
+        check_alpha(kind, self.alpha)?;
+        check_warmup(kind, self.warmup)?;
+        check_positive(kind, "change", self.change.get())?;
+        check_positive(kind, "seasonal", self.seasonal.get())
+    }
+
+    fn of(detector: &Novelty) -> Self {
+        detector.params
+    }
+
+    fn start(self) -> Option<Novelty> {
+        Some(Novelty::new(self))
+    }
+
+    fn points_needed(self) -> usize {
+        self.warmup as usize
+    }
+
+    fn threshold(self) -> f64 {
+        self.threshold.get()
+    }
+
+    fn warms_on_every_point(self) -> bool {
+        true
+    }
+}
+
 /// The novelty detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Novelty {
@@ -139,21 +186,21 @@ pub struct Novelty {
     #[serde(flatten)]
     pub params: NoveltyParams,
     seen: u64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     min: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     max: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     mean: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     variance: f64,
     /// Points since the last alert (saturating); `u32::MAX` before any.
     since_alert: u32,
     /// The score of the last alert.
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     alert_score: f64,
     /// The previous value (NaN before the first).
-    #[serde(default = "not_a_number", with = "super::state_float")]
+    #[serde(default = "not_a_number", with = "crate::detector::state_float")]
     previous: f64,
     /// The change channel over the step sizes.
     #[serde(default)]
@@ -162,10 +209,10 @@ pub struct Novelty {
     #[serde(default)]
     season: Box<Seasonal>,
     /// The recent peak of the level score (decaying by [`PEAK_DECAY`]).
-    #[serde(default, with = "super::state_float")]
+    #[serde(default, with = "crate::detector::state_float")]
     level_peak: f64,
     /// The |z| of the previous value, as it was judged (0 before any).
-    #[serde(default, with = "super::state_float")]
+    #[serde(default, with = "crate::detector::state_float")]
     previous_z: f64,
     /// The resonance channel (boxed: it is most of the state).
     #[serde(default)]
@@ -537,12 +584,12 @@ mod tests {
 
     /// The same rules written plainly, over the whole history each time.
     fn naive(values: &[f64], p: NoveltyParams) -> Vec<bool> {
-        use super::super::likelihood::{LONG_ALPHA, SHORT, WARMUP};
+        use super::likelihood::{LONG_ALPHA, SHORT, WARMUP};
         let mut flags = Vec::new();
         let (mut mean, mut variance) = (0.0, 0.0);
         let (mut step_mean, mut step_variance) = (0.0, 0.0);
         let steps: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-        let seasonal = super::super::seasonal::plain_scores(values);
+        let seasonal = super::seasonal::plain_scores(values);
         let mut last_alert: Option<(usize, f64)> = None;
         let (mut peak, mut previous_z): (f64, f64) = (0.0, 0.0);
         let z_of = |x: f64, mean: f64, variance: f64| {

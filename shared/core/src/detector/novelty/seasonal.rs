@@ -58,7 +58,7 @@ pub struct Seasonal {
     /// finite distances are learnt, and a mean of them stays between them).
     lag_errors: [f64; LAGS.len()],
     /// The mean |x - previous|.
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     step_error: f64,
     /// The likelihood of the distance to one period ago.
     deviations: AnomalyLikelihood,

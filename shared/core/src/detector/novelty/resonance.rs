@@ -107,17 +107,17 @@ pub struct Resonance {
     /// The last `step` rows.
     recent_rows: VecDeque<f64>,
     /// Moving average of the downsampled blocks' means (half weight each).
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     moving_average: f64,
     /// The range of the probation rows.
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     min: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     max: f64,
     /// The scaled range's origin and width, set when probation ends.
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     origin: f64,
-    #[serde(with = "super::state_float")]
+    #[serde(with = "crate::detector::state_float")]
     width: f64,
     /// The probation's downsampled values, kept until the range is known.
     pending: Vec<f64>,
