@@ -7,7 +7,7 @@
 //! neither memory nor the others' latency.
 
 use crate::queries::PredictionView;
-use anomaly_store::{AnomalyFeed, EntryId, FeedEntry, FeedPage, StoreError};
+use anomaly_store::{AnomalyFeed, FeedEntry, FeedPage, LogPosition, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -27,7 +27,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct LiveAnomaly {
     /// Its position in the feed: the SSE event id.
-    pub id: EntryId,
+    pub id: LogPosition,
     /// As listed by `GET /anomalies`.
     pub view: PredictionView,
     /// `view` as JSON.
@@ -48,7 +48,7 @@ struct Ring {
     anomalies: VecDeque<Arc<LiveAnomaly>>,
     /// Every entry after this id is in `anomalies`; `None` until the
     /// follower has found the end of the feed.
-    complete_after: Option<EntryId>,
+    complete_after: Option<LogPosition>,
 }
 
 /// The feed as a process follows it.
@@ -56,7 +56,7 @@ pub struct LiveFeed {
     feed: Arc<dyn AnomalyFeed>,
     ring: RwLock<Ring>,
     /// The newest id followed.
-    newest: watch::Sender<Option<EntryId>>,
+    newest: watch::Sender<Option<LogPosition>>,
 }
 
 impl LiveFeed {
@@ -68,7 +68,7 @@ impl LiveFeed {
     }
 
     /// What a client reads: after `resume` (its `Last-Event-ID`), or from now on.
-    pub async fn subscribe(self: &Arc<Self>, resume: Option<EntryId>) -> Result<Subscription, StoreError> {
+    pub async fn subscribe(self: &Arc<Self>, resume: Option<LogPosition>) -> Result<Subscription, StoreError> {
         let newest = *self.newest.borrow();
         let cursor = match resume.or(newest) {
             Some(id) => id,
@@ -85,7 +85,7 @@ impl LiveFeed {
 
     /// Up to `PAGE` ring entries after `cursor`; `None` when the ring does
     /// not hold every entry after `cursor`.
-    fn ring_after(&self, cursor: EntryId) -> Option<Vec<Arc<LiveAnomaly>>> {
+    fn ring_after(&self, cursor: LogPosition) -> Option<Vec<Arc<LiveAnomaly>>> {
         let ring = self.ring.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         if ring.complete_after.is_none_or(|complete| cursor < complete) {
             return None;
@@ -95,7 +95,7 @@ impl LiveFeed {
     }
 
     /// The follower found the end of the feed at `id`.
-    fn start_at(&self, id: EntryId) {
+    fn start_at(&self, id: LogPosition) {
         self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner()).complete_after = Some(id);
         self.newest.send_replace(Some(id));
     }
@@ -175,9 +175,9 @@ pub enum LiveEvent {
 /// One client's position in the feed.
 pub struct Subscription {
     live: Arc<LiveFeed>,
-    newest: watch::Receiver<Option<EntryId>>,
+    newest: watch::Receiver<Option<LogPosition>>,
     /// The newest id this client has been handed.
-    cursor: EntryId,
+    cursor: LogPosition,
     /// Reading from the ring (rather than catching up from the feed).
     following: bool,
     ready: VecDeque<Arc<LiveAnomaly>>,
@@ -229,7 +229,7 @@ impl Subscription {
 
     /// Queues `page`, read up to `end` (past its last anomaly when entries
     /// after it did not parse).
-    fn take(&mut self, page: Vec<Arc<LiveAnomaly>>, end: Option<EntryId>) {
+    fn take(&mut self, page: Vec<Arc<LiveAnomaly>>, end: Option<LogPosition>) {
         if let Some(end) = end {
             self.cursor = end;
         }
@@ -239,7 +239,7 @@ impl Subscription {
     /// The page after the cursor, read from the feed on a task of its own
     /// (a client that stops reading mid-way never holds a connection), and
     /// the id it was read up to.
-    async fn read_feed(&self) -> Result<(Vec<Arc<LiveAnomaly>>, Option<EntryId>), StoreError> {
+    async fn read_feed(&self) -> Result<(Vec<Arc<LiveAnomaly>>, Option<LogPosition>), StoreError> {
         let (feed, cursor) = (self.live.feed.clone(), self.cursor);
         let page = tokio::spawn(async move { feed.read_after(cursor, PAGE, Duration::ZERO).await }).await??;
         count_skipped("live_feed", page.skipped);

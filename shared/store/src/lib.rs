@@ -37,7 +37,7 @@ pub use ports::prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
 pub use ports::stream::{
-    AnomalyQuery, Checkpoint, EntryId, LogEntry, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
+    AnomalyQuery, Checkpoint, LogEntry, LogPosition, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
     StreamPoint, StreamStore, decode_points, encode_points,
 };
 pub use ports::webhooks::{

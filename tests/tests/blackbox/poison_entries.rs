@@ -7,7 +7,7 @@
 //! rounds keep failing shows in `/ready`, `/healthcheck` and the metrics.
 
 use anomaly_core::{SeriesId, partition_of};
-use anomaly_store::{EntryId, StreamPoint};
+use anomaly_store::{LogPosition, StreamPoint};
 use blackbox_tests::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -58,16 +58,16 @@ async fn the_point_log_reads_past_entries_that_do_not_parse_and_ids_it_cannot_mo
     // Redis refuses `XADD *` after the largest id: the append moves it back to now first.
     let point = StreamPoint { series_id: SeriesId::parse("cpu").expect("valid"), timestamp: 120, value: 3.0 };
     let appended = log.append(cpu, std::slice::from_ref(&point)).await.expect("the append goes through");
-    assert!(appended.ms < u64::MAX, "{appended}");
+    assert!(appended.major < u64::MAX, "{appended}");
 
-    let read = log.read_after(cpu, EntryId::START, 10).await.expect("the partition reads");
+    let read = log.read_after(cpu, LogPosition::START, 10).await.expect("the partition reads");
     let shape: Vec<(usize, u64)> = read.iter().map(|entry| (entry.points.len(), entry.malformed)).collect();
     assert_eq!(shape, [(0, 1), (1, 0), (1, 0)], "{read:?}");
     assert_eq!((read[1].points[0].timestamp, read[2].points[0].value), (60, 3.0), "moved entry first, in order");
     assert!(read.windows(2).all(|pair| pair[0].id < pair[1].id), "{read:?}");
 
     // Read twice (as a retried batch does), dead-lettered once.
-    log.read_after(cpu, EntryId::START, 10).await.expect("the partition reads again");
+    log.read_after(cpu, LogPosition::START, 10).await.expect("the partition reads again");
     let dead = entries(&mut conn, &format!("{}points_dead_letters", env.storage.redis_key_prefix)).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     let fields = &dead[0].1;

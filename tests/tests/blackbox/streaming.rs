@@ -353,7 +353,7 @@ async fn judged_entries_left_untrimmed_are_trimmed_when_the_partition_is_taken()
     let backends = env.connect().await;
     let series = anomaly_core::SeriesId::parse("cpu").expect("valid");
     let partition = anomaly_core::partition_of(&series, backends.points.partitions());
-    let mut last = anomaly_store::EntryId::START;
+    let mut last = anomaly_store::LogPosition::START;
     for timestamp in [60, 120, 180] {
         let point = StreamPoint { series_id: series.clone(), timestamp, value: 1.0 };
         last = backends.points.append(partition, &[point]).await.expect("appended");

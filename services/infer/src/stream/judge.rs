@@ -10,8 +10,8 @@ use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId, Verdict};
 use anomaly_store::{
-    Backends, BusEvent, Change, Checkpoint, EntryId, FeedAnomaly, KafkaProducer, LiveVerdict, LogEntry, SeriesStream,
-    StoreError, StreamAnomaly, StreamStore,
+    Backends, BusEvent, Change, Checkpoint, FeedAnomaly, KafkaProducer, LiveVerdict, LogEntry, LogPosition,
+    SeriesStream, StoreError, StreamAnomaly, StreamStore,
 };
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -43,7 +43,7 @@ pub(crate) struct Held {
     pub(crate) log: String,
     pub(crate) partition: u32,
     /// The last entry whose effects are durable.
-    pub(crate) position: EntryId,
+    pub(crate) position: LogPosition,
     /// The owner's fencing epoch.
     pub(crate) epoch: u64,
 }

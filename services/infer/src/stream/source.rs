@@ -8,7 +8,7 @@
 use super::StreamStatus;
 use super::kafka::KafkaIngest;
 use anomaly_core::partition_of;
-use anomaly_store::{EntryId, PointLog, StoreError, StreamPoint};
+use anomaly_store::{LogPosition, PointLog, StoreError, StreamPoint};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub(crate) trait StreamSource: Send + Sync {
     async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError>;
 
     /// Entries (Kafka: messages) of `partition` after `position` not judged yet.
-    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError>;
+    async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError>;
 
     /// Whether the source answers within `timeout`.
     async fn answers(&self, timeout: Duration) -> bool;
@@ -51,12 +51,12 @@ impl StreamSource for OwnLog {
         Ok(())
     }
 
-    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError> {
+    async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {
         self.0.entries_after(partition, position).await
     }
 
     async fn answers(&self, timeout: Duration) -> bool {
-        matches!(tokio::time::timeout(timeout, self.0.entries_after(0, EntryId::START)).await, Ok(Ok(_)))
+        matches!(tokio::time::timeout(timeout, self.0.entries_after(0, LogPosition::START)).await, Ok(Ok(_)))
     }
 }
 
@@ -78,7 +78,7 @@ impl StreamSource for KafkaTopic {
         self.ingest.producer.send_points(&self.ingest.topic, &points).await
     }
 
-    async fn behind(&self, partition: u32, position: EntryId) -> Result<u64, StoreError> {
+    async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {
         Ok(self.status.kafka_lag(partition, position))
     }
 

@@ -8,7 +8,7 @@
 use super::judge::{Held, Judge, claim, unix_millis};
 use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
-use anomaly_store::{Backends, EntryId, LogEntry, POINT_LOG, PartitionLeases, StoreError};
+use anomaly_store::{Backends, LogEntry, LogPosition, POINT_LOG, PartitionLeases, StoreError};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -107,7 +107,7 @@ impl Worker {
                 }
             }
             if !judged_any {
-                let positions: Vec<(u32, EntryId)> = owned.iter().map(|o| (o.partition, o.position)).collect();
+                let positions: Vec<(u32, LogPosition)> = owned.iter().map(|o| (o.partition, o.position)).collect();
                 let until_round = next_round.saturating_duration_since(tokio::time::Instant::now());
                 tokio::select! {
                     () = self.backends.points.wait_for_appends(&positions, IDLE_WAIT.min(until_round)) => {}
@@ -199,7 +199,7 @@ impl Worker {
         if self.backends.points.ids_are_times() {
             let now = unix_millis().max(0) as u64;
             for entry in &entries {
-                self.metrics.ingest_to_verdict.record(now.saturating_sub(entry.id.ms) as f64 / 1000.0);
+                self.metrics.ingest_to_verdict.record(now.saturating_sub(entry.id.major) as f64 / 1000.0);
             }
         }
         if let Err(error) = self.backends.points.acknowledge(owned.partition, last).await {
@@ -281,7 +281,7 @@ mod tests {
             .iter()
             .map(|id| StreamPoint { series_id: SeriesId::parse(id).expect("valid"), timestamp: 1, value: 1.0 })
             .collect();
-        LogEntry { id: EntryId { ms: 1, seq }, points, malformed: 0 }
+        LogEntry { id: LogPosition { major: 1, minor: seq }, points, malformed: 0 }
     }
 
     #[test]

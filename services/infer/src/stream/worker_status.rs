@@ -5,7 +5,7 @@
 use super::StreamMetrics;
 use super::judge;
 use anomaly_http::{STUCK_AFTER_FAILURES, StuckPartitionHealth};
-use anomaly_store::{EntryId, StoreError};
+use anomaly_store::{LogPosition, StoreError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 /// What the worker of this process holds: its partitions and positions.
 #[derive(Default)]
 pub struct StreamStatus {
-    owned: Mutex<Option<BTreeMap<u32, EntryId>>>,
+    owned: Mutex<Option<BTreeMap<u32, LogPosition>>>,
     /// Kafka: each owned partition's high watermark (the next offset to be written).
     ends: Mutex<BTreeMap<u32, u64>>,
     /// When the worker last committed a batch, Unix ms; 0: not yet.
@@ -63,7 +63,7 @@ impl StreamStatus {
             .collect()
     }
 
-    pub(crate) fn set_owned(&self, owned: BTreeMap<u32, EntryId>) {
+    pub(crate) fn set_owned(&self, owned: BTreeMap<u32, LogPosition>) {
         let failing: Vec<u32> = self.failing.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect();
         for partition in failing.into_iter().filter(|partition| !owned.contains_key(partition)) {
             self.batch_done(partition);
@@ -71,7 +71,7 @@ impl StreamStatus {
         *self.owned.lock().unwrap_or_else(PoisonError::into_inner) = Some(owned);
     }
 
-    pub(crate) fn set_position(&self, partition: u32, position: EntryId) {
+    pub(crate) fn set_position(&self, partition: u32, position: LogPosition) {
         if let Some(owned) = self.owned.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             owned.insert(partition, position);
         }
@@ -91,13 +91,13 @@ impl StreamStatus {
 
     /// Kafka: messages of `partition` after `position` (as far as the last
     /// watermark read tells; unknown counts as none).
-    pub(crate) fn kafka_lag(&self, partition: u32, position: EntryId) -> u64 {
+    pub(crate) fn kafka_lag(&self, partition: u32, position: LogPosition) -> u64 {
         let ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
-        ends.get(&partition).map_or(0, |end| end.saturating_sub(position.ms))
+        ends.get(&partition).map_or(0, |end| end.saturating_sub(position.major))
     }
 
     /// The owned partitions and their positions; `None` until claimed.
-    pub fn owned(&self) -> Option<BTreeMap<u32, EntryId>> {
+    pub fn owned(&self) -> Option<BTreeMap<u32, LogPosition>> {
         self.owned.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }

@@ -14,7 +14,7 @@ use crate::query_params::{optional_series_id, sources};
 use crate::verdict_events::verdict_events;
 use anomaly_core::SeriesId;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
-use anomaly_store::EntryId;
+use anomaly_store::LogPosition;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -88,7 +88,7 @@ pub async fn events(
     let filter = Filter::parse(&query)?;
     let resume = match headers.get("last-event-id") {
         None => None,
-        Some(raw) => Some(raw.to_str().ok().and_then(EntryId::parse).ok_or_else(|| ApiError::BadRequest {
+        Some(raw) => Some(raw.to_str().ok().and_then(LogPosition::parse).ok_or_else(|| ApiError::BadRequest {
             code: "invalid_last_event_id",
             message: "Last-Event-ID must be an event id this feed sent, like 1700000000000-0".into(),
         })?),

@@ -7,7 +7,7 @@
 use super::WebhookWorkers;
 use crate::queries::PredictionView;
 use anomaly_http::{FanoutHealth, FanoutProbe, STUCK_AFTER_FAILURES};
-use anomaly_store::{AnomalyFeed, EntryId, FeedAnomaly, NewDelivery, StoreError, Webhook, WebhookStore};
+use anomaly_store::{AnomalyFeed, FeedAnomaly, LogPosition, NewDelivery, StoreError, Webhook, WebhookStore};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,10 +39,10 @@ pub fn random_id(prefix: &str) -> String {
 /// How the fan-out goes: rounds failed in a row, the last error, and the
 /// last feed entry turned into deliveries.
 #[derive(Debug, Default)]
-pub struct FanoutStatus(Mutex<(u32, Option<String>, Option<EntryId>)>);
+pub struct FanoutStatus(Mutex<(u32, Option<String>, Option<LogPosition>)>);
 
 impl FanoutStatus {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, Option<String>, Option<EntryId>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, Option<String>, Option<LogPosition>)> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -53,12 +53,12 @@ impl FanoutStatus {
     }
 
     /// A round went through, up to `position`.
-    fn moved_to(&self, position: EntryId) {
+    fn moved_to(&self, position: LogPosition) {
         *self.lock() = (0, None, Some(position));
     }
 
     /// The fan-out (re)starts after `position`; earlier failures still count.
-    fn resumed_at(&self, position: EntryId) {
+    fn resumed_at(&self, position: LogPosition) {
         self.lock().2 = Some(position);
     }
 }

@@ -2,7 +2,7 @@
 //! newest anomalies, ids made by Redis's rule.
 
 use crate::ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
-use crate::{EntryId, StoreError};
+use crate::{LogPosition, StoreError};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -16,17 +16,17 @@ const MEMORY_FEED_CAPACITY: usize = 50_000;
 #[derive(Debug)]
 pub struct MemoryAnomalyFeed {
     entries: Mutex<VecDeque<FeedEntry>>,
-    newest: watch::Sender<EntryId>,
+    newest: watch::Sender<LogPosition>,
 }
 
 impl Default for MemoryAnomalyFeed {
     fn default() -> Self {
-        Self { entries: Mutex::default(), newest: watch::channel(EntryId::START).0 }
+        Self { entries: Mutex::default(), newest: watch::channel(LogPosition::START).0 }
     }
 }
 
 impl MemoryAnomalyFeed {
-    fn after(&self, after: EntryId, count: usize) -> Vec<FeedEntry> {
+    fn after(&self, after: LogPosition, count: usize) -> Vec<FeedEntry> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let first = entries.partition_point(|entry| entry.id <= after);
         entries.range(first..).take(count).cloned().collect()
@@ -38,11 +38,15 @@ impl AnomalyFeed for MemoryAnomalyFeed {
     async fn publish(&self, anomalies: &[FeedAnomaly]) -> Result<(), StoreError> {
         let Some(newest) = ({
             let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut id = entries.back().map_or(EntryId::START, |entry| entry.id);
+            let mut id = entries.back().map_or(LogPosition::START, |entry| entry.id);
             for anomaly in anomalies {
                 // Redis's rule: the time in ms, or the last id's next sequence.
                 let now = crate::clock::unix_millis().max(0) as u64;
-                id = if now > id.ms { EntryId { ms: now, seq: 0 } } else { EntryId { ms: id.ms, seq: id.seq + 1 } };
+                id = if now > id.major {
+                    LogPosition { major: now, minor: 0 }
+                } else {
+                    LogPosition { major: id.major, minor: id.minor + 1 }
+                };
                 if entries.len() == MEMORY_FEED_CAPACITY {
                     entries.pop_front();
                 }
@@ -56,14 +60,14 @@ impl AnomalyFeed for MemoryAnomalyFeed {
         Ok(())
     }
 
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
+    async fn read_after(&self, after: LogPosition, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
         let mut newest = self.newest.subscribe();
         let _ = tokio::time::timeout(wait, newest.wait_for(|id| *id > after)).await;
         let entries = self.after(after, count.max(1));
         Ok(FeedPage { end: entries.last().map(|entry| entry.id), entries, skipped: 0 })
     }
 
-    async fn last_id(&self) -> Result<EntryId, StoreError> {
+    async fn last_id(&self) -> Result<LogPosition, StoreError> {
         Ok(*self.newest.borrow())
     }
 }
@@ -89,7 +93,7 @@ mod tests {
     async fn readers_resume_after_the_last_id_they_saw_in_order() {
         let feed = MemoryAnomalyFeed::default();
         feed.publish(&[anomaly(1), anomaly(2), anomaly(3)]).await.expect("published");
-        let all = feed.read_after(EntryId::START, 10, Duration::ZERO).await.expect("read").entries;
+        let all = feed.read_after(LogPosition::START, 10, Duration::ZERO).await.expect("read").entries;
         assert_eq!(all.iter().map(|e| e.anomaly.timestamp).collect::<Vec<_>>(), [1, 2, 3]);
         assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id), "ids ordered: {all:?}");
         let rest = feed.read_after(all[0].id, 1, Duration::ZERO).await.expect("read").entries;
@@ -116,7 +120,7 @@ mod tests {
         let feed = MemoryAnomalyFeed::default();
         let many: Vec<_> = (0..MEMORY_FEED_CAPACITY as i64 + 5).map(anomaly).collect();
         feed.publish(&many).await.expect("published");
-        let oldest = feed.read_after(EntryId::START, 1, Duration::ZERO).await.expect("read");
+        let oldest = feed.read_after(LogPosition::START, 1, Duration::ZERO).await.expect("read");
         assert_eq!(oldest.entries[0].anomaly.timestamp, 5);
         assert_eq!(oldest.end, Some(oldest.entries[0].id));
     }

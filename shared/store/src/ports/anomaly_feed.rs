@@ -2,13 +2,13 @@
 //! for other systems and for the monitor's live feed and webhooks. The
 //! Redis stream `{prefix}anomalies`, or an in-process ring on the embedded
 //! default. Each entry is one JSON document ([`FeedAnomaly`]) under an
-//! ordered id ([`EntryId`]); readers resume after the last id they saw.
+//! ordered id ([`LogPosition`]); readers resume after the last id they saw.
 //!
 //! The stream worker publishes before the batch that found the anomalies is
 //! committed (at least once); infer publishes the anomalous predictions it
 //! records, after they are stored.
 
-use crate::ports::stream::{EntryId, StreamAnomaly};
+use crate::ports::stream::{LogPosition, StreamAnomaly};
 use crate::{PredictionRecord, StoreError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,7 @@ impl From<&PredictionRecord> for FeedAnomaly {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
     /// Its position; readers resume after it.
-    pub id: EntryId,
+    pub id: LogPosition,
     /// The anomaly.
     pub anomaly: FeedAnomaly,
 }
@@ -82,7 +82,7 @@ pub struct FeedPage {
     pub entries: Vec<FeedEntry>,
     /// The id of the last entry read, parsed or skipped: readers resume
     /// after it. `None`: nothing was read.
-    pub end: Option<EntryId>,
+    pub end: Option<LogPosition>,
     /// Entries read that do not parse (a foreign producer's), left out.
     pub skipped: u64,
 }
@@ -97,9 +97,9 @@ pub trait AnomalyFeed: Send + Sync {
     /// none yet, waits up to `wait` for the next. Entries that do not parse
     /// (a foreign producer's) are left out and counted, and the page's end
     /// moves past them, so no entry stops a reader.
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError>;
+    async fn read_after(&self, after: LogPosition, count: usize, wait: Duration) -> Result<FeedPage, StoreError>;
 
-    /// The id of the newest entry ([`EntryId::START`] when empty): reading
+    /// The id of the newest entry ([`LogPosition::START`] when empty): reading
     /// after it follows what is published from now on.
-    async fn last_id(&self) -> Result<EntryId, StoreError>;
+    async fn last_id(&self) -> Result<LogPosition, StoreError>;
 }

@@ -26,7 +26,7 @@ pub struct StreamPoint {
 /// The position of an entry in a partition, ordered. What its two parts
 /// hold depends on the source:
 ///
-/// | source | `ms` | `seq` |
+/// | source | `major` | `minor` |
 /// |---|---|---|
 /// | Redis Streams | the append time, Unix ms (the stream id `ms-seq`) | the sequence within that ms |
 /// | the SQL log (embedded default) | the row id | 0 |
@@ -35,27 +35,27 @@ pub struct StreamPoint {
 /// A stored position is the last entry whose effects are durable; a
 /// worker reads after it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EntryId {
-    /// First part.
-    pub ms: u64,
-    /// Second part.
-    pub seq: u64,
+pub struct LogPosition {
+    /// The first part (see the table).
+    pub major: u64,
+    /// The second part (see the table).
+    pub minor: u64,
 }
 
-impl EntryId {
+impl LogPosition {
     /// Before every entry.
-    pub const START: EntryId = EntryId { ms: 0, seq: 0 };
+    pub const START: LogPosition = LogPosition { major: 0, minor: 0 };
 
-    /// Parses `ms-seq` (or a bare `ms`).
+    /// Parses `major-minor` (or a bare `major`), as a Redis stream id is written.
     pub fn parse(text: &str) -> Option<Self> {
-        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
-        Some(Self { ms: ms.parse().ok()?, seq: seq.parse().ok()? })
+        let (major, minor) = text.split_once('-').unwrap_or((text, "0"));
+        Some(Self { major: major.parse().ok()?, minor: minor.parse().ok()? })
     }
 }
 
-impl fmt::Display for EntryId {
+impl fmt::Display for LogPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
+        write!(f, "{}-{}", self.major, self.minor)
     }
 }
 
@@ -63,7 +63,7 @@ impl fmt::Display for EntryId {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry {
     /// Its position.
-    pub id: EntryId,
+    pub id: LogPosition,
     /// Its points, in order. Points that did not parse are left out and counted.
     pub points: Vec<StreamPoint>,
     /// Points of the entry that did not parse (written by a foreign producer).
@@ -106,21 +106,21 @@ pub trait PointLog: Send + Sync {
     fn ids_are_times(&self) -> bool;
 
     /// Appends `points` (all of `partition`) as one entry; returns once durable.
-    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError>;
+    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<LogPosition, StoreError>;
 
     /// Entries of `partition` after `after`, oldest first, at most `count`.
-    async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError>;
+    async fn read_after(&self, partition: u32, after: LogPosition, count: usize) -> Result<Vec<LogEntry>, StoreError>;
 
     /// Waits until an entry may lie after one of `positions` (partition,
     /// entry), or `timeout` passed.
-    async fn wait_for_appends(&self, positions: &[(u32, EntryId)], timeout: Duration);
+    async fn wait_for_appends(&self, positions: &[(u32, LogPosition)], timeout: Duration);
 
     /// Entries up to `upto` are judged and their effects durable: the log
     /// may drop them.
-    async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError>;
+    async fn acknowledge(&self, partition: u32, upto: LogPosition) -> Result<(), StoreError>;
 
     /// How many entries of `partition` lie after `after`.
-    async fn entries_after(&self, partition: u32, after: EntryId) -> Result<u64, StoreError>;
+    async fn entries_after(&self, partition: u32, after: LogPosition) -> Result<u64, StoreError>;
 }
 
 /// What the stream knows about one series.
@@ -177,7 +177,7 @@ pub struct Checkpoint {
     /// The owner's epoch (fencing token): a write from an older epoch is refused.
     pub epoch: u64,
     /// The last entry whose points are reflected.
-    pub last_entry: EntryId,
+    pub last_entry: LogPosition,
     /// The states of the series the batch touched.
     pub series: Vec<SeriesStream>,
     /// The anomalies the batch found.
@@ -219,7 +219,7 @@ pub struct AnomalyQuery {
 pub trait StreamStore: Send + Sync {
     /// The last entry of `partition` of `log` whose effects are durable, and
     /// the epoch that wrote it (`START`, 0 when none).
-    async fn partition_position(&self, log: &str, partition: u32) -> Result<(EntryId, u64), StoreError>;
+    async fn partition_position(&self, log: &str, partition: u32) -> Result<(LogPosition, u64), StoreError>;
 
     /// The stream state of one series, if it was ever streamed.
     async fn series_stream(&self, series_id: &SeriesId) -> Result<Option<SeriesStream>, StoreError>;
@@ -259,7 +259,7 @@ mod tests {
         let (points, malformed) = decode_points(r#"[["cpu",5,1.5],["bad id",1,1],["x",-1,1],["x",1,"y"]]"#);
         assert_eq!((points, malformed), (vec![point], 3));
         assert_eq!(decode_points("not json").1, 1);
-        assert_eq!(EntryId::parse("17-3"), Some(EntryId { ms: 17, seq: 3 }));
-        assert_eq!(EntryId::parse("17").map(|id| id.to_string()), Some("17-0".into()));
+        assert_eq!(LogPosition::parse("17-3"), Some(LogPosition { major: 17, minor: 3 }));
+        assert_eq!(LogPosition::parse("17").map(|id| id.to_string()), Some("17-0".into()));
     }
 }

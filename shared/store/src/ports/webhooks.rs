@@ -6,7 +6,7 @@
 //! once) is delivered once.
 
 use crate::StoreError;
-use crate::ports::stream::EntryId;
+use crate::ports::stream::LogPosition;
 use async_trait::async_trait;
 
 /// A registered endpoint.
@@ -168,10 +168,10 @@ pub trait WebhookStore: Send + Sync {
     async fn enqueue_deliveries(&self, deliveries: &[NewDelivery], now_ms: i64) -> Result<u64, StoreError>;
 
     /// How far the anomaly feed has been turned into deliveries.
-    async fn webhook_feed_position(&self) -> Result<Option<EntryId>, StoreError>;
+    async fn webhook_feed_position(&self) -> Result<Option<LogPosition>, StoreError>;
 
     /// Records that the feed up to `position` has been turned into deliveries.
-    async fn set_webhook_feed_position(&self, position: EntryId) -> Result<(), StoreError>;
+    async fn set_webhook_feed_position(&self, position: LogPosition) -> Result<(), StoreError>;
 
     /// Takes the lease (until `lease_until_ms`) of due pending deliveries
     /// nobody holds: of each webhook only as many as keep its deliveries in

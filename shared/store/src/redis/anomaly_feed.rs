@@ -8,7 +8,7 @@
 
 use super::poison_entries::{RawEntry, cut_before_ids_ahead, is_ahead, moved_entries_ahead};
 use crate::ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
-use crate::{EntryId, StoreError};
+use crate::{LogPosition, StoreError};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use std::time::Duration;
@@ -36,7 +36,7 @@ impl RedisAnomalyFeed {
 fn parse_entries(entries: Vec<RawEntry>) -> FeedPage {
     let mut page = FeedPage::default();
     for (id, fields) in entries {
-        let Some(entry_id) = EntryId::parse(&id) else { continue };
+        let Some(entry_id) = LogPosition::parse(&id) else { continue };
         page.end = Some(entry_id);
         let anomaly = fields
             .iter()
@@ -85,7 +85,7 @@ impl AnomalyFeed for RedisAnomalyFeed {
         }
     }
 
-    async fn read_after(&self, after: EntryId, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
+    async fn read_after(&self, after: LogPosition, count: usize, wait: Duration) -> Result<FeedPage, StoreError> {
         let mut conn = self.pool.get().await?;
         let mut read = redis::cmd("XREAD");
         read.arg("COUNT").arg(count.max(1));
@@ -101,9 +101,9 @@ impl AnomalyFeed for RedisAnomalyFeed {
         Ok(parse_entries(entries))
     }
 
-    async fn last_id(&self) -> Result<EntryId, StoreError> {
+    async fn last_id(&self) -> Result<LogPosition, StoreError> {
         let mut conn = self.pool.get().await?;
-        let mut newest = EntryId::START;
+        let mut newest = LogPosition::START;
         // At most twice: after entries ahead of the clock were moved to now.
         for _ in 0..2 {
             let last: Vec<RawEntry> = redis::cmd("XREVRANGE")
@@ -114,7 +114,7 @@ impl AnomalyFeed for RedisAnomalyFeed {
                 .arg(1)
                 .query_async(&mut conn)
                 .await?;
-            newest = last.first().and_then(|(id, _)| EntryId::parse(id)).unwrap_or(EntryId::START);
+            newest = last.first().and_then(|(id, _)| LogPosition::parse(id)).unwrap_or(LogPosition::START);
             if !is_ahead(newest) || !moved_entries_ahead(&self.pool, &self.key).await? {
                 break;
             }

@@ -14,7 +14,7 @@
 //!   are judged, and appends go on. The anomaly feed does the same.
 
 use crate::StoreError;
-use crate::ports::stream::{EntryId, StreamPoint, decode_points};
+use crate::ports::stream::{LogPosition, StreamPoint, decode_points};
 use anomaly_core::partition_of;
 use deadpool_redis::Pool;
 use std::collections::HashMap;
@@ -74,19 +74,19 @@ pub(super) fn decode_entry(
 }
 
 /// The first id that counts as ahead of the clock now.
-fn first_id_ahead() -> EntryId {
+fn first_id_ahead() -> LogPosition {
     let now = crate::clock::unix_millis().max(0) as u64;
-    EntryId { ms: now.saturating_add(MAX_AHEAD.as_millis() as u64), seq: 0 }
+    LogPosition { major: now.saturating_add(MAX_AHEAD.as_millis() as u64), minor: 0 }
 }
 
 /// Whether `id` lies ahead of the clock.
-pub(super) fn is_ahead(id: EntryId) -> bool {
+pub(super) fn is_ahead(id: LogPosition) -> bool {
     id >= first_id_ahead()
 }
 
 /// Moves the entries of the stream `key` at or after `first_ahead` to its
 /// end under ids of now; returns how many.
-async fn move_from(pool: &Pool, key: &str, first_ahead: EntryId) -> Result<u64, StoreError> {
+async fn move_from(pool: &Pool, key: &str, first_ahead: LogPosition) -> Result<u64, StoreError> {
     let mut conn = pool.get().await?;
     let moved: u64 =
         redis::Script::new(RESEAT_SCRIPT).key(key).arg(first_ahead.to_string()).invoke_async(&mut conn).await?;
@@ -113,7 +113,7 @@ pub(super) async fn cut_before_ids_ahead(
     entries: &mut Vec<RawEntry>,
 ) -> Result<(), StoreError> {
     let first_ahead = first_id_ahead();
-    if let Some(ahead) = entries.iter().position(|(id, _)| EntryId::parse(id).is_none_or(|id| id >= first_ahead)) {
+    if let Some(ahead) = entries.iter().position(|(id, _)| LogPosition::parse(id).is_none_or(|id| id >= first_ahead)) {
         move_from(pool, key, first_ahead).await?;
         entries.truncate(ahead);
     }
@@ -127,7 +127,7 @@ pub(super) struct PoisonEntries {
     dead_letters: String,
     /// The newest entry copied per partition: a batch that is retried
     /// reads its entries again, and copies none of them twice.
-    copied: Arc<Mutex<HashMap<u32, EntryId>>>,
+    copied: Arc<Mutex<HashMap<u32, LogPosition>>>,
 }
 
 impl PoisonEntries {
@@ -140,7 +140,7 @@ impl PoisonEntries {
         &self,
         stream: &str,
         partition: u32,
-        id: EntryId,
+        id: LogPosition,
         fields: &[(Vec<u8>, Vec<u8>)],
         reason: &str,
     ) -> Result<(), StoreError> {

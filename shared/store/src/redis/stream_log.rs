@@ -13,7 +13,7 @@
 
 use super::poison_entries::{PoisonEntries, RawEntry, cut_before_ids_ahead, decode_entry, moved_entries_ahead};
 use crate::StoreError;
-use crate::ports::stream::{EntryId, LogEntry, PointLog, StreamPoint, encode_points};
+use crate::ports::stream::{LogEntry, LogPosition, PointLog, StreamPoint, encode_points};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
 use std::sync::Arc;
@@ -51,8 +51,8 @@ impl RedisPointLog {
     }
 }
 
-fn parse_id(text: &str) -> Result<EntryId, StoreError> {
-    EntryId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("stream entry id {text}")))
+fn parse_id(text: &str) -> Result<LogPosition, StoreError> {
+    LogPosition::parse(text).ok_or_else(|| StoreError::Corrupt(format!("stream entry id {text}")))
 }
 
 #[async_trait]
@@ -68,7 +68,7 @@ impl PointLog for RedisPointLog {
     /// An append the stream refuses (its last id was pushed to the largest
     /// possible by another producer) moves the entries ahead of the clock
     /// back to now and is tried once more.
-    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
+    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<LogPosition, StoreError> {
         let key = self.key(partition);
         let entry = encode_points(points);
         let mut conn = self.pool.get().await?;
@@ -85,7 +85,7 @@ impl PointLog for RedisPointLog {
         parse_id(&id)
     }
 
-    async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError> {
+    async fn read_after(&self, partition: u32, after: LogPosition, count: usize) -> Result<Vec<LogEntry>, StoreError> {
         let key = self.key(partition);
         let mut conn = self.pool.get().await?;
         let mut entries: Vec<RawEntry> = redis::cmd("XRANGE")
@@ -116,7 +116,7 @@ impl PointLog for RedisPointLog {
 
     /// `XREAD BLOCK` on every owned partition after its position: wakes on
     /// any producer's append, at once, without polling.
-    async fn wait_for_appends(&self, positions: &[(u32, EntryId)], timeout: Duration) {
+    async fn wait_for_appends(&self, positions: &[(u32, LogPosition)], timeout: Duration) {
         if positions.is_empty() {
             let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
             return;
@@ -143,9 +143,9 @@ impl PointLog for RedisPointLog {
         }
     }
 
-    async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError> {
+    async fn acknowledge(&self, partition: u32, upto: LogPosition) -> Result<(), StoreError> {
         let mut conn = self.pool.get().await?;
-        let first_kept = EntryId { ms: upto.ms, seq: upto.seq.saturating_add(1) };
+        let first_kept = LogPosition { major: upto.major, minor: upto.minor.saturating_add(1) };
         let _: i64 = redis::cmd("XTRIM")
             .arg(self.key(partition))
             .arg("MINID")
@@ -155,7 +155,7 @@ impl PointLog for RedisPointLog {
         Ok(())
     }
 
-    async fn entries_after(&self, partition: u32, _after: EntryId) -> Result<u64, StoreError> {
+    async fn entries_after(&self, partition: u32, _after: LogPosition) -> Result<u64, StoreError> {
         // Entries up to the position are trimmed once durable, so the
         // stream's length is what lies after it (plus a batch being trimmed).
         let mut conn = self.pool.get().await?;

@@ -5,7 +5,7 @@
 use super::statements::RowsStatement;
 use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::ports::stream::{
-    AnomalyQuery, Checkpoint, EntryId, LogEntry, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
+    AnomalyQuery, Checkpoint, LogEntry, LogPosition, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
 };
 use crate::{SqlModelStore, StoreError};
@@ -49,7 +49,7 @@ impl PointLog for SqlPointLog {
         false
     }
 
-    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<EntryId, StoreError> {
+    async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<LogPosition, StoreError> {
         let mut tx = self.pool().begin().await?;
         if self.store.backend == "postgres" {
             sqlx::query("SELECT CAST(pg_advisory_xact_lock(8317, $1) AS TEXT)")
@@ -65,14 +65,14 @@ impl PointLog for SqlPointLog {
             .try_get(0)?;
         tx.commit().await?;
         self.appended.notify_waiters();
-        Ok(EntryId { ms: id.max(0) as u64, seq: 0 })
+        Ok(LogPosition { major: id.max(0) as u64, minor: 0 })
     }
 
-    async fn read_after(&self, partition: u32, after: EntryId, count: usize) -> Result<Vec<LogEntry>, StoreError> {
+    async fn read_after(&self, partition: u32, after: LogPosition, count: usize) -> Result<Vec<LogEntry>, StoreError> {
         let rows =
             sqlx::query("SELECT id, points FROM stream_log WHERE partition = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(i64::from(partition))
-                .bind(i64::try_from(after.ms).unwrap_or(i64::MAX))
+                .bind(i64::try_from(after.major).unwrap_or(i64::MAX))
                 .bind(i64::try_from(count).unwrap_or(i64::MAX))
                 .fetch_all(self.pool())
                 .await?;
@@ -81,30 +81,30 @@ impl PointLog for SqlPointLog {
                 let id: i64 = row.try_get(0)?;
                 let text: String = row.try_get(1)?;
                 let (points, malformed) = decode_points(&text);
-                Ok(LogEntry { id: EntryId { ms: id.max(0) as u64, seq: 0 }, points, malformed })
+                Ok(LogEntry { id: LogPosition { major: id.max(0) as u64, minor: 0 }, points, malformed })
             })
             .collect()
     }
 
     /// Appends of this process wake the waiter at once; another process's
     /// are seen after `timeout` (a deployment of several processes uses Redis).
-    async fn wait_for_appends(&self, _positions: &[(u32, EntryId)], timeout: Duration) {
+    async fn wait_for_appends(&self, _positions: &[(u32, LogPosition)], timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.appended.notified()).await;
     }
 
-    async fn acknowledge(&self, partition: u32, upto: EntryId) -> Result<(), StoreError> {
+    async fn acknowledge(&self, partition: u32, upto: LogPosition) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM stream_log WHERE partition = $1 AND id <= $2")
             .bind(i64::from(partition))
-            .bind(i64::try_from(upto.ms).unwrap_or(i64::MAX))
+            .bind(i64::try_from(upto.major).unwrap_or(i64::MAX))
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
-    async fn entries_after(&self, partition: u32, after: EntryId) -> Result<u64, StoreError> {
+    async fn entries_after(&self, partition: u32, after: LogPosition) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query("SELECT COUNT(*) FROM stream_log WHERE partition = $1 AND id > $2")
             .bind(i64::from(partition))
-            .bind(i64::try_from(after.ms).unwrap_or(i64::MAX))
+            .bind(i64::try_from(after.major).unwrap_or(i64::MAX))
             .fetch_one(self.pool())
             .await?
             .try_get(0)?;
@@ -114,15 +114,15 @@ impl PointLog for SqlPointLog {
 
 #[async_trait]
 impl StreamStore for SqlModelStore {
-    async fn partition_position(&self, log: &str, partition: u32) -> Result<(EntryId, u64), StoreError> {
+    async fn partition_position(&self, log: &str, partition: u32) -> Result<(LogPosition, u64), StoreError> {
         let row = sqlx::query("SELECT last_entry, epoch FROM stream_positions WHERE log = $1 AND partition = $2")
             .bind(log)
             .bind(i64::from(partition))
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok((EntryId::START, 0)) };
+        let Some(row) = row else { return Ok((LogPosition::START, 0)) };
         let (text, epoch): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
-        let entry = EntryId::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("stream position {text}")))?;
+        let entry = LogPosition::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("stream position {text}")))?;
         Ok((entry, epoch.max(0) as u64))
     }
 

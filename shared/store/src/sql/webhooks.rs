@@ -1,6 +1,6 @@
 //! Webhooks and their deliveries in the SQL database.
 
-use crate::ports::stream::EntryId;
+use crate::ports::stream::LogPosition;
 use crate::ports::webhooks::{
     AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore,
 };
@@ -110,16 +110,16 @@ impl WebhookStore for SqlModelStore {
     }
 
     /// How far the anomaly feed has been turned into deliveries.
-    async fn webhook_feed_position(&self) -> Result<Option<EntryId>, StoreError> {
+    async fn webhook_feed_position(&self) -> Result<Option<LogPosition>, StoreError> {
         let row =
             sqlx::query("SELECT last_entry FROM webhook_feed_position WHERE id = 1").fetch_optional(&self.pool).await?;
         row.map(|row| row.try_get::<String, _>("last_entry")).transpose()?.map_or(Ok(None), |text| {
-            EntryId::parse(&text).map(Some).ok_or_else(|| StoreError::Corrupt(format!("feed position {text}")))
+            LogPosition::parse(&text).map(Some).ok_or_else(|| StoreError::Corrupt(format!("feed position {text}")))
         })
     }
 
     /// Records that the feed up to `position` has been turned into deliveries.
-    async fn set_webhook_feed_position(&self, position: EntryId) -> Result<(), StoreError> {
+    async fn set_webhook_feed_position(&self, position: LogPosition) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO webhook_feed_position (id, last_entry) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET last_entry = excluded.last_entry",

@@ -12,7 +12,7 @@ use crate::stream::judge::{Held, Judge, claim};
 use crate::stream::lag_minutes::LagMinutes;
 use crate::stream::worker::{BATCH_MAX_SERIES, entries_within};
 use crate::stream::{StreamMetrics, StreamStatus};
-use anomaly_store::{Backends, EntryId, KafkaProducer, LogEntry, StoreError, decode_points_message};
+use anomaly_store::{Backends, KafkaProducer, LogEntry, LogPosition, StoreError, decode_points_message};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -53,12 +53,12 @@ pub(super) struct KafkaWorker {
 
 /// A message's offset as a stored position: the next offset to read, so
 /// that 0 (nothing judged) differs from "offset 0 judged".
-fn position_after(offset: i64) -> EntryId {
-    EntryId { ms: u64::try_from(offset).unwrap_or_default() + 1, seq: 0 }
+fn position_after(offset: i64) -> LogPosition {
+    LogPosition { major: u64::try_from(offset).unwrap_or_default() + 1, minor: 0 }
 }
 
 fn next_offset(held: &Held) -> i64 {
-    i64::try_from(held.position.ms).unwrap_or(i64::MAX)
+    i64::try_from(held.position.major).unwrap_or(i64::MAX)
 }
 
 impl KafkaWorker {
@@ -115,7 +115,7 @@ impl KafkaWorker {
                 let mut starts = Offsets::new();
                 for partition in partitions {
                     let Some(held) = self.claim_until_done(partition, stop).await else { continue };
-                    if held.position != EntryId::START {
+                    if held.position != LogPosition::START {
                         starts.push((partition, next_offset(&held)));
                     }
                     self.held.insert(partition, held);
@@ -169,7 +169,7 @@ impl KafkaWorker {
                     tracing::info!(
                         partition,
                         epoch = held.epoch,
-                        next_offset = held.position.ms,
+                        next_offset = held.position.major,
                         "kafka partition taken"
                     );
                     return Some(held);
