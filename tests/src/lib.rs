@@ -228,6 +228,7 @@ pub fn infer_settings(stream_detector: &str) -> infer::InferSettings {
         ready_max_lag: 1000,
         ingest_max_series_per_request: 10_000,
         stream_states_in_memory: 100_000,
+        points_retention_days: 7,
         stream_worker_id: String::new(),
         kafka: Default::default(),
     }

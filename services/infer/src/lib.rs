@@ -134,6 +134,7 @@ mod tests {
                     ready_max_lag: 1000,
                     ingest_max_series_per_request: 10_000,
                     stream_states_in_memory: 1000,
+                    points_retention_days: 7,
                     stream_worker_id: String::new(),
                     kafka: Default::default(),
                 },

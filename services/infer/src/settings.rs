@@ -49,6 +49,11 @@ pub struct InferSettings {
     /// it must differ between live processes.
     #[arg(long, env = "STREAM_WORKER_ID", default_value = "")]
     pub stream_worker_id: String,
+    /// Days the points the stream judged are kept, with their verdicts
+    /// (`GET /series/{id}/points` on monitor); older days are dropped whole.
+    /// 0 keeps none (the stream's history is off).
+    #[arg(long, env = "POINTS_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub points_retention_days: u32,
     /// Most log entries a partition may be behind for `/ready` to answer 200.
     #[arg(long, env = "READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: u64,

@@ -2,7 +2,7 @@
 //! and the OpenAPI document generated from the same list.
 
 use crate::MonitorState;
-use crate::api::{events, models, plot, predictions, webhooks};
+use crate::api::{events, models, plot, points, predictions, webhooks};
 use anomaly_http::{Scope, ScopedRoutes};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +28,8 @@ pub(crate) fn api_routes() -> ScopedRoutes<MonitorState> {
         .routes(routes!(models::series_models))
         .routes(routes!(predictions::series_predictions))
         .routes(routes!(predictions::anomalies))
+        .routes(routes!(points::series_points))
+        .routes(routes!(points::point_summary))
         .routes(routes!(events::events));
     let admin = OpenApiRouter::new()
         .routes(routes!(webhooks::list, webhooks::create))

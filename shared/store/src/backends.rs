@@ -5,9 +5,9 @@
 
 use crate::{
     AnomalyFeed, InvalidationBus, LatencyLog, LiveVerdicts, MemoryAnomalyFeed, MemoryBus, MemoryCache,
-    MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, PartitionLeases, PointLog,
-    PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases, RedisLiveVerdicts,
-    RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore, WebhookStore, redis_pool,
+    MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, PartitionLeases, PointHistory,
+    PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases,
+    RedisLiveVerdicts, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore, WebhookStore, redis_pool,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,6 +89,8 @@ pub struct Backends {
     pub points: Arc<dyn PointLog>,
     /// Stream state, positions and anomalies.
     pub streams: Arc<dyn StreamStore>,
+    /// Every point the stream judged, with its verdict.
+    pub stream_points: Arc<dyn PointHistory>,
     /// Where stream anomalies are published.
     pub anomaly_feed: Arc<dyn AnomalyFeed>,
     /// Verdicts of the series someone watches live.
@@ -143,6 +145,7 @@ impl Backends {
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
                     predictions: store.clone(),
                     webhooks: store.clone(),
+                    stream_points: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
                     live_verdicts: Arc::new(RedisLiveVerdicts::new(url, pool.clone(), prefix)?),
@@ -158,6 +161,7 @@ impl Backends {
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
                 predictions: store.clone(),
                 webhooks: store.clone(),
+                stream_points: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),
                 live_verdicts: Arc::new(MemoryLiveVerdicts::default()),

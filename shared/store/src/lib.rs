@@ -40,6 +40,7 @@ pub use ports::stream::{
     AnomalyQuery, Checkpoint, LogEntry, LogPosition, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
     StreamPoint, StreamStore, decode_points, encode_points,
 };
+pub use ports::stream_points::{Buckets, JudgedPoint, PointBucket, PointHistory, PointQuery, unix_day};
 pub use ports::webhooks::{
     AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore,
 };

@@ -214,7 +214,23 @@ async fn every_dashboard_page_renders_in_chromium() {
         assert!(found, "{expected:?} missing from the stream-only series page: {text}");
     }
 
-    // Its live chart follows the points judged from now on, hostile values included.
+    // Its history: the stored points drawn as a band and a mean line, the
+    // spike marked and linked to its row.
+    let spike = 1_700_000_000 + 60 * 55;
+    let history = format!(
+        "(() => ({{ band: !!document.querySelector('#history-chart polygon.range'), \
+        mean: !!document.querySelector('#history-chart polyline.mean'), \
+        marks: document.querySelectorAll('#history-chart a circle.anomaly').length, \
+        link: document.querySelector('#history-chart a')?.getAttribute('href') ?? '', \
+        row: (document.getElementById('point-{spike}')?.textContent ?? '') }}))()"
+    );
+    let drawn: Value = page.evaluate(history.as_str()).await.expect("history").into_value().expect("json");
+    assert_eq!((&drawn["band"], &drawn["mean"], &drawn["marks"]), (&json!(true), &json!(true), &json!(1)), "{drawn}");
+    assert_eq!(drawn["link"], format!("#point-{spike}"), "{drawn}");
+    assert!(drawn["row"].as_str().is_some_and(|row| row.contains("500")), "{drawn}");
+
+    // Its live chart starts with the stored points and follows the points
+    // judged from now on, hostile values included.
     let mut next = 1_700_000_000 + 60 * 60;
     let chart = "(() => { const line = document.querySelector('#live-chart polyline'); \
         return { points: line ? line.getAttribute('points').trim().split(' ').filter(Boolean).length : 0, \
@@ -224,9 +240,11 @@ async fn every_dashboard_page_renders_in_chromium() {
         gap_shown: !document.getElementById('live-chart-missed').hidden && \
             getComputedStyle(document.getElementById('live-chart-missed')).display !== 'none' }; })()";
     let read_chart = async || -> Value { page.evaluate(chart).await.expect("chart").into_value().expect("json") };
-    // One point at a time until the chart has one: the stream has seen the watch.
+    let seeded = read_chart().await["points"].clone();
+    assert_eq!(seeded, 60, "the live chart starts with the stored points");
+    // One point at a time until the chart has one more: the stream has seen the watch.
     let watched = Instant::now();
-    while read_chart().await["points"] == 0 {
+    while read_chart().await["points"] == seeded {
         ingest(&platform, "spiky", &json!({"timestamp": next, "value": 11.0})).await;
         next += 60;
         assert!(watched.elapsed() < Duration::from_secs(10), "the live chart never received a verdict");

@@ -149,6 +149,12 @@ async fn assert_judged_once(env: &TestEnv, infer: &str, series: usize, n: usize)
         let expected = expected_anomalies(s, n);
         assert!(!expected.is_empty(), "the series has anomalies to find");
         assert_eq!(unique, expected, "{}: the stored anomalies are the detector's", name(s));
+        let query = anomaly_store::PointQuery::newest(anomaly_core::SeriesId::parse(&name(s)).expect("valid"), 10_000);
+        let points = backends.stream_points.points(&query).await.expect("points read");
+        let times: BTreeSet<i64> = points.iter().map(|p| p.timestamp).collect();
+        assert_eq!((points.len(), times.len()), (n, n), "{}: each judged point stored once", name(s));
+        let flagged: BTreeSet<i64> = points.iter().filter(|p| p.anomaly).map(|p| p.timestamp).collect();
+        assert_eq!(flagged, expected, "{}: the stored points carry the verdicts", name(s));
     }
 }
 

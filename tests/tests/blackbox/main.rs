@@ -25,6 +25,7 @@ mod redis_recovery;
 mod restart;
 mod slow_clients;
 mod stream_crash;
+mod stream_history;
 mod stream_matches_eval;
 mod streaming;
 mod versions_under_concurrency;

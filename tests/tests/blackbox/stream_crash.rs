@@ -1,5 +1,6 @@
 //! `kill -9` of the platform process mid-stream, then a restart: the
-//! verdicts equal those of an uninterrupted run, point for point; and a
+//! verdicts equal those of an uninterrupted run, point for point, and so
+//! do the stored points (each once, none without its verdict); and a
 //! restart under another `STREAM_DETECTOR` keeps the detector of series
 //! already streaming. The platform runs as a real process (the `platform`
 //! binary the workspace build produces) on the test's storage.
@@ -43,6 +44,26 @@ async fn anomalies(monitor: &str, series: &str) -> Vec<(i64, f64, Option<f64>)> 
     found
 }
 
+/// The stored points of `series`: (time, value, anomaly, warming up), newest first.
+async fn stored_points(monitor: &str, series: &str) -> Vec<(i64, f64, bool, bool)> {
+    let (status, page) = get_json(&format!("{monitor}/series/{series}/points?limit=10000")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let flag = |name: &str| p[name].as_bool().unwrap_or_default();
+            (
+                p["timestamp"].as_i64().unwrap_or(-1),
+                p["value"].as_f64().unwrap_or(0.0),
+                flag("anomaly"),
+                flag("warming_up"),
+            )
+        })
+        .collect()
+}
+
 async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
     // Three series, 12 parts of 250 points each, with spikes and a level shift.
     let parts: Vec<Vec<(String, Value)>> = (0..12)
@@ -77,10 +98,13 @@ async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
         }
     }
     let mut expected = Vec::new();
+    let mut expected_points = Vec::new();
     for series in ["a", "b", "c"] {
         judged(&reference.infer.url, series, total).await;
         expected.push(anomalies(&reference.monitor.url, series).await);
+        expected_points.push(stored_points(&reference.monitor.url, series).await);
     }
+    assert!(expected_points.iter().all(|points| points.len() == total as usize), "every point is stored");
     assert!(expected.iter().all(|found| found.len() >= 5), "the spikes are found: {expected:?}");
 
     // The first 7 parts of every series in one body, with 40,000 points of
@@ -111,10 +135,12 @@ async fn killed_and_restarted_gives_identical_verdicts(env: TestEnv) {
     }
     let (_, filler) = get_json(&format!("{}/stream/filler399", second.infer)).await;
     eprintln!("judged of the last filler series right after the restart: {}", filler["points"]);
-    for (series, expected) in ["a", "b", "c"].into_iter().zip(&expected) {
+    for ((series, expected), expected_points) in ["a", "b", "c"].into_iter().zip(&expected).zip(&expected_points) {
         let state = judged(&second.infer, series, total).await;
         assert_eq!((state["points"].as_u64(), state["late"].as_u64()), (Some(total), Some(0)), "{series}: {state}");
         assert_eq!(&anomalies(&second.monitor, series).await, expected, "{series}: same verdicts as uninterrupted");
+        let points = stored_points(&second.monitor, series).await;
+        assert!(&points == expected_points, "{series}: every point stored exactly once, with the same verdict");
     }
 }
 

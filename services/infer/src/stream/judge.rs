@@ -10,10 +10,11 @@ use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId, Verdict};
 use anomaly_store::{
-    Backends, BusEvent, Change, Checkpoint, FeedAnomaly, KafkaProducer, LiveVerdict, LogEntry, LogPosition,
-    SeriesStream, StoreError, StreamAnomaly, StreamStore,
+    Backends, BusEvent, Change, Checkpoint, FeedAnomaly, JudgedPoint, KafkaProducer, LiveVerdict, LogEntry,
+    LogPosition, SeriesStream, StoreError, StreamAnomaly, StreamStore,
 };
 use futures::StreamExt;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -84,6 +85,8 @@ pub(crate) struct Judge {
     kafka_sink: Option<(KafkaProducer, String)>,
     /// The series watched live, and when that was read.
     watched: (HashSet<SeriesId>, Option<Instant>),
+    /// Whether every judged point is stored (`POINTS_RETENTION_DAYS` > 0).
+    keep_points: bool,
 }
 
 impl Judge {
@@ -94,6 +97,7 @@ impl Judge {
         metrics: StreamMetrics,
         max_states: usize,
         status: Arc<StreamStatus>,
+        keep_points: bool,
     ) -> Self {
         let refits = Arc::new(Refits::default());
         listen_for_refits(&backends, Arc::downgrade(&refits));
@@ -109,6 +113,7 @@ impl Judge {
             status,
             kafka_sink: None,
             watched: (HashSet::new(), None),
+            keep_points,
         }
     }
 
@@ -148,7 +153,7 @@ impl Judge {
         self.refresh_watched().await;
         self.batches += 1;
         let mut verdicts = Vec::new();
-        let touched = self.judge(entries, &mut checkpoint.anomalies, &mut verdicts).await?;
+        let touched = self.judge(entries, &mut checkpoint, &mut verdicts).await?;
         let now = unix_millis();
         for id in &touched {
             if let Some((state, _)) = self.states.get_mut(id) {
@@ -170,6 +175,7 @@ impl Judge {
         self.status.committed();
         self.metrics.last_checkpoint.set(unix_millis() as f64 / 1000.0);
         self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+        self.metrics.points_stored.increment(checkpoint.judged.len() as u64);
         self.keep_within_capacity();
         let newest = &verdicts[verdicts.len().saturating_sub(MAX_LIVE_VERDICTS)..];
         if !newest.is_empty()
@@ -210,12 +216,13 @@ impl Judge {
         self.watched.1 = Some(Instant::now());
     }
 
-    /// Judges the entries' points in order, adding the anomalies, and the
-    /// verdicts of watched series; returns the series touched.
+    /// Judges the entries' points in order, adding the anomalies and (with
+    /// the history on) every judged point to `checkpoint`, and the verdicts
+    /// of watched series to `verdicts`; returns the series touched.
     async fn judge(
         &mut self,
         entries: &[LogEntry],
-        anomalies: &mut Vec<StreamAnomaly>,
+        checkpoint: &mut Checkpoint,
         verdicts: &mut Vec<LiveVerdict>,
     ) -> Result<HashSet<SeriesId>, StoreError> {
         let mut touched = HashSet::new();
@@ -237,14 +244,21 @@ impl Judge {
                 state.points += 1;
                 state.last_point = Some((point.timestamp, point.value));
                 self.metrics.count(&verdict);
-                if !self.watched.0.is_empty() && self.watched.0.contains(&point.series_id) {
-                    verdicts.push(live_verdict(point, &verdict, state));
+                let watched = !self.watched.0.is_empty() && self.watched.0.contains(&point.series_id);
+                if watched || self.keep_points {
+                    let judged = judged_point(point, &verdict, state, recorded_at_ms);
+                    if watched {
+                        verdicts.push(live_verdict(&judged));
+                    }
+                    if self.keep_points {
+                        checkpoint.judged.push(judged);
+                    }
                 }
                 if let Verdict::Judged(decision) = verdict
                     && decision.anomaly
                 {
                     state.anomalies += 1;
-                    anomalies.push(StreamAnomaly {
+                    checkpoint.anomalies.push(StreamAnomaly {
                         series_id: point.series_id.clone(),
                         timestamp: point.timestamp,
                         value: point.value,
@@ -344,21 +358,41 @@ struct Unloaded {
     fitted: HashSet<SeriesId>,
 }
 
-/// What the live feed sends of one judged point.
-fn live_verdict(point: &anomaly_store::StreamPoint, verdict: &Verdict, state: &SeriesStream) -> LiveVerdict {
+/// What the history keeps of one judged point.
+fn judged_point(
+    point: &anomaly_store::StreamPoint,
+    verdict: &Verdict,
+    state: &SeriesStream,
+    judged_at_ms: i64,
+) -> JudgedPoint {
     let (score, anomaly) = match verdict {
         Verdict::Judged(decision) => (decision.score.is_finite().then_some(decision.score), decision.anomaly),
         Verdict::WarmingUp { .. } => (None, false),
     };
-    LiveVerdict {
-        series_id: point.series_id.to_string(),
+    JudgedPoint {
+        series_id: point.series_id.clone(),
         timestamp: point.timestamp,
         value: point.value,
         score,
         anomaly,
         warming_up: matches!(verdict, Verdict::WarmingUp { .. }),
-        detector: state.model.kind().to_owned(),
-        model_version: state.version.map(|version| version.to_string()),
+        detector: Cow::Borrowed(state.model.kind()),
+        version: state.version,
+        judged_at_ms,
+    }
+}
+
+/// What the live feed sends of one judged point.
+fn live_verdict(judged: &JudgedPoint) -> LiveVerdict {
+    LiveVerdict {
+        series_id: judged.series_id.to_string(),
+        timestamp: judged.timestamp,
+        value: judged.value,
+        score: judged.score,
+        anomaly: judged.anomaly,
+        warming_up: judged.warming_up,
+        detector: judged.detector.clone().into_owned(),
+        model_version: judged.version.map(|version| version.to_string()),
     }
 }
 

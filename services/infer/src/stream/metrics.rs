@@ -8,6 +8,8 @@ pub(crate) struct StreamMetrics {
     pub(crate) ingested: metrics::Counter,
     verdicts: [metrics::Counter; 3],
     pub(crate) anomalies: metrics::Counter,
+    /// Judged points stored in the stream's history.
+    pub(crate) points_stored: metrics::Counter,
     pub(crate) late: metrics::Counter,
     pub(crate) malformed: metrics::Counter,
     pub(crate) partitions_owned: metrics::Gauge,
@@ -27,6 +29,7 @@ impl StreamMetrics {
             ingested: metrics::counter!("anomaly_stream_points_ingested_total"),
             verdicts: [verdict("warming_up"), verdict("normal"), verdict("anomaly")],
             anomalies: metrics::counter!("anomaly_stream_anomalies_stored_total"),
+            points_stored: metrics::counter!("anomaly_points_stored_total"),
             late: metrics::counter!("anomaly_stream_late_points_total"),
             malformed: metrics::counter!("anomaly_stream_malformed_points_total"),
             partitions_owned: metrics::gauge!("anomaly_stream_partitions_owned"),

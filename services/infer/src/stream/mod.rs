@@ -2,13 +2,15 @@
 //! stream's source (the partitioned log, or the Kafka topic with
 //! `KAFKA_BROKERS`; see [`source`]), the worker judges them with each
 //! series' online detector, `GET /stream/{series_id}` and `GET /ready`
-//! tell how it goes.
+//! tell how it goes. Every judged point is kept for `POINTS_RETENTION_DAYS`
+//! ([`retention`]).
 
 pub mod ingest;
 mod judge;
 mod kafka;
 mod lag_minutes;
 mod metrics;
+mod retention;
 mod source;
 pub mod status;
 mod worker;
@@ -90,7 +92,17 @@ impl Stream {
         let worker = OwnedTasks::default();
         let stopped = worker.stopping();
         let max_states = usize::try_from(settings.stream_states_in_memory).unwrap_or(usize::MAX);
-        let judge = judge::Judge::new(backends.clone(), models, defaults, metrics.clone(), max_states, status.clone());
+        let keep_points = settings.points_retention_days > 0;
+        let history = backends.stream_points.clone();
+        let judge = judge::Judge::new(
+            backends.clone(),
+            models,
+            defaults,
+            metrics.clone(),
+            max_states,
+            status.clone(),
+            keep_points,
+        );
         let (source, handle): (Arc<dyn source::StreamSource>, _) = if kafka.enabled() {
             let (ingest, handle) = kafka::start(kafka, backends, judge, status.clone(), metrics.clone(), stopped)?;
             (Arc::new(source::KafkaTopic { ingest, status: status.clone() }), handle)
@@ -101,6 +113,10 @@ impl Stream {
         };
         let ingest_max_series = usize::try_from(settings.ingest_max_series_per_request).unwrap_or(usize::MAX);
         worker.own(handle);
+        if keep_points {
+            let days = settings.points_retention_days;
+            worker.own(tokio::spawn(retention::run(history, days, worker.stopping())));
+        }
         Ok(Self { status, source, ready_max_lag, ingest_max_series, metrics, worker })
     }
 

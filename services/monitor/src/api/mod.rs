@@ -1,9 +1,10 @@
 //! The monitor's JSON routes (and the SVG plot), each with its OpenAPI
 //! operation: model listings, the prediction and anomaly history, the
-//! plot, the live feed and webhooks.
+//! plot, the stream's stored points, the live feed and webhooks.
 
 pub mod events;
 pub mod models;
 pub mod plot;
+pub mod points;
 pub mod predictions;
 pub mod webhooks;

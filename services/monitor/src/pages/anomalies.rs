@@ -114,13 +114,28 @@ fn anomaly_row(anomaly: &PredictionView) -> Markup {
     html! {
         tr.anomaly {
             td { (format_seconds(anomaly.timestamp)) }
-            td { a href={ "/dashboard/series/" (anomaly.series_id) @if let Some(v) = version { "?version=" (v) } } { (anomaly.series_id) } }
+            td { a href=(series_link(anomaly)) { (anomaly.series_id) } }
             td.num { (format_value(anomaly.value)) }
             td.num { (anomaly.score.map(format_value).unwrap_or_default()) }
             td { (anomaly.source) }
             td { (judged_by) }
             td { (anomaly.recorded_at.replace('T', " ").get(..19).unwrap_or_default()) }
         }
+    }
+}
+
+/// Where an anomaly's series link goes: a stream anomaly to the series'
+/// history centred on it (three hours each side, its row in view), a
+/// predicted one to the version that judged it.
+fn series_link(anomaly: &PredictionView) -> String {
+    let page = format!("/dashboard/series/{}", anomaly.series_id);
+    match (anomaly.source.as_str(), anomaly.model_version.as_deref()) {
+        ("stream", _) => {
+            let (from, to) = (anomaly.timestamp.saturating_sub(3 * 3600), anomaly.timestamp.saturating_add(3 * 3600));
+            format!("{page}?from={from}&to={to}#point-{}", anomaly.timestamp)
+        }
+        (_, Some(version)) => format!("{page}?version={version}"),
+        _ => page,
     }
 }
 

@@ -14,6 +14,7 @@ mod anomalies;
 mod assets;
 mod live;
 mod overview;
+mod series_history;
 mod series_list;
 mod series_page;
 mod stream_state;

@@ -1,6 +1,7 @@
-// The live chart of a series page: follows GET /events?series_id= and
-// draws the newest points the stream judges (event: verdict) as a line,
-// anomalies as red dots, filling from the left and then scrolling.
+// The live chart of a series page: starts with the latest stored points
+// (data-initial: [timestamp, value, anomaly], oldest first), follows
+// GET /events?series_id= and draws the newest points the stream judges
+// (event: verdict) as a line, anomalies as red dots, scrolling.
 // Needs format.js.
 (() => {
   "use strict";
@@ -53,6 +54,11 @@
     }
     svg.replaceChildren(...nodes);
   };
+
+  for (const [timestamp, value, anomaly] of JSON.parse(chart.dataset.initial || "[]")) {
+    points.push({ timestamp, value, anomaly });
+  }
+  if (points.length) draw();
 
   let pending = false;
   const add = verdict => {

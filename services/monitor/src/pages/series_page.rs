@@ -1,10 +1,12 @@
-//! `/dashboard/series/{series_id}?version=`: one series. The training data
-//! of the chosen version with its mean and band, the recent predictions
-//! drawn over it (anomalies marked), the series' stream state and stream
-//! anomalies when the stream judges it, the versions with their
-//! parameters, and the latest predictions as a table. A series that only
-//! streams (no model fitted) shows its stream part alone.
+//! `/dashboard/series/{series_id}?version=&range=`: one series. First the
+//! history of the points the stream judged (see [`series_history`]), then
+//! the training data of the chosen version with its mean and band, the
+//! recent predictions drawn over it (anomalies marked), the series' stream
+//! state and stream anomalies when the stream judges it, the versions with
+//! their parameters, and the latest predictions as a table. A series that
+//! only streams (no model fitted) shows its history and stream parts.
 
+use super::series_history::{self, RangeChoice};
 use super::stream_state;
 use super::{OnPage, PageResult, Section, format_millis, format_seconds, format_value, grouped, layout};
 use crate::MonitorState;
@@ -12,7 +14,7 @@ use crate::queries::{prediction_query, recent_anomalies};
 use crate::render::draw_version;
 use anomaly_core::{ModelRecord, ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, SeriesIdPath};
-use anomaly_store::{PredictionQuery, PredictionRecord};
+use anomaly_store::{PointQuery, PredictionQuery, PredictionRecord};
 use axum::extract::State;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -23,12 +25,20 @@ const PLOTTED_PREDICTIONS: u32 = 2000;
 const LISTED_PREDICTIONS: usize = 50;
 /// Stream anomalies listed.
 const STREAM_ANOMALIES: u32 = 20;
+/// Stored points the live chart starts with (as many as it shows).
+const LIVE_SEED: u32 = 300;
 
-/// The version picker.
+/// The version picker and the history's range.
 #[derive(Debug, Default, Deserialize)]
 pub struct VersionQuery {
     /// `v3`, `V3` or `3`; omitted or empty means the latest.
     pub version: Option<String>,
+    /// The history's range: `1h`, `6h`, `24h` (default), `7d` or `all`.
+    pub range: Option<String>,
+    /// Or the history from this Unix second.
+    pub from: Option<i64>,
+    /// To this one.
+    pub to: Option<i64>,
 }
 
 /// The series page.
@@ -40,12 +50,19 @@ pub async fn page(
     let wanted = query.version.as_deref().filter(|v| !v.is_empty()).map(ModelVersion::parse).transpose()?;
     let versions = state.backends.store.versions(&series_id).await?;
     let streamed = stream_section(&state, &series_id).await?;
+    let range = RangeChoice { range: query.range.clone(), from: query.from, to: query.to };
+    let history = state.backends.stream_points.as_ref();
     let Some(latest) = versions.first() else {
-        // Streamed without a fitted model: the stream part is the page.
+        // Streamed without a fitted model: the history and the stream part are the page.
         let Some(streamed) = streamed else {
             return Err(ApiError::model_not_found(&series_id, None, false).into());
         };
-        let content = html! { p.muted { "No model fitted: the stream judges it with the platform's default detector." } (streamed) };
+        let history = series_history::gather(history, &series_id, &range, None).await?;
+        let content = html! {
+            p.muted { "No model fitted: the stream judges it with the platform's default detector." }
+            @if let Some(history) = &history { (series_history::render(history)) }
+            (streamed)
+        };
         return Ok(layout(series_id.as_str(), Section::Series, content));
     };
     let chosen = match wanted {
@@ -62,7 +79,9 @@ pub async fn page(
     let overlay = predictions.iter().map(|p| (p.timestamp, p.value, p.anomaly)).collect();
     let svg = draw_version(&state, chosen.clone(), overlay).await?;
     let anomalies = predictions.iter().filter(|p| p.anomaly).count();
+    let history = series_history::gather(history, &series_id, &range, Some(&chosen)).await?;
     let content = html! {
+        @if let Some(history) = &history { (series_history::render(history)) }
         (version_picker(&series_id, &versions, &chosen))
         p.muted {
             (chosen.version) ": mean " (format_value(chosen.params.mean)) ", std " (format_value(chosen.params.std))
@@ -82,7 +101,8 @@ pub async fn page(
 async fn stream_section(state: &MonitorState, series_id: &SeriesId) -> Result<Option<Markup>, ApiError> {
     let Some(stream) = state.backends.streams.series_stream(series_id).await? else { return Ok(None) };
     let query = prediction_query(Some(series_id.clone()), None, None, Some(STREAM_ANOMALIES), true)?;
-    Ok(Some(stream_state::section(&stream, &recent_anomalies(state, &query, (false, true)).await?)))
+    let recent = state.backends.stream_points.points(&PointQuery::newest(series_id.clone(), LIVE_SEED)).await?;
+    Ok(Some(stream_state::section(&stream, &recent_anomalies(state, &query, (false, true)).await?, &recent)))
 }
 
 /// The version select, with links to the chosen version's SVG and the

@@ -1,5 +1,5 @@
 //! Charts and SVG (`plot`: a model version; `charts`: the per-minute
-//! charts), always drawn off the async workers, bounded: at most one chart per core is
+//! charts; `history`: the stream's stored points of a series), always drawn off the async workers, bounded: at most one chart per core is
 //! drawn at a time, and the request gets an answer within
 //! [`RENDER_DEADLINE`] whatever the drawing does. Drawing is bounded by
 //! construction (the plots clamp every coordinate to a range plotters
@@ -7,6 +7,7 @@
 //! drawing bug costs at most one core per slot and never a hung request.
 
 pub mod charts;
+pub mod history;
 pub mod plot;
 
 use crate::MonitorState;

@@ -12,4 +12,5 @@ pub(crate) mod live_verdicts;
 pub(crate) mod models;
 pub(crate) mod prediction_history;
 pub(crate) mod stream;
+pub(crate) mod stream_points;
 pub(crate) mod webhooks;

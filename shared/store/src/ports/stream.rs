@@ -182,6 +182,9 @@ pub struct Checkpoint {
     pub series: Vec<SeriesStream>,
     /// The anomalies the batch found.
     pub anomalies: Vec<StreamAnomaly>,
+    /// Every point the batch judged, with its verdict (empty when the
+    /// history is off).
+    pub judged: Vec<crate::JudgedPoint>,
     /// Points the batch took in (judged, or skipped as late).
     pub points: u64,
     /// The Unix minute it was judged in (for the per-minute counters).
@@ -229,7 +232,8 @@ pub trait StreamStore: Send + Sync {
     async fn series_streams(&self, series: &[SeriesId]) -> Result<Vec<SeriesStream>, StoreError>;
 
     /// Writes a batch's states, anomalies (idempotently: one per series,
-    /// point time, detector and version) and position in one transaction.
+    /// point time, detector and version), judged points and position in one
+    /// transaction.
     /// `Ok(false)`: a newer epoch owns the partition, nothing was written.
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
 

@@ -1,5 +1,5 @@
 //! Deleting a series from the database: its versions, training points,
-//! prediction history, stream state and stream anomalies, in one
+//! prediction history, stream state, stream anomalies and stream points, in one
 //! transaction. The last version is remembered in `deleted_series`, so a
 //! series fitted again continues after it: a version number never names two
 //! different models, and a cache that missed the delete can never serve an
@@ -14,8 +14,16 @@ use sqlx::{Any, Row, Transaction};
 
 /// What a delete removes besides the version counter and the outbox row,
 /// children before parents.
-const SERIES_TABLES: [&str; 7] =
-    ["training_data", "models", "series", "predictions", "series_activity", "stream_series", "anomalies"];
+const SERIES_TABLES: [&str; 8] = [
+    "training_data",
+    "models",
+    "series",
+    "predictions",
+    "series_activity",
+    "stream_series",
+    "anomalies",
+    "stream_points",
+];
 
 impl SqlModelStore {
     /// Removes everything stored about `series_id`; its last version, or

@@ -2,13 +2,15 @@
 //! `Any` driver serves both PostgreSQL and the embedded SQLite file; the
 //! queries are written in the SQL both understand. Beside the models (this
 //! file): their deletion (`delete`), the prediction history
-//! (`predictions`), the stream's log, states and anomalies (`stream`), and
-//! the webhooks with their deliveries (`webhooks`).
+//! (`predictions`), the stream's log, states and anomalies (`stream`), the
+//! points it judged (`stream_points`), and the webhooks with their
+//! deliveries (`webhooks`).
 
 mod delete;
 mod predictions;
 mod statements;
 pub(crate) mod stream;
+mod stream_points;
 mod webhooks;
 
 use crate::model_json::{self, StoredParts};
@@ -32,6 +34,8 @@ pub(crate) const IDS_PER_STATEMENT: usize = 1000;
 pub struct SqlModelStore {
     pub(crate) pool: AnyPool,
     pub(crate) backend: &'static str,
+    /// The Unix days whose point partitions this process knows exist.
+    pub(crate) point_days: std::sync::Arc<std::sync::Mutex<HashSet<i64>>>,
 }
 
 impl SqlModelStore {
@@ -52,7 +56,7 @@ impl SqlModelStore {
         } else {
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, point_days: Default::default() })
     }
 
     /// The embedded default: a SQLite file at `path`, created when missing.

@@ -3,7 +3,7 @@
 //! SQLite gets anonymous `?` placeholders in the long statements: sqlx looks
 //! each numbered `$N` up by name, which is quadratic in their number.
 
-use super::statements::RowsStatement;
+use super::statements::{RowsStatement, optional_f64, read_optional_f64};
 use super::{parse_stored_id, to_version};
 use crate::ports::latency_log::current_minute;
 use crate::{
@@ -35,7 +35,7 @@ impl PredictionHistory for SqlModelStore {
                 .bind(i64::from(record.version.number()))
                 .bind(record.timestamp)
                 .bind(record.value)
-                .bind(record.score)
+                .bind(optional_f64(record.score))
                 .bind(record.anomaly)
                 .bind(record.recorded_at_ms)
         })
@@ -176,7 +176,7 @@ fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
         version: to_version(version)?,
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
-        score: row.try_get("score")?,
+        score: read_optional_f64(row.try_get("score")?),
         // Read as an integer: sqlx's Any driver cannot decode SQLite booleans.
         anomaly: row.try_get::<i64, _>("anomaly")? != 0,
         recorded_at_ms: row.try_get("recorded_at_ms")?,

@@ -82,3 +82,16 @@ impl SqlModelStore {
         }
     }
 }
+
+/// An optional number as bound: NaN for none. sqlx's `Any` driver binds a
+/// missing `f64` as a PostgreSQL `float4` NULL; a statement prepared with
+/// that type (and cached) then refuses the next real `f64` in the same place
+/// ("incorrect binary data format"). PostgreSQL stores the NaN, SQLite a NULL.
+pub(crate) fn optional_f64(value: Option<f64>) -> f64 {
+    value.unwrap_or(f64::NAN)
+}
+
+/// An optional number as [`optional_f64`] stored it.
+pub(crate) fn read_optional_f64(stored: Option<f64>) -> Option<f64> {
+    stored.filter(|value| !value.is_nan())
+}

@@ -2,12 +2,14 @@
 //! [`SqlPointLog`], the partitioned log in the `stream_log` table that the
 //! embedded default (and a deployment without Redis) streams through.
 
-use super::statements::RowsStatement;
+use super::statements::{RowsStatement, optional_f64, read_optional_f64};
+use super::stream_points::days_around;
 use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::ports::stream::{
     AnomalyQuery, Checkpoint, LogEntry, LogPosition, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
 };
+use crate::ports::stream_points::{PointHistory, unix_day};
 use crate::{SqlModelStore, StoreError};
 use anomaly_core::{Model, SeriesId};
 use async_trait::async_trait;
@@ -158,6 +160,10 @@ impl StreamStore for SqlModelStore {
 
     #[tracing::instrument(skip_all, fields(partition = checkpoint.partition, series = checkpoint.series.len()))]
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
+        if let (Some(first), Some(last)) = (checkpoint.judged.first(), checkpoint.judged.last()) {
+            let [day, next] = days_around(first.judged_at_ms);
+            self.prepare_point_days(&[day, next, unix_day(last.judged_at_ms)]).await?;
+        }
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
             "INSERT INTO stream_positions (log, partition, last_entry, epoch) VALUES ($1, $2, $3, $4) \
@@ -189,7 +195,7 @@ impl StreamStore for SqlModelStore {
                 .bind(series.version.map_or(0, |v| i64::from(v.number())))
                 .bind(serde_json::to_string(&series.model).unwrap_or_default())
                 .bind(series.last_point.map(|p| p.0))
-                .bind(series.last_point.map(|p| p.1))
+                .bind(optional_f64(series.last_point.map(|p| p.1)))
                 .bind(series.points as i64)
                 .bind(series.anomalies as i64)
                 .bind(series.late as i64)
@@ -206,12 +212,13 @@ impl StreamStore for SqlModelStore {
                 .bind(anomaly.series_id.as_str())
                 .bind(anomaly.timestamp)
                 .bind(anomaly.value)
-                .bind(anomaly.score)
+                .bind(optional_f64(anomaly.score))
                 .bind(anomaly.detector.as_str())
                 .bind(anomaly.version.map_or(0, |v| i64::from(v.number())))
                 .bind(anomaly.recorded_at_ms)
         })
         .await?;
+        self.write_points(&mut tx, &checkpoint.judged).await?;
         if checkpoint.points > 0 {
             sqlx::query(
                 "INSERT INTO stream_minutes (minute, log, partition, points, anomalies) VALUES ($1, $2, $3, $4, $5) \
@@ -311,7 +318,8 @@ fn optional_version(raw: i64) -> Result<Option<anomaly_core::ModelVersion>, Stor
 fn series_from_row(row: &AnyRow) -> Result<SeriesStream, StoreError> {
     let (series_id, state): (String, String) = (row.try_get("series_id")?, row.try_get("state")?);
     let model: Model = serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(format!("stream state: {e}")))?;
-    let (last_ts, last_value): (Option<i64>, Option<f64>) = (row.try_get("last_ts")?, row.try_get("last_value")?);
+    let (last_ts, last_value): (Option<i64>, Option<f64>) =
+        (row.try_get("last_ts")?, read_optional_f64(row.try_get("last_value")?));
     let count = |name: &str| row.try_get::<i64, _>(name).map(|n| n.max(0) as u64);
     Ok(SeriesStream {
         series_id: parse_stored_id(&series_id)?,
@@ -331,7 +339,7 @@ fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
         series_id: parse_stored_id(&series_id)?,
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
-        score: row.try_get("score")?,
+        score: read_optional_f64(row.try_get("score")?),
         detector: row.try_get("detector")?,
         version: optional_version(row.try_get("version")?)?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
