@@ -69,7 +69,7 @@ enum Command {
         /// Forest, evaluation only); default: every one.
         #[arg(long = "detector")]
         detectors: Vec<String>,
-        /// A detector parameter, key=value (repeatable), e.g. window=1000.
+        /// A detector parameter, key=value (repeatable), e.g. window=1000: the value is read as JSON (a number, true, ...), else as a string, as a fit's `detector` object holds it.
         #[arg(long = "param")]
         params: Vec<String>,
         /// standard, low_fp, low_fn or all.
