@@ -1,10 +1,10 @@
 //! Judging a batch of log entries, whatever log they come from: each
 //! point in order with its series' online detector, then one atomic commit
 //! of the batch's detector states, anomalies, judged points (the stream's
-//! history) and log position (fenced by the owner's epoch), after the anomalies went to the live feed (and to
-//! Kafka's anomalies topic when configured). The log worker and the Kafka
-//! worker both judge through it, so verdicts do not depend on where the
-//! points came from.
+//! history) and log position (fenced by the owner's epoch), after the
+//! anomalies went to the live feed (and to Kafka's anomalies topic when
+//! configured). The log worker and the Kafka worker both judge through it,
+//! so verdicts do not depend on where the points came from.
 
 use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
