@@ -9,6 +9,7 @@ use super::{PageResult, Section, grouped, layout};
 use crate::MonitorState;
 use crate::render::charts::{Line, minute_chart};
 use crate::render::off_the_workers;
+use anomaly_http::ApiError;
 use anomaly_store::{LatencyKind, MinuteLatency};
 use axum::extract::State;
 use maud::{Markup, PreEscaped, html};
@@ -24,6 +25,21 @@ const GREEN: RGBColor = RGBColor(30, 140, 80);
 
 /// The overview page.
 pub async fn page(State(state): State<MonitorState>) -> PageResult {
+    Ok(layout("Overview", Section::Overview, render(&gather(&state).await?)))
+}
+
+/// What the overview shows, read and drawn.
+struct Overview {
+    /// The tiles: label and value.
+    tiles: Vec<(&'static str, String)>,
+    /// Each dependency and service, and whether it answers.
+    states: Vec<(String, bool)>,
+    /// The per-minute charts, as SVG.
+    charts: Vec<String>,
+}
+
+/// Reads the counters and the last hour, and draws the charts.
+async fn gather(state: &MonitorState) -> Result<Overview, ApiError> {
     let backends = &state.backends;
     let now = chrono::Utc::now().timestamp().div_euclid(60);
     let since = now - WINDOW_MINUTES + 1;
@@ -36,8 +52,8 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
         backends.streams.stream_minutes(since),
         backends.store.ping(),
         backends.cache.ping(),
-        service_up(&state, &state.train_url),
-        service_up(&state, &state.infer_url),
+        service_up(state, &state.train_url),
+        service_up(state, &state.infer_url),
     );
     let (predict, fit, activity, stream) = (predict.unwrap_or_default(), fit.unwrap_or_default(), activity?, stream?);
     let streamed: u64 = stream.iter().map(|m| m.points).sum();
@@ -82,26 +98,37 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
     })
     .await?;
 
-    let content = html! {
+    let tiles = vec![
+        ("Series trained", grouped(series?)),
+        ("Model versions", grouped(versions?)),
+        ("Fits / min (1 h)", per_minute(count(&fit))),
+        ("Predictions / min (1 h)", per_minute(count(&predict))),
+        ("Streamed points / min (1 h)", per_minute(streamed)),
+        ("Anomaly rate (1 h)", anomaly_rate.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0))),
+    ];
+    let states = vec![
+        (format!("Database ({})", backends.store.backend()), database_up.is_ok()),
+        (format!("Cache and bus ({})", backends.cache.backend()), cache_up.is_ok()),
+        ("train".to_owned(), train_up),
+        ("infer".to_owned(), infer_up),
+        ("monitor".to_owned(), true),
+    ];
+    Ok(Overview { tiles, states, charts })
+}
+
+/// The page's content.
+fn render(overview: &Overview) -> Markup {
+    html! {
         div.tiles {
-            (tile("Series trained", grouped(series?)))
-            (tile("Model versions", grouped(versions?)))
-            (tile("Fits / min (1 h)", per_minute(count(&fit))))
-            (tile("Predictions / min (1 h)", per_minute(count(&predict))))
-            (tile("Streamed points / min (1 h)", per_minute(streamed)))
-            (tile("Anomaly rate (1 h)", anomaly_rate.map_or("–".to_owned(), |r| format!("{:.2} %", r * 100.0))))
+            @for (label, value) in &overview.tiles { (tile(label, value)) }
         }
         h2 { "Dependencies and services" }
         div.tiles {
-            (state_tile(&format!("Database ({})", backends.store.backend()), database_up.is_ok()))
-            (state_tile(&format!("Cache and bus ({})", backends.cache.backend()), cache_up.is_ok()))
-            (state_tile("train", train_up))
-            (state_tile("infer", infer_up))
-            (state_tile("monitor", true))
+            @for (name, up) in &overview.states { (state_tile(name, *up)) }
         }
         h2 { "Last hour, per minute (UTC)" }
         div.charts {
-            @for svg in &charts {
+            @for svg in &overview.charts {
                 div.chart { (PreEscaped(svg)) }
             }
         }
@@ -110,11 +137,10 @@ pub async fn page(State(state): State<MonitorState>) -> PageResult {
             "Stream lag: the most log entries (with Kafka, messages) one partition was behind during the minute (sampled every lease round, or every second from Kafka's high watermarks). "
             "Prometheus metrics: " a href="/metrics" { "/metrics" } " on every service."
         }
-    };
-    Ok(layout("Overview", Section::Overview, content))
+    }
 }
 
-fn tile(label: &str, value: String) -> Markup {
+fn tile(label: &str, value: &str) -> Markup {
     html! { div.tile { div.label { (label) } div.value { (value) } } }
 }
 

@@ -3,8 +3,9 @@
 
 use super::{OnPage, PageResult, Section, format_millis, grouped, layout};
 use crate::MonitorState;
+use anomaly_core::ModelRecord;
 use anomaly_http::{ApiError, ApiQuery};
-use anomaly_store::{SeriesSort, SeriesSortKey};
+use anomaly_store::{SeriesActivity, SeriesSort, SeriesSortKey};
 use axum::extract::State;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -30,6 +31,22 @@ pub async fn page(
     State(state): State<MonitorState>,
     OnPage(ApiQuery(query)): OnPage<ApiQuery<ListQuery>>,
 ) -> PageResult {
+    Ok(layout("Series", Section::Series, render(&gather(&state, query).await?)))
+}
+
+/// One page of the list, read.
+struct SeriesListPage {
+    filter: String,
+    sort: SeriesSort,
+    /// 1-based.
+    page: u64,
+    pages: u64,
+    total: u64,
+    rows: Vec<(ModelRecord, SeriesActivity)>,
+}
+
+/// Checks the query and reads the page it asks for.
+async fn gather(state: &MonitorState, query: ListQuery) -> Result<SeriesListPage, ApiError> {
     let key = match query.sort.as_deref().filter(|s| !s.is_empty()) {
         None => SeriesSortKey::SeriesId,
         Some(text) => SeriesSortKey::parse(text).ok_or_else(|| ApiError::BadRequest {
@@ -44,8 +61,7 @@ pub async fn page(
             return Err(ApiError::BadRequest {
                 code: "invalid_order",
                 message: format!("order must be asc or desc; got {other:?}"),
-            }
-            .into());
+            });
         }
     };
     let filter = query.filter.unwrap_or_default();
@@ -56,6 +72,14 @@ pub async fn page(
     let ids: Vec<_> = records.iter().map(|r| r.series_id.clone()).collect();
     let activity = state.backends.predictions.series_activity(&ids).await?;
     let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    let rows = records.into_iter().zip(activity).collect();
+    Ok(SeriesListPage { filter, sort, page, pages, total, rows })
+}
+
+/// The page's content: the filter, the sortable table and the pager.
+fn render(list: &SeriesListPage) -> Markup {
+    let SeriesListPage { filter, sort, page, pages, total, rows } = list;
+    let (key, descending, page, pages) = (sort.key, sort.descending, *page, *pages);
     let link = |sort: SeriesSort, page: u64| {
         let order = if sort.descending { "desc" } else { "asc" };
         let page = page.to_string();
@@ -72,14 +96,14 @@ pub async fn page(
         };
         html! { th class=[numeric.then_some("num")] { a href=(link(next, 1)) { (label) (arrow) } } }
     };
-    let content = html! {
+    html! {
         form.filters method="get" action="/dashboard/series" {
             label { "Series contains" input type="search" name="filter" value=(filter) placeholder="e.g. cpu"; }
             input type="hidden" name="sort" value=(key.as_str());
             input type="hidden" name="order" value=(if descending { "desc" } else { "asc" });
             button type="submit" { "Filter" }
         }
-        p.muted { (grouped(total)) " series" @if !filter.is_empty() { " matching “" (filter) "”" } }
+        p.muted { (grouped(*total)) " series" @if !filter.is_empty() { " matching “" (filter) "”" } }
         table {
             thead { tr {
                 (header("Series", SeriesSortKey::SeriesId, false))
@@ -91,7 +115,7 @@ pub async fn page(
                 th { "Last prediction (UTC)" }
             } }
             tbody {
-                @for (record, activity) in records.iter().zip(&activity) {
+                @for (record, activity) in rows {
                     tr {
                         td { a href={ "/dashboard/series/" (record.series_id) } { (record.series_id) } }
                         td.num { (record.version) }
@@ -104,16 +128,15 @@ pub async fn page(
                         td { @if activity.predictions > 0 { (format_millis(activity.last_predicted_ms)) } @else { "–" } }
                     }
                 }
-                @if records.is_empty() {
+                @if rows.is_empty() {
                     tr { td colspan="7" .muted { "No series yet: fit one with POST /fit/{series_id} on the train service." } }
                 }
             }
         }
         div.pager {
-            @if page > 1 { a href=(link(sort, page - 1)) { "← Previous" } }
+            @if page > 1 { a href=(link(*sort, page - 1)) { "← Previous" } }
             span.muted { "Page " (page) " of " (grouped(pages)) }
-            @if page < pages { a href=(link(sort, page + 1)) { "Next →" } }
+            @if page < pages { a href=(link(*sort, page + 1)) { "Next →" } }
         }
-    };
-    Ok(layout("Series", Section::Series, content))
+    }
 }
