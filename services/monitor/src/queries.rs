@@ -3,7 +3,7 @@
 //! found it), and the checks of a history query.
 
 use crate::MonitorState;
-use crate::query_params::page_limit;
+use crate::query_params::{check_range, page_limit};
 use anomaly_core::SeriesId;
 use anomaly_http::ApiError;
 use anomaly_http::model_description::rfc3339_millis;
@@ -118,13 +118,6 @@ pub fn prediction_query(
     anomalies_only: bool,
 ) -> Result<PredictionQuery, ApiError> {
     let limit = page_limit(limit, 1000, MAX_LIMIT)?;
-    if let (Some(from), Some(to)) = (from, to)
-        && from > to
-    {
-        return Err(ApiError::BadRequest {
-            code: "invalid_range",
-            message: format!("from ({from}) must not be after to ({to})"),
-        });
-    }
+    check_range(from, to)?;
     Ok(PredictionQuery { series_id, from, to, anomalies_only, limit })
 }

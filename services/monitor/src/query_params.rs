@@ -1,5 +1,5 @@
 //! Checks of the query parameters several monitor routes and pages share:
-//! a page size, an optional series id, and the anomaly source.
+//! a page size, a time range, an optional series id, and the anomaly source.
 
 use anomaly_core::SeriesId;
 use anomaly_http::ApiError;
@@ -14,6 +14,17 @@ pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, Api
             code: "invalid_limit",
             message: format!("limit must be from 1 to {max}; got {limit}"),
         })
+    }
+}
+
+/// 422 `invalid_range` when `from` is after `to`.
+pub fn check_range(from: Option<i64>, to: Option<i64>) -> Result<(), ApiError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(ApiError::BadRequest {
+            code: "invalid_range",
+            message: format!("from ({from}) must not be after to ({to})"),
+        }),
+        _ => Ok(()),
     }
 }
 

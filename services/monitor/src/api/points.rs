@@ -6,7 +6,7 @@
 //! 200 with none.
 
 use crate::MonitorState;
-use crate::query_params::page_limit;
+use crate::query_params::{check_range, page_limit};
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
@@ -177,17 +177,6 @@ fn point_query(series_id: SeriesId, params: &PointsQuery) -> Result<PointQuery, 
         before: params.after,
         limit: page_limit(params.limit, 1000, MAX_LIMIT)?,
     })
-}
-
-/// 422 `invalid_range` when `from` is after `to`.
-fn check_range(from: Option<i64>, to: Option<i64>) -> Result<(), ApiError> {
-    match (from, to) {
-        (Some(from), Some(to)) if from > to => Err(ApiError::BadRequest {
-            code: "invalid_range",
-            message: format!("from ({from}) must not be after to ({to})"),
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// The CSV header line.
