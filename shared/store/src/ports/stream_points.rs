@@ -120,10 +120,6 @@ pub trait PointHistory: Send + Sync {
     /// the database; buckets without points are left out.
     async fn point_summary(&self, series_id: &SeriesId, buckets: Buckets) -> Result<Vec<PointBucket>, StoreError>;
 
-    /// Makes sure points judged on the Unix days `days` can be stored
-    /// (PostgreSQL: their partitions exist; a no-op elsewhere).
-    async fn prepare_point_days(&self, days: &[i64]) -> Result<(), StoreError>;
-
     /// Drops the points judged before the Unix day `first_kept_day`
     /// (PostgreSQL: whole partitions; SQLite: small chunks). Returns how
     /// many partitions (or rows, on SQLite) went.

@@ -93,20 +93,12 @@ impl PredictionHistory for SqlModelStore {
             "SELECT series_id, version, ts, value, score, recorded_at_ms, \
              CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly FROM predictions WHERE 1 = 1",
         );
-        let mut parameter = 0;
-        let mut condition = |sql: &mut String, text: &str| {
-            parameter += 1;
-            let _ = write!(sql, " AND {text} ${parameter}");
-        };
-        if query.series_id.is_some() {
-            condition(&mut sql, "series_id =");
-        }
-        if query.from.is_some() {
-            condition(&mut sql, "ts >=");
-        }
-        if query.to.is_some() {
-            condition(&mut sql, "ts <=");
-        }
+        let conditions = [
+            (query.series_id.is_some(), "series_id ="),
+            (query.from.is_some(), "ts >="),
+            (query.to.is_some(), "ts <="),
+        ];
+        self.push_conditions(&mut sql, 0, &conditions);
         if query.anomalies_only {
             sql.push_str(" AND anomaly");
         }

@@ -73,6 +73,19 @@ impl SqlModelStore {
         sql
     }
 
+    /// Appends ` AND {condition} <parameter>` for each condition that is
+    /// present (e.g. `(from.is_some(), "ts >=")`), numbering the parameters
+    /// after `bound` already in `sql`; the caller binds them in that order.
+    pub(crate) fn push_conditions(&self, sql: &mut String, mut bound: usize, conditions: &[(bool, &str)]) {
+        for (present, condition) in conditions {
+            if *present {
+                bound += 1;
+                let _ = write!(sql, " AND {condition} ");
+                self.push_placeholder(sql, bound);
+            }
+        }
+    }
+
     /// Appends parameter `number` (1-based): `$N`, or `?` on SQLite.
     pub(crate) fn push_placeholder(&self, sql: &mut String, number: usize) {
         if self.backend == "sqlite" {

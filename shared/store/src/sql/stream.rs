@@ -3,13 +3,11 @@
 //! embedded default (and a deployment without Redis) streams through.
 
 use super::statements::{RowsStatement, optional_f64, read_optional_f64};
-use super::stream_points::days_around;
 use super::{IDS_PER_STATEMENT, parse_stored_id, to_version};
 use crate::ports::stream::{
     AnomalyQuery, Checkpoint, LogEntry, LogPosition, PointLog, SeriesStream, StreamAnomaly, StreamMinute, StreamPoint,
     StreamStore, decode_points, encode_points,
 };
-use crate::ports::stream_points::{PointHistory, unix_day};
 use crate::{SqlModelStore, StoreError};
 use anomaly_core::{Model, SeriesId};
 use async_trait::async_trait;
@@ -160,10 +158,7 @@ impl StreamStore for SqlModelStore {
 
     #[tracing::instrument(skip_all, fields(partition = checkpoint.partition, series = checkpoint.series.len()))]
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
-        if let (Some(first), Some(last)) = (checkpoint.judged.first(), checkpoint.judged.last()) {
-            let [day, next] = days_around(first.judged_at_ms);
-            self.prepare_point_days(&[day, next, unix_day(last.judged_at_ms)]).await?;
-        }
+        self.prepare_point_days(&checkpoint.judged).await?;
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
             "INSERT INTO stream_positions (log, partition, last_entry, epoch) VALUES ($1, $2, $3, $4) \
@@ -289,15 +284,12 @@ impl StreamStore for SqlModelStore {
         let mut sql = String::from(
             "SELECT series_id, ts, value, score, detector, version, recorded_at_ms FROM anomalies WHERE 1 = 1",
         );
-        let mut parameter = 0;
-        for (present, condition) in
-            [(query.series_id.is_some(), "series_id ="), (query.from.is_some(), "ts >="), (query.to.is_some(), "ts <=")]
-        {
-            if present {
-                parameter += 1;
-                let _ = write!(sql, " AND {condition} ${parameter}");
-            }
-        }
+        let conditions = [
+            (query.series_id.is_some(), "series_id ="),
+            (query.from.is_some(), "ts >="),
+            (query.to.is_some(), "ts <="),
+        ];
+        self.push_conditions(&mut sql, 0, &conditions);
         let _ = write!(sql, " ORDER BY ts DESC, id DESC LIMIT {}", query.limit);
         let mut select = sqlx::query(AssertSqlSafe(sql));
         if let Some(series_id) = &query.series_id {
@@ -311,7 +303,7 @@ impl StreamStore for SqlModelStore {
     }
 }
 
-fn optional_version(raw: i64) -> Result<Option<anomaly_core::ModelVersion>, StoreError> {
+pub(super) fn optional_version(raw: i64) -> Result<Option<anomaly_core::ModelVersion>, StoreError> {
     if raw == 0 { Ok(None) } else { to_version(raw).map(Some) }
 }
 

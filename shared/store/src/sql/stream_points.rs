@@ -6,8 +6,9 @@
 //! day>`), created ahead and dropped whole; on SQLite old rows are deleted
 //! in chunks.
 
+use super::SqlModelStore;
 use super::statements::{RowsStatement, optional_f64, read_optional_f64};
-use super::{SqlModelStore, to_version};
+use super::stream::optional_version;
 use crate::StoreError;
 use crate::ports::stream_points::{Buckets, JudgedPoint, PointBucket, PointHistory, PointQuery, unix_day};
 use anomaly_core::SeriesId;
@@ -124,6 +125,38 @@ impl SqlModelStore {
         .await
     }
 
+    /// Makes sure `points` can be stored: on PostgreSQL the partitions of
+    /// the days they were judged on exist, and the next day's too (made
+    /// ahead, so a batch just after midnight does not wait for it). Each
+    /// day is created once per process; a no-op on SQLite.
+    pub(crate) async fn prepare_point_days(&self, points: &[JudgedPoint]) -> Result<(), StoreError> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else { return Ok(()) };
+        if self.backend != "postgres" {
+            return Ok(());
+        }
+        let known = |day: &i64| self.point_days.lock().unwrap_or_else(PoisonError::into_inner).contains(day);
+        let days = unix_day(first.judged_at_ms)..=unix_day(last.judged_at_ms) + 1;
+        let missing: Vec<i64> = days.filter(|day| !known(day)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // One process at a time: two creating the same partition would collide.
+        sqlx::query("SELECT CAST(pg_advisory_xact_lock(8318) AS TEXT)").execute(&mut *tx).await?;
+        for &day in &missing {
+            let create = format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF stream_points FOR VALUES FROM ({}) TO ({})",
+                partition_name(day),
+                day * 86_400_000,
+                (day + 1) * 86_400_000
+            );
+            sqlx::query(AssertSqlSafe(create)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.point_days.lock().unwrap_or_else(PoisonError::into_inner).extend(missing);
+        Ok(())
+    }
+
     /// The partitions of `stream_points` by their Unix day.
     async fn point_partitions(&self) -> Result<Vec<i64>, StoreError> {
         let rows = sqlx::query(
@@ -152,21 +185,14 @@ impl PointHistory for SqlModelStore {
              FROM stream_points WHERE series_id = ",
         );
         self.push_placeholder(&mut sql, 1);
-        let mut parameter = 1;
         let conditions = [
-            (query.from.is_some(), " AND ts >= "),
-            (query.to.is_some(), " AND ts <= "),
-            (query.before.is_some(), " AND ts < "),
-            (query.min_value.is_some(), " AND value >= "),
-            (query.max_value.is_some(), " AND value <= "),
+            (query.from.is_some(), "ts >="),
+            (query.to.is_some(), "ts <="),
+            (query.before.is_some(), "ts <"),
+            (query.min_value.is_some(), "value >="),
+            (query.max_value.is_some(), "value <="),
         ];
-        for (present, condition) in conditions {
-            if present {
-                parameter += 1;
-                sql.push_str(condition);
-                self.push_placeholder(&mut sql, parameter);
-            }
-        }
+        self.push_conditions(&mut sql, 1, &conditions);
         match query.anomaly {
             Some(true) => sql.push_str(" AND anomaly"),
             Some(false) => sql.push_str(" AND NOT anomaly"),
@@ -222,32 +248,6 @@ impl PointHistory for SqlModelStore {
             .collect()
     }
 
-    async fn prepare_point_days(&self, days: &[i64]) -> Result<(), StoreError> {
-        if self.backend != "postgres" {
-            return Ok(());
-        }
-        let known = |day: &i64| self.point_days.lock().unwrap_or_else(PoisonError::into_inner).contains(day);
-        let missing: Vec<i64> = days.iter().copied().filter(|day| !known(day)).collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        // One process at a time: two creating the same partition would collide.
-        sqlx::query("SELECT CAST(pg_advisory_xact_lock(8318) AS TEXT)").execute(&mut *tx).await?;
-        for &day in &missing {
-            let create = format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF stream_points FOR VALUES FROM ({}) TO ({})",
-                partition_name(day),
-                day * 86_400_000,
-                (day + 1) * 86_400_000
-            );
-            sqlx::query(AssertSqlSafe(create)).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        self.point_days.lock().unwrap_or_else(PoisonError::into_inner).extend(missing);
-        Ok(())
-    }
-
     async fn drop_points_before(&self, first_kept_day: i64) -> Result<u64, StoreError> {
         if self.backend == "sqlite" {
             let mut deleted = 0;
@@ -294,15 +294,7 @@ fn point_from_row(row: &AnyRow) -> Result<JudgedPoint, StoreError> {
         anomaly: row.try_get::<i64, _>("anomaly")? != 0,
         warming_up: row.try_get::<i64, _>("warming_up")? != 0,
         detector: Cow::Owned(detector),
-        version: if version == 0 { None } else { Some(to_version(version)?) },
+        version: optional_version(version)?,
         judged_at_ms: row.try_get("judged_at_ms")?,
     })
-}
-
-/// The Unix days whose partitions a batch judged at `judged_at_ms` needs
-/// ready: that day and the next (so a batch just after midnight finds its
-/// partition made before).
-pub(crate) fn days_around(judged_at_ms: i64) -> [i64; 2] {
-    let day = unix_day(judged_at_ms);
-    [day, day + 1]
 }
