@@ -8,7 +8,7 @@ use anomaly_cli::eval::corpus;
 use anomaly_cli::eval::params::detector_configs;
 use anomaly_cli::eval::published::read_scores;
 use anomaly_cli::eval::run::run_detector;
-use anomaly_cli::eval::scorer::{Profile, RawScore, probation_length};
+use anomaly_cli::eval::scorer::{Profile, RawScore};
 use anomaly_cli::eval::{Evaluation, evaluate};
 use rayon::prelude::*;
 use std::path::Path;
@@ -35,7 +35,9 @@ fn main() -> anyhow::Result<()> {
     let union: Vec<Vec<f64>> = flags
         .iter()
         .zip(&published)
-        .map(|(f, p)| f.iter().zip(p).map(|(f, p)| f64::from(u8::from(*f >= 1.0 || *p >= threshold))).collect())
+        .map(|(f, p)| {
+            f.iter().zip(p).map(|(f, p)| f64::from(u8::from(*f >= anomaly_core::EDGE || *p >= threshold))).collect()
+        })
         .collect();
     let union_eval = evaluate("union", "union", &all, &union, &Profile::ALL, Duration::ZERO);
 
@@ -55,11 +57,11 @@ fn main() -> anyhow::Result<()> {
     }
     println!("\nwindows at least one of the two misses (rows from the left edge to the first detection):");
     for (series, (f, p)) in all.iter().zip(flags.iter().zip(&published)) {
-        let probation = probation_length(series.values.len());
+        let probation = series.probation;
         for &(left, right) in series.windows.iter().filter(|(_, right)| *right >= probation) {
             let first =
                 |scores: &[f64], at: f64| (left.max(probation)..=right).find(|&i| scores[i] >= at).map(|i| i - left);
-            let (a, b) = (first(f, 1.0), first(p, threshold));
+            let (a, b) = (first(f, anomaly_core::EDGE), first(p, threshold));
             let who = match (a, b) {
                 (Some(_), Some(_)) => continue,
                 (Some(_), None) => format!("{ours} only"),

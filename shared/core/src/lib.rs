@@ -15,7 +15,7 @@ pub mod training;
 pub mod version;
 
 pub use detector::{
-    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, EwmaZScore,
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, EDGE, EwmaZScore,
     EwmaZScoreParams, MAX_WINDOW, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingMadParams,
     RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict,
 };

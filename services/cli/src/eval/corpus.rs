@@ -2,8 +2,10 @@
 //! `labels/combined_windows.json`) and the Yahoo S5 layout (CSV files with
 //! a 0/1 label column, `is_anomaly` or `anomaly`, whose windows are derived
 //! the NAB way: 10% of the file's length shared among its anomalies, each
-//! window centred on one).
+//! window centred on one). The UCR archive's layout is read by [`ucr`](super::ucr).
 
+use super::scorer::probation_length;
+use super::ucr;
 use crate::series_file;
 use anyhow::{Context, bail};
 use chrono::NaiveDateTime;
@@ -21,9 +23,22 @@ pub struct LabelledSeries {
     pub values: Vec<f64>,
     /// Anomaly windows as inclusive row ranges, sorted and disjoint.
     pub windows: Vec<(usize, usize)>,
+    /// The first rows, not scored and given to a detector to learn from
+    /// (NAB's probation; UCR's training part).
+    pub probation: usize,
+    /// The labelled anomaly's rows, when the corpus marks exactly one
+    /// (UCR): the archive's top-1 metric is scored on it.
+    pub anomaly: Option<(usize, usize)>,
 }
 
 impl LabelledSeries {
+    /// A series scored the NAB way: its probation is NAB's, no single
+    /// labelled anomaly.
+    pub fn nab(name: String, timestamps: Vec<i64>, values: Vec<f64>, windows: Vec<(usize, usize)>) -> Self {
+        let probation = probation_length(values.len());
+        Self { name, timestamps, values, windows, probation, anomaly: None }
+    }
+
     /// The folder part of the name (NAB's category); empty when none.
     pub fn category(&self) -> &str {
         self.name.rsplit_once('/').map_or("", |(category, _)| category)
@@ -32,15 +47,28 @@ impl LabelledSeries {
     /// The file name without folders or `.csv`.
     pub fn stem(&self) -> &str {
         let file = self.name.rsplit_once('/').map_or(self.name.as_str(), |(_, file)| file);
-        file.strip_suffix(".csv").unwrap_or(file)
+        file.strip_suffix(".csv").or_else(|| file.strip_suffix(".txt")).unwrap_or(file)
     }
 }
 
 /// Reads the corpus at `dir`: NAB's layout when `dir/labels/combined_windows.json`
-/// exists, else every CSV below `dir` in the Yahoo S5 layout.
+/// exists, the UCR archive's when `dir` holds its files, else every CSV
+/// below `dir` in the Yahoo S5 layout.
 pub fn load(dir: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
     let windows = dir.join("labels").join("combined_windows.json");
-    if windows.is_file() { load_nab(dir, &windows) } else { load_yahoo(dir) }
+    if windows.is_file() {
+        load_nab(dir, &windows)
+    } else if holds_ucr_files(dir) {
+        ucr::load(dir)
+    } else {
+        load_yahoo(dir)
+    }
+}
+
+fn holds_ucr_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).any(|e| ucr::is_ucr_file(&e.file_name().to_string_lossy())))
+        .unwrap_or(false)
 }
 
 fn load_nab(dir: &Path, windows_file: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
@@ -59,7 +87,7 @@ fn load_nab(dir: &Path, windows_file: &Path) -> anyhow::Result<Vec<LabelledSerie
                 })
                 .collect::<anyhow::Result<Vec<_>>>()
                 .with_context(|| format!("windows of {name}"))?;
-            Ok(LabelledSeries { name: name.clone(), timestamps: series.timestamps, values: series.values, windows })
+            Ok(LabelledSeries::nab(name.clone(), series.timestamps, series.values, windows))
         })
         .collect()
 }
@@ -96,12 +124,7 @@ fn load_yahoo(dir: &Path) -> anyhow::Result<Vec<LabelledSeries>> {
             let labels = series.labels.with_context(|| {
                 format!("{}: needs a label column (is_anomaly or anomaly) outside NAB's layout", file.display())
             })?;
-            Ok(LabelledSeries {
-                name,
-                timestamps: series.timestamps,
-                values: series.values,
-                windows: windows_around(&labels),
-            })
+            Ok(LabelledSeries::nab(name, series.timestamps, series.values, windows_around(&labels)))
         })
         .collect()
 }

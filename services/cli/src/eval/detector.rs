@@ -51,7 +51,7 @@ impl EvalDetector {
     pub fn describe(&self) -> String {
         match self {
             Self::Platform(config @ DetectorConfig::Novelty(params), true) => {
-                describe(config).replace(&format!("probation={}", params.probation), "probation=NAB's")
+                describe(config).replace(&format!("probation={}", params.probation), "probation=per file")
             }
             Self::Platform(config, _) => describe(config),
             Self::Forest(params) => params.describe(),
@@ -105,7 +105,7 @@ mod tests {
     fn novelty_takes_nab_s_probation_unless_one_is_given() {
         let default = EvalDetector::chosen(&["novelty".into()], &[]).expect("valid").remove(0);
         assert!(matches!(default, EvalDetector::Platform(_, true)));
-        assert!(default.describe().contains("probation=NAB's"), "{}", default.describe());
+        assert!(default.describe().contains("probation=per file"), "{}", default.describe());
         let given = EvalDetector::chosen(&["novelty".into()], &["probation=750".into()]).expect("valid").remove(0);
         assert!(matches!(given, EvalDetector::Platform(_, false)));
         assert!(given.describe().contains("probation=750"), "{}", given.describe());

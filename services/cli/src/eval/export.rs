@@ -34,12 +34,8 @@ mod tests {
     #[test]
     fn writes_nabs_columns_and_path() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let series = LabelledSeries {
-            name: "realKnownCause/x.csv".into(),
-            timestamps: vec![0, 300, 600],
-            values: vec![1.0, 2.5, 3.0],
-            windows: vec![(1, 1)],
-        };
+        let series =
+            LabelledSeries::nab("realKnownCause/x.csv".into(), vec![0, 300, 600], vec![1.0, 2.5, 3.0], vec![(1, 1)]);
         write_nab_results(dir.path(), "ours", &series, &[0.0, 1.0, 0.0]).expect("writes");
         let text = std::fs::read_to_string(dir.path().join("ours/realKnownCause/ours_x.csv")).expect("written");
         assert_eq!(

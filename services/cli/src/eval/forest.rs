@@ -63,12 +63,7 @@ mod tests {
     #[test]
     fn a_spike_scores_above_the_usual_rows() {
         let values: Vec<f64> = (0..2000).map(|i| f64::from(i % 10) + if i == 1500 { 100.0 } else { 0.0 }).collect();
-        let series = LabelledSeries {
-            name: "spike.csv".into(),
-            timestamps: (0..2000).collect(),
-            values,
-            windows: vec![(1490, 1510)],
-        };
+        let series = LabelledSeries::nab("spike.csv".into(), (0..2000).collect(), values, vec![(1490, 1510)]);
         let scores = run_forest(ForestParams::DEFAULT, &series).expect("runs").scores;
         let usual = scores[1000..1400].iter().copied().fold(0.0, f64::max);
         assert!(scores[1500] > 1.5 * usual, "spike {} against usual at most {usual}", scores[1500]);

@@ -14,7 +14,9 @@ pub mod run;
 pub mod scorer;
 pub mod table;
 pub mod tune;
+pub mod ucr;
 
+use anomaly_core::EDGE;
 use corpus::LabelledSeries;
 use scorer::{Place, Profile, RawScore, best_threshold, places, score_detections};
 use std::time::Duration;
@@ -28,10 +30,13 @@ pub struct Evaluation {
     pub slug: String,
     /// Per profile: the threshold NAB's optimiser picks and the score at it.
     pub profiles: Vec<ProfileResult>,
-    /// The standard score when every row scoring above 0 is a detection:
-    /// for the platform's detectors (scores 0 or 1), the score of the
-    /// flags as the platform serves them, whatever the optimiser prefers.
+    /// The standard score when every row scoring at least [`EDGE`] is a
+    /// detection: for the platform's detectors, the score of the flags as
+    /// the platform serves them, whatever the optimiser prefers.
     pub as_served: f64,
+    /// UCR's top-1 over the files with one labelled anomaly: files solved
+    /// and files; `None` when no file has one.
+    pub top1: Option<(usize, usize)>,
     /// Per file, at the first profile's threshold.
     pub files: Vec<FileResult>,
     /// Rows in the corpus.
@@ -66,6 +71,9 @@ pub struct FileResult {
     pub detections: Vec<usize>,
     /// For each found window: rows from its left edge to the first detection, and the window's width.
     pub delays: Vec<(usize, usize)>,
+    /// UCR's top-1: the row scoring highest after the probation, and
+    /// whether it lies on the labelled anomaly (see [`ucr::top1`]).
+    pub top1: Option<(usize, bool)>,
 }
 
 impl Evaluation {
@@ -102,7 +110,8 @@ pub fn evaluate(
     profiles: &[Profile],
     elapsed: Duration,
 ) -> Evaluation {
-    let file_places: Vec<Vec<Option<Place>>> = corpus.iter().map(|s| places(s.values.len(), &s.windows)).collect();
+    let file_places: Vec<Vec<Option<Place>>> =
+        corpus.iter().map(|s| places(s.values.len(), s.probation, &s.windows)).collect();
     let profiles: Vec<ProfileResult> = profiles
         .iter()
         .map(|profile| {
@@ -118,7 +127,7 @@ pub fn evaluate(
         .collect();
     let threshold = profiles.first().map_or(1.0, |p| p.threshold);
     let profile = profiles.first().map_or(Profile::STANDARD, |p| p.profile);
-    let files = corpus
+    let files: Vec<FileResult> = corpus
         .iter()
         .zip(&file_places)
         .zip(scores)
@@ -134,21 +143,25 @@ pub fn evaluate(
                 })
                 .collect();
             let detections = detected.iter().enumerate().filter(|(_, d)| **d).map(|(i, _)| i).collect();
-            FileResult { name: series.name.clone(), raw, detections, delays }
+            let top1 = series.anomaly.and_then(|anomaly| ucr::top1(scores, series.probation, anomaly));
+            FileResult { name: series.name.clone(), raw, detections, delays, top1 }
         })
         .collect();
     let mut served = RawScore::default();
     for (places, scores) in file_places.iter().zip(scores) {
-        let detected: Vec<bool> = scores.iter().map(|s| *s > 0.0).collect();
+        let detected: Vec<bool> = scores.iter().map(|s| *s >= EDGE).collect();
         served.add(&score_detections(places, &detected, &Profile::STANDARD));
     }
     let as_served = served.normalised(&Profile::STANDARD);
     let rows = corpus.iter().map(|s| s.values.len()).sum();
+    let top1s: Vec<bool> = files.iter().filter_map(|f| f.top1.map(|(_, solved)| solved)).collect();
+    let top1 = (!top1s.is_empty()).then(|| (top1s.iter().filter(|s| **s).count(), top1s.len()));
     Evaluation {
         detector: detector.to_owned(),
         slug: slug.to_owned(),
         profiles,
         as_served,
+        top1,
         files,
         rows,
         elapsed,

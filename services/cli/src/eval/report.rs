@@ -25,7 +25,7 @@ pub fn write_report(dir: &Path, corpus: &[LabelledSeries], evaluations: &[Evalua
         std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
         let _ = write!(
             summary,
-            "\n## {}\n\nAt the standard threshold.\n\n| file | windows found | false positives | raw score |\n|---|---|---|---|\n",
+            "\n## {}\n\nAt the standard threshold.\n\n| file | windows found | false positives | raw score | highest score after probation (row, on the anomaly) |\n|---|---|---|---|---|\n",
             evaluation.detector
         );
         for (series, file) in corpus.iter().zip(&evaluation.files) {
@@ -34,13 +34,23 @@ pub fn write_report(dir: &Path, corpus: &[LabelledSeries], evaluations: &[Evalua
             std::fs::write(folder.join(&svg_name), svg).with_context(|| format!("writing {svg_name}"))?;
             let _ = writeln!(
                 summary,
-                "| [{}]({}/{svg_name}) | {} / {} | {} | {:.2} |",
+                "| [{}]({}/{svg_name}) | {} / {} | {} | {:.2} | {} |",
                 series.name,
-                evaluation.detector,
+                evaluation.slug,
                 file.raw.found,
                 file.raw.windows,
                 file.raw.false_positives,
-                file.raw.score
+                file.raw.score,
+                match (file.top1, series.anomaly) {
+                    (Some((row, solved)), Some((begin, end))) => format!(
+                        "{} ({}; anomaly {}-{})",
+                        row + 1,
+                        if solved { "yes" } else { "no" },
+                        begin + 1,
+                        end + 1
+                    ),
+                    _ => "-".to_owned(),
+                }
             );
         }
     }
@@ -110,22 +120,18 @@ mod tests {
 
     #[test]
     fn plots_windows_detections_and_extreme_values() {
-        let series = LabelledSeries {
-            name: "cat/x.csv".into(),
-            timestamps: (0..100).collect(),
-            values: (0..100)
-                .map(|i| {
-                    if i == 50 {
-                        f64::MAX
-                    } else if i == 51 {
-                        -f64::MAX
-                    } else {
-                        1.0
-                    }
-                })
-                .collect(),
-            windows: vec![(45, 55)],
-        };
+        let values = (0..100)
+            .map(|i| {
+                if i == 50 {
+                    f64::MAX
+                } else if i == 51 {
+                    -f64::MAX
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let series = LabelledSeries::nab("cat/x.csv".into(), (0..100).collect(), values, vec![(45, 55)]);
         let svg = plot(&series, &[50]).expect("draws");
         assert!(svg.contains("<svg") && svg.contains("<circle"), "{svg}");
         let flat = LabelledSeries { values: vec![3.0; 100], ..series };

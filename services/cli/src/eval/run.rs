@@ -1,22 +1,23 @@
 //! Running a platform detector over a labelled series exactly as the stream
 //! worker would: one point at a time, judged then learnt. The anomaly score
-//! of a row is 1 when the detector flags it, else 0, so what is scored is
-//! what the platform serves. 3-sigma, which only exists fitted, is fitted on
-//! the probation period (the rows NAB does not score) and then frozen.
+//! of a row is the platform's graded `anomaly_score` (in [0, 1], at least
+//! 0.5 exactly on the rows the platform flags), so what is scored is what
+//! the platform serves. 3-sigma, which only exists fitted, is fitted on the
+//! probation period (the rows not scored) and then frozen.
 //!
 //! NAB hands every detector the file's probation length (15% of its rows,
-//! at most 750); unless a run names `probation` itself, novelty's resonance
-//! channel gets that length, as it would from NAB's own runner.
+//! at most 750; UCR's training part); unless a run names `probation`
+//! itself, novelty's resonance channel gets that length, as it would from
+//! NAB's own runner.
 
 use super::corpus::LabelledSeries;
-use super::scorer::probation_length;
 use anomaly_core::{DetectorConfig, NoveltyParams, OnlineDetector, TrainingSeries};
 use std::time::{Duration, Instant};
 
 /// A detector's anomaly scores for one file and the time it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
-    /// One per row: 1 for a flagged row, else 0.
+    /// One per row: the graded anomaly score.
     pub scores: Vec<f64>,
     /// Time spent judging and learning (fitting included for 3-sigma).
     pub elapsed: Duration,
@@ -29,27 +30,27 @@ pub fn takes_corpus_probation(params: &[String]) -> bool {
     !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation"))
 }
 
-/// `config` with NAB's probation length for `series` when it is novelty
+/// `config` with the probation length of `series` when it is novelty
 /// (the resonance channel clamps a length outside the range it accepts).
 fn with_corpus_probation(config: &DetectorConfig, series: &LabelledSeries) -> DetectorConfig {
     match *config {
         DetectorConfig::Novelty(params) => {
-            let probation = u32::try_from(probation_length(series.values.len())).unwrap_or(u32::MAX);
+            let probation = u32::try_from(series.probation).unwrap_or(u32::MAX);
             DetectorConfig::Novelty(NoveltyParams { probation, ..params })
         }
         other => other,
     }
 }
 
-/// Runs `config` over `series`; with `corpus_probation`, novelty gets NAB's
-/// probation length for the file.
+/// Runs `config` over `series`; with `corpus_probation`, novelty gets the
+/// file's probation length.
 pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries, corpus_probation: bool) -> Scores {
     let started = Instant::now();
     let config = &if corpus_probation { with_corpus_probation(config, series) } else { *config };
     let model = match config.start() {
         Some(model) => Some(model),
         None => {
-            let rows = probation_length(series.values.len()).max(config.points_needed()).min(series.values.len());
+            let rows = series.probation.max(config.points_needed()).min(series.values.len());
             TrainingSeries::new(series.timestamps[..rows].to_vec(), series.values[..rows].to_vec(), 1)
                 .and_then(|training| config.fit(&training))
                 .ok()
@@ -58,7 +59,7 @@ pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries, corpus_pro
     let Some(mut model) = model else {
         return Scores { scores: vec![0.0; series.values.len()], elapsed: started.elapsed(), state_bytes: 0 };
     };
-    let scores = series.values.iter().map(|v| f64::from(u8::from(model.update(*v).is_anomaly()))).collect();
+    let scores = series.values.iter().map(|v| model.update(*v).anomaly_score()).collect();
     let elapsed = started.elapsed();
     let state_bytes = serde_json::to_string(&model).map_or(0, |json| json.len());
     Scores { scores, elapsed, state_bytes }

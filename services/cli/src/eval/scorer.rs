@@ -61,10 +61,9 @@ pub enum Place {
 }
 
 /// The place of every row of a file of `rows` rows with the windows
-/// `windows` (inclusive row ranges, sorted, disjoint); `None` for the rows
-/// of the probation period.
-pub fn places(rows: usize, windows: &[(usize, usize)]) -> Vec<Option<Place>> {
-    let probation = probation_length(rows);
+/// `windows` (inclusive row ranges, sorted, disjoint); `None` for the first
+/// `probation` rows (NAB's [`probation_length`]).
+pub fn places(rows: usize, probation: usize, windows: &[(usize, usize)]) -> Vec<Option<Place>> {
     let max_tp = scaled_sigmoid(-1.0);
     let mut places = Vec::with_capacity(rows);
     let mut next = 0;
@@ -247,7 +246,7 @@ mod tests {
     use super::*;
 
     fn scored(rows: usize, windows: &[(usize, usize)], detections: &[usize], profile: &Profile) -> RawScore {
-        let places = places(rows, windows);
+        let places = places(rows, probation_length(rows), windows);
         let mut detected = vec![false; rows];
         for &d in detections {
             detected[d] = true;
@@ -300,7 +299,7 @@ mod tests {
 
     #[test]
     fn the_best_threshold_is_the_highest_of_the_best_scores() {
-        let places = places(1000, &[(500, 599)]);
+        let places = places(1000, probation_length(1000), &[(500, 599)]);
         let mut anomaly = vec![0.0; 1000];
         anomaly[510] = 0.9; // in the window
         anomaly[200] = 0.95; // a false positive above it

@@ -8,7 +8,11 @@ use std::fmt::Write as _;
 pub fn render(evaluations: &[Evaluation], with_threshold: bool) -> String {
     let Some(first) = evaluations.first() else { return String::new() };
     let profiles: Vec<Profile> = first.profiles.iter().map(|p| p.profile).collect();
+    let with_top1 = evaluations.iter().any(|e| e.top1.is_some());
     let mut text = String::from("| detector |");
+    if with_top1 {
+        text += " UCR top-1 |";
+    }
     for profile in &profiles {
         let _ = write!(text, " {} |", short_name(profile));
     }
@@ -17,10 +21,18 @@ pub fn render(evaluations: &[Evaluation], with_threshold: bool) -> String {
         text += " threshold |";
     }
     text += "\n|---|";
-    text += &"---:|".repeat(profiles.len() + 6 + usize::from(with_threshold));
+    text += &"---:|".repeat(profiles.len() + 6 + usize::from(with_threshold) + usize::from(with_top1));
     text += "\n";
     for evaluation in evaluations {
         let _ = write!(text, "| {} |", evaluation.detector);
+        if with_top1 {
+            let _ = match evaluation.top1 {
+                Some((solved, files)) => {
+                    write!(text, " {solved} / {files} ({:.0}%) |", 100.0 * solved as f64 / files.max(1) as f64)
+                }
+                None => write!(text, " - |"),
+            };
+        }
         for result in &evaluation.profiles {
             let _ = write!(text, " {:.2} |", result.score);
         }

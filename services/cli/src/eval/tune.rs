@@ -135,12 +135,12 @@ mod tests {
 
     fn series(name: &str, spike_at: usize) -> LabelledSeries {
         let values = (0..2000).map(|i| if i == spike_at { 50.0 } else { 10.0 + (i % 7) as f64 * 0.1 }).collect();
-        LabelledSeries {
-            name: name.to_owned(),
-            timestamps: (0..2000).map(|i| 1_700_000_000 + 60 * i).collect(),
+        LabelledSeries::nab(
+            name.to_owned(),
+            (0..2000).map(|i| 1_700_000_000 + 60 * i).collect(),
             values,
-            windows: vec![(spike_at - 50, spike_at + 50)],
-        }
+            vec![(spike_at - 50, spike_at + 50)],
+        )
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod config;
 mod ewma_zscore;
+mod grade;
 mod model;
 mod novelty;
 mod params;
@@ -18,6 +19,7 @@ mod three_sigma;
 mod window;
 
 pub use ewma_zscore::{EwmaZScore, EwmaZScoreParams};
+pub use grade::{EDGE, anomaly_score};
 pub use novelty::{MAX_QUIET, Novelty, NoveltyParams};
 pub use params::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorParams, MAX_WINDOW};
 pub use registry::{DetectorConfig, Model};
@@ -36,16 +38,30 @@ pub struct Decision {
     /// not finite when the value is so far out that it overflows, or when
     /// normal has no spread at all and the value differs from it.
     pub score: f64,
+    /// The graded score in [0, 1], the same scale for every detector (see
+    /// [`anomaly_score`]): at least [`EDGE`] (0.5) exactly when `anomaly`.
+    pub anomaly_score: f64,
 }
 
 impl Decision {
+    /// The decision `anomaly` with the detector's `score` and its
+    /// `evidence`: how far the value is from normal as a multiple of what
+    /// the detector needs to flag it (1 at the edge).
+    pub(crate) fn graded(anomaly: bool, score: f64, evidence: f64) -> Self {
+        Self { anomaly, score, anomaly_score: anomaly_score(evidence, anomaly) }
+    }
+
     /// The decision for a value `distance` away from the centre, with
     /// `spread` the unit of the score and `threshold` the largest normal
     /// |score|. A spread of 0 makes every distance but 0 anomalous.
     pub(crate) fn from_distance(distance: f64, spread: f64, threshold: f64) -> Self {
         let score = if distance == 0.0 { 0.0 } else { distance / spread };
-        Self { anomaly: score.abs() > threshold, score }
+        Self::graded(score.abs() > threshold, score, score.abs() / threshold)
     }
+
+    /// The decision on a point judged while warming up: not anomalous, no
+    /// score, no evidence.
+    pub(crate) const WARMING_UP: Self = Self { anomaly: false, score: f64::NAN, anomaly_score: 0.0 };
 }
 
 /// The verdict on one point.
@@ -66,6 +82,14 @@ impl Verdict {
     /// True for an anomalous judged point.
     pub fn is_anomaly(&self) -> bool {
         matches!(self, Self::Judged(Decision { anomaly: true, .. }))
+    }
+
+    /// The graded score in [0, 1]; 0 while warming up.
+    pub fn anomaly_score(&self) -> f64 {
+        match self {
+            Self::Judged(decision) => decision.anomaly_score,
+            Self::WarmingUp { .. } => 0.0,
+        }
     }
 }
 

@@ -26,7 +26,7 @@ impl Model {
     pub fn decide(&self, value: f64) -> Decision {
         match self.judge(value) {
             Verdict::Judged(decision) => decision,
-            Verdict::WarmingUp { .. } => Decision { anomaly: false, score: f64::NAN },
+            Verdict::WarmingUp { .. } => Decision::WARMING_UP,
         }
     }
 

@@ -146,7 +146,7 @@ mod tests {
         for _ in 0..3 {
             detector.update(5.0);
         }
-        assert_eq!(detector.judge(5.0), Verdict::Judged(Decision { anomaly: false, score: 0.0 }));
+        assert_eq!(detector.judge(5.0), Verdict::Judged(Decision { anomaly: false, score: 0.0, anomaly_score: 0.0 }));
         assert!(detector.judge(5.000001).is_anomaly());
     }
 

@@ -101,7 +101,13 @@ impl ThreeSigma {
             Direction::Upper => value > self.mean + band,
             Direction::Lower => value < self.mean - band,
         };
-        Decision { anomaly, score: (value - self.mean) / self.std }
+        let z = (value - self.mean) / self.std;
+        let outward = match self.direction {
+            Direction::TwoSided => z.abs(),
+            Direction::Upper => z,
+            Direction::Lower => -z,
+        };
+        Decision::graded(anomaly, z, outward / self.threshold.get())
     }
 }
 

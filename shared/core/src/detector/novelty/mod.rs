@@ -286,12 +286,21 @@ impl Novelty {
         let change = if season.expected { 0.0 } else { self.steps.z(seen.step) / self.params.change.get() };
         let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
-        let quiet =
-            f64::from(self.since_alert) < quiet_period && score <= self.alert_score * STRONGER && spatial <= FAR_PAST;
-        let novel = score > 1.0 && !quiet;
+        // In the quiet period after an alert, the bar is that alert's
+        // score times STRONGER, unless the value is far past the range.
+        let bar = if f64::from(self.since_alert) < quiet_period && spatial <= FAR_PAST {
+            (self.alert_score * STRONGER).max(1.0)
+        } else {
+            1.0
+        };
+        let novel = score > bar;
         let resonance = confidence / self.params.resonance;
-        let resonant = resonance >= 1.0 && self.since_alert.saturating_add(1) >= RESONANCE_AFTER;
-        (Decision { anomaly: novel || resonant, score: score.max(resonance) }, novel.then_some(score))
+        // Resonance right after an alert of the others sees the same event
+        // again: no new evidence.
+        let awake = self.since_alert.saturating_add(1) >= RESONANCE_AFTER;
+        let resonant = resonance >= 1.0 && awake;
+        let evidence = (score / bar).max(if awake { resonance } else { 0.0 });
+        (Decision::graded(novel || resonant, score.max(resonance), evidence), novel.then_some(score))
     }
 
     /// The verdict on `value`, observed as `seen` with the resonance
