@@ -15,9 +15,9 @@ pub mod training;
 pub mod version;
 
 pub use detector::{
-    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, EDGE, EwmaZScore,
-    EwmaZScoreParams, MAX_WINDOW, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad, RollingMadParams,
-    RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict,
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, Discord, DiscordParams,
+    EDGE, EwmaZScore, EwmaZScoreParams, MAX_WINDOW, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad,
+    RollingMadParams, RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict,
 };
 pub use error::ValidationError;
 pub use latency::LatencySummary;

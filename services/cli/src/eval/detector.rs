@@ -53,6 +53,9 @@ impl EvalDetector {
             Self::Platform(config @ DetectorConfig::Novelty(params), true) => {
                 describe(config).replace(&format!("probation={}", params.probation), "probation=per file")
             }
+            Self::Platform(config @ DetectorConfig::Discord(params), true) => {
+                describe(config).replace(&format!("learn={}", params.learn), "learn=per file")
+            }
             Self::Platform(config, _) => describe(config),
             Self::Forest(params) => params.describe(),
         }

@@ -11,7 +11,8 @@
 //! NAB's own runner.
 
 use super::corpus::LabelledSeries;
-use anomaly_core::{DetectorConfig, NoveltyParams, OnlineDetector, TrainingSeries};
+use anomaly_core::detector::LEARN_RANGE;
+use anomaly_core::{DetectorConfig, DiscordParams, NoveltyParams, OnlineDetector, TrainingSeries};
 use std::time::{Duration, Instant};
 
 /// A detector's anomaly scores for one file and the time it took.
@@ -25,9 +26,10 @@ pub struct Scores {
     pub state_bytes: usize,
 }
 
-/// True unless `params` (`key=value`) name the probation length.
+/// True unless `params` (`key=value`) name the probation length
+/// (novelty's `probation`, discord's `learn`).
 pub fn takes_corpus_probation(params: &[String]) -> bool {
-    !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation"))
+    !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation" || key == "learn"))
 }
 
 /// `config` with the probation length of `series` when it is novelty
@@ -37,6 +39,11 @@ fn with_corpus_probation(config: &DetectorConfig, series: &LabelledSeries) -> De
         DetectorConfig::Novelty(params) => {
             let probation = u32::try_from(series.probation).unwrap_or(u32::MAX);
             DetectorConfig::Novelty(NoveltyParams { probation, ..params })
+        }
+        DetectorConfig::Discord(params) => {
+            let learn =
+                u32::try_from(series.probation).unwrap_or(u32::MAX).clamp(*LEARN_RANGE.start(), *LEARN_RANGE.end());
+            DetectorConfig::Discord(DiscordParams { learn, ..params })
         }
         other => other,
     }

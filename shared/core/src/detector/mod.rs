@@ -6,6 +6,7 @@
 //! user chooses) from them.
 
 mod config;
+mod discord;
 mod ewma_zscore;
 mod grade;
 mod model;
@@ -18,6 +19,7 @@ mod state_float;
 mod three_sigma;
 mod window;
 
+pub use discord::{Discord, DiscordParams, LEARN_RANGE};
 pub use ewma_zscore::{EwmaZScore, EwmaZScoreParams};
 pub use grade::{EDGE, anomaly_score};
 pub use novelty::{MAX_QUIET, Novelty, NoveltyParams};

@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_json() {
         let series =
-            TrainingSeries::new((0..200).collect(), (0..200).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
+            TrainingSeries::new((0..2500).collect(), (0..2500).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
         for kind in DetectorConfig::KINDS {
             let model = DetectorConfig::of_kind(kind).and_then(|c| c.fit(&series)).expect("fits");
             let text = serde_json::to_string(&model).expect("serialises");
@@ -134,7 +134,8 @@ mod tests {
         /// After any finite values, every online detector's state is
         /// finite, and once calm comes back (long enough for the slowest
         /// kind, an EWMA, to forget a learnt 1e150) a spike beyond
-        /// anything it learnt is flagged.
+        /// anything it learnt is flagged (by every kind that judges values;
+        /// discord judges the shape a block ends).
         #[test]
         fn no_finite_value_blinds_a_detector(values in prop::collection::vec(hostile(), 1..60)) {
             for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
@@ -152,7 +153,8 @@ mod tests {
                 prop_assert!(finite_state(&model), "{kind}");
                 let learnt = values.iter().map(|v| v.abs()).filter(|v| *v <= LEARN_LIMIT).fold(10.0, f64::max);
                 let spike = 10.0 * learnt;
-                prop_assert!(model.update(spike).is_anomaly(), "{kind}: a spike of {spike:e} after {values:?}");
+                let flagged = model.update(spike).is_anomaly();
+                prop_assert!(flagged || *kind == "discord", "{kind}: a spike of {spike:e} after {values:?}");
             }
         }
     }

@@ -4,6 +4,7 @@
 //! what it learnt) and every dispatch over kinds. Adding a detector is its
 //! own file plus one line here (docs/architecture.md shows it).
 
+use super::discord::DiscordParams;
 use super::ewma_zscore::EwmaZScoreParams;
 use super::novelty::NoveltyParams;
 use super::params::DetectorParams;
@@ -130,4 +131,5 @@ registry! {
     "rolling_mad" => RollingMad(RollingMadParams),
     "ewma_zscore" => EwmaZscore(EwmaZScoreParams),
     "novelty" => Novelty(NoveltyParams),
+    "discord" => Discord(DiscordParams),
 }

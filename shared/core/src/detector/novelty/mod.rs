@@ -44,6 +44,7 @@ mod likelihood;
 mod resonance;
 mod seasonal;
 
+use super::discord::Shape;
 use super::params::{DetectorParams, check_alpha, check_positive, check_warmup, invalid};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
@@ -99,9 +100,13 @@ pub struct NoveltyParams {
     /// Resonance channel: the confidence (0 to 1) from which it alerts;
     /// above 1 it never does.
     pub resonance: f64,
-    /// Resonance channel: the points it learns from before judging; its
-    /// value range is theirs.
+    /// Resonance and shape channels: the points they learn from before
+    /// judging; their value range is theirs, and the shape channel's
+    /// period.
     pub probation: u32,
+    /// Shape channel: the largest normal z of the newest subsequence's
+    /// distance to its nearest earlier one.
+    pub discord: Threshold,
 }
 
 impl NoveltyParams {
@@ -116,6 +121,7 @@ impl NoveltyParams {
         seasonal: Threshold::constant(6.0),
         resonance: 0.48,
         probation: 750,
+        discord: Threshold::constant(10.0),
     };
 }
 
@@ -155,7 +161,8 @@ impl DetectorParams for NoveltyParams {
         check_alpha(kind, self.alpha)?;
         check_warmup(kind, self.warmup)?;
         check_positive(kind, "change", self.change.get())?;
-        check_positive(kind, "seasonal", self.seasonal.get())
+        check_positive(kind, "seasonal", self.seasonal.get())?;
+        check_positive(kind, "discord", self.discord.get())
     }
 
     fn of(detector: &Novelty) -> Self {
@@ -217,6 +224,19 @@ pub struct Novelty {
     /// The resonance channel (boxed: it is most of the state).
     #[serde(default)]
     resonance_channel: Box<Resonance>,
+    /// The shape channel.
+    #[serde(default)]
+    shape: Box<Shape>,
+}
+
+/// The evidence of the channels that judge the sequence a point ends
+/// (1 at the edge of normal).
+#[derive(Debug, Clone, Copy, Default)]
+struct Shapes {
+    /// The resonance channel's confidence over its threshold.
+    resonance: f64,
+    /// The shape channel's z over its threshold.
+    discord: f64,
 }
 
 /// What judging and learning both need to know of a value.
@@ -251,6 +271,7 @@ impl Novelty {
             level_peak: 0.0,
             previous_z: 0.0,
             resonance_channel: Box::default(),
+            shape: Box::default(),
         }
     }
 
@@ -264,10 +285,10 @@ impl Novelty {
         }
     }
 
-    /// The score of `value`, observed as `seen` with the resonance channel's
-    /// `confidence` (1 at the edge of normal), whether it alerts, and the
-    /// score when the other four channels alert.
-    fn decide(&self, value: f64, seen: &Observation, confidence: f64) -> (Decision, Option<f64>) {
+    /// The score of `value`, observed as `seen` with the sequence channels'
+    /// evidence `shapes`, whether it alerts, and the score when the other
+    /// four channels alert.
+    fn decide(&self, value: f64, seen: &Observation, shapes: Shapes) -> (Decision, Option<f64>) {
         let range = self.max - self.min;
         let outside = (value - self.max).max(self.min - value);
         let spatial = if outside <= 0.0 {
@@ -294,23 +315,23 @@ impl Novelty {
             1.0
         };
         let novel = score > bar;
-        let resonance = confidence / self.params.resonance;
-        // Resonance right after an alert of the others sees the same event
-        // again: no new evidence.
+        let sequence = shapes.resonance.max(shapes.discord);
+        // The sequence channels right after an alert of the others see the
+        // same event again: no new evidence.
         let awake = self.since_alert.saturating_add(1) >= RESONANCE_AFTER;
-        let resonant = resonance >= 1.0 && awake;
-        let evidence = (score / bar).max(if awake { resonance } else { 0.0 });
-        (Decision::graded(novel || resonant, score.max(resonance), evidence), novel.then_some(score))
+        let sequence_alert = sequence >= 1.0 && awake;
+        let evidence = (score / bar).max(if awake { sequence } else { 0.0 });
+        (Decision::graded(novel || sequence_alert, score.max(sequence), evidence), novel.then_some(score))
     }
 
-    /// The verdict on `value`, observed as `seen` with the resonance
-    /// channel's `confidence`, and the score when the other four alert.
-    fn judge_observed(&self, value: f64, seen: &Observation, confidence: f64) -> (Verdict, Option<f64>) {
+    /// The verdict on `value`, observed as `seen` with the sequence
+    /// channels' evidence `shapes`, and the score when the other four alert.
+    fn judge_observed(&self, value: f64, seen: &Observation, shapes: Shapes) -> (Verdict, Option<f64>) {
         let needed = u64::from(self.params.warmup.max(1));
         if self.seen < needed {
             return (Verdict::WarmingUp { seen: self.seen, needed }, None);
         }
-        let (decision, novel) = self.decide(value, seen, confidence);
+        let (decision, novel) = self.decide(value, seen, shapes);
         (Verdict::Judged(decision), novel)
     }
 
@@ -349,11 +370,11 @@ impl Novelty {
 }
 
 impl OnlineDetector for Novelty {
-    /// Leaves the resonance channel out: it judges the shape a point ends,
-    /// which a point judged on its own (a predict against a fitted
-    /// version) does not bring.
+    /// Leaves the resonance and shape channels out: they judge the
+    /// sequence a point ends, which a point judged on its own (a predict
+    /// against a fitted version) does not bring.
     fn judge(&self, value: f64) -> Verdict {
-        self.judge_observed(value, &self.observe(value), 0.0).0
+        self.judge_observed(value, &self.observe(value), Shapes::default()).0
     }
 
     fn learn(&mut self, value: f64) {
@@ -362,8 +383,11 @@ impl OnlineDetector for Novelty {
 
     fn update(&mut self, value: f64) -> Verdict {
         let confidence = self.resonance_channel.update(value, self.params.probation);
+        let discord = self.shape.update(value, self.params.probation, 0).unwrap_or(0.0);
+        let shapes =
+            Shapes { resonance: confidence / self.params.resonance, discord: discord / self.params.discord.get() };
         let seen = self.observe(value);
-        let (verdict, novel) = self.judge_observed(value, &seen, confidence);
+        let (verdict, novel) = self.judge_observed(value, &seen, shapes);
         self.learn_observed(value, &seen, novel);
         verdict
     }
@@ -385,8 +409,12 @@ mod tests {
             seasonal: Threshold::DEFAULT,
             resonance: RESONANCE_OFF,
             probation: 750,
+            discord: DISCORD_OFF,
         }
     }
+
+    /// A shape threshold the tests' series do not reach.
+    const DISCORD_OFF: Threshold = Threshold::constant(1e6);
 
     /// A resonance threshold no confidence reaches (they are at most 1).
     const RESONANCE_OFF: f64 = 2.0;

@@ -1,0 +1,298 @@
+//! The left matrix profile of a stream over a bounded look-back: for the
+//! newest subsequence of `length` values, the z-normalised Euclidean
+//! distance to its nearest neighbour among the earlier subsequences that
+//! start at most [`LOOKBACK`] values before it, trivial matches (those
+//! nearer than half a subsequence) excluded. A shape never seen before is
+//! far from all of them.
+//!
+//! Values are integers (the caller quantises them), so the dot products
+//! are exact in `f64` (every sum stays below 2^53): each new value updates
+//! the dot product of the newest subsequence with every candidate in O(1)
+//! (`QT[lag] += x[t]·x[t-lag] - x[t-m]·x[t-m-lag]`, as STOMP does along a
+//! diagonal), O(LOOKBACK) per value in all, and a profile read back from a
+//! checkpoint recomputes exactly the numbers the running one holds. The
+//! distance is reported divided by √length, so it lies in [0, 2]
+//! whatever the length. A subsequence's standard deviation counts as at
+//! least [`SIGMA_FLOOR`]: the noise of a flat stretch is not a shape.
+
+use super::packed;
+use serde::{Deserialize, Serialize};
+
+/// Subsequences before the newest one that it is compared with (512,
+/// 1024, 2048 and 4096 found the same number of ucr-dev's anomalies).
+pub const LOOKBACK: usize = 512;
+/// The longest subsequence.
+pub const MAX_LENGTH: usize = 64;
+/// The largest magnitude of a quantised value: products of two stay below
+/// 2^40 and sums of [`MAX_LENGTH`] of them below 2^47.
+pub const LIMIT: i32 = 1 << 20;
+/// The smallest standard deviation a subsequence is normalised by, in
+/// quantised units (1% of the 2^18 the caller maps its scale to).
+pub const SIGMA_FLOOR: f64 = 2621.44;
+
+/// The profile's state: the values it compares, newest last. The dot
+/// products and per-subsequence statistics derive from them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeftProfile {
+    /// Subsequence length, 4 to [`MAX_LENGTH`].
+    length: usize,
+    /// The last `LOOKBACK + length + 1` values at most.
+    #[serde(with = "packed")]
+    values: Vec<i32>,
+    #[serde(skip)]
+    derived: Derived,
+}
+
+impl PartialEq for LeftProfile {
+    /// Profiles holding the same values are equal: the rest derives from them.
+    fn eq(&self, other: &Self) -> bool {
+        self.length == other.length && self.values == other.values
+    }
+}
+
+/// What derives from the values, rebuilt after a restore.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    /// Per lag, the dot product of the newest subsequence with the one
+    /// ending `lag` values earlier, for every lag with a whole candidate.
+    qt: Vec<f64>,
+    /// Whether `qt` is that of the newest subsequence (not after a restore).
+    valid: bool,
+    /// Per value: the mean, 1 / floored standard deviation and
+    /// (standard deviation / floored one)² of the subsequence ending there.
+    mean: Vec<f64>,
+    inverse: Vec<f64>,
+    ratio: Vec<f64>,
+}
+
+impl LeftProfile {
+    /// An empty profile of subsequences of `length` (clamped to 4 to
+    /// [`MAX_LENGTH`]).
+    pub fn new(length: usize) -> Self {
+        Self { length: length.clamp(4, MAX_LENGTH), values: Vec::new(), derived: Derived::default() }
+    }
+
+    /// The subsequence length.
+    #[cfg(test)]
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// Values kept at most.
+    fn capacity(&self) -> usize {
+        LOOKBACK + self.length + 1
+    }
+
+    /// Adds `value` (clamped to ±[`LIMIT`]) and returns the newest
+    /// subsequence's distance to its nearest earlier neighbour, once it has one.
+    pub fn push(&mut self, value: i32) -> Option<f64> {
+        if self.derived.mean.len() != self.values.len() {
+            self.rebuild();
+        }
+        self.values.push(value.clamp(-LIMIT, LIMIT));
+        self.push_statistics();
+        if self.values.len() > self.capacity() {
+            self.values.remove(0);
+            self.derived.mean.remove(0);
+            self.derived.inverse.remove(0);
+            self.derived.ratio.remove(0);
+        }
+        self.advance_products();
+        self.nearest()
+    }
+
+    /// The statistics of the subsequence ending at the newest value.
+    fn push_statistics(&mut self) {
+        let n = self.values.len();
+        let (mean, inverse, ratio) = if n < self.length {
+            (f64::NAN, f64::NAN, f64::NAN)
+        } else {
+            let window = &self.values[n - self.length..];
+            let sum: f64 = window.iter().map(|v| f64::from(*v)).sum();
+            let squares: f64 = window.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+            let m = self.length as f64;
+            let mean = sum / m;
+            let variance = (squares / m - mean * mean).max(0.0);
+            let floored = variance.max(SIGMA_FLOOR * SIGMA_FLOOR);
+            (mean, 1.0 / floored.sqrt(), variance / floored)
+        };
+        self.derived.mean.push(mean);
+        self.derived.inverse.push(inverse);
+        self.derived.ratio.push(ratio);
+    }
+
+    /// The largest lag with a whole candidate subsequence.
+    fn max_lag(&self) -> usize {
+        (self.values.len().saturating_sub(self.length)).min(LOOKBACK)
+    }
+
+    /// The dot products of the new newest subsequence: one step along each
+    /// diagonal the previous one had, the new lag (while the look-back
+    /// fills) from scratch.
+    fn advance_products(&mut self) {
+        let x = &self.values;
+        let (n, m) = (x.len(), self.length);
+        let max_lag = self.max_lag();
+        let qt = &mut self.derived.qt;
+        if n <= m || !self.derived.valid {
+            qt.clear();
+        } else {
+            let t = n - 1;
+            let (newest, leaving) = (f64::from(x[t]), f64::from(x[t - m]));
+            qt.truncate(t - m + 1);
+            for (lag, product) in qt.iter_mut().enumerate() {
+                *product += newest * f64::from(x[t - lag]) - leaving * f64::from(x[t - m - lag]);
+            }
+        }
+        if n >= m {
+            let newest = &x[n - m..];
+            for lag in qt.len()..=max_lag {
+                let other = &x[n - m - lag..n - lag];
+                qt.push(newest.iter().zip(other).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum());
+            }
+        }
+        self.derived.valid = true;
+    }
+
+    /// The distance of the newest subsequence to its nearest candidate.
+    fn nearest(&self) -> Option<f64> {
+        let n = self.values.len();
+        if n < self.length {
+            return None;
+        }
+        let d = &self.derived;
+        let t = n - 1;
+        let m = self.length as f64;
+        let (mean, inverse, ratio) = (d.mean[t], d.inverse[t], d.ratio[t]);
+        let exclusion = (self.length / 2).max(1);
+        let mut best = f64::INFINITY;
+        for lag in exclusion..=self.max_lag() {
+            let j = t - lag;
+            let correlation = (d.qt[lag] / m - mean * d.mean[j]) * inverse * d.inverse[j];
+            best = best.min(ratio + d.ratio[j] - 2.0 * correlation);
+        }
+        best.is_finite().then(|| best.max(0.0).sqrt())
+    }
+
+    /// Recomputes what derives from the values (after a restore).
+    fn rebuild(&mut self) {
+        let values = std::mem::take(&mut self.values);
+        self.derived = Derived::default();
+        for value in values {
+            self.values.push(value);
+            self.push_statistics();
+        }
+        self.advance_products();
+    }
+}
+
+/// The same distance written plainly: each subsequence z-normalised (its
+/// standard deviation floored), Euclidean distance to every candidate,
+/// divided by √length. Over all `values`, one per value (`None` before a
+/// candidate exists).
+#[cfg(test)]
+pub(crate) fn plain_profile(values: &[i32], length: usize) -> Vec<Option<f64>> {
+    let normalised = |end: usize| -> Vec<f64> {
+        let window: Vec<f64> = values[end + 1 - length..=end].iter().map(|v| f64::from(*v)).collect();
+        let mean = window.iter().sum::<f64>() / length as f64;
+        let variance = window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / length as f64;
+        let sigma = variance.sqrt().max(SIGMA_FLOOR);
+        window.iter().map(|v| (v - mean) / sigma).collect()
+    };
+    (0..values.len())
+        .map(|t| {
+            if t + 1 < length {
+                return None;
+            }
+            let newest = normalised(t);
+            let exclusion = (length / 2).max(1);
+            (exclusion..=LOOKBACK.min(t + 1 - length))
+                .map(|lag| {
+                    let other = normalised(t - lag);
+                    newest.iter().zip(&other).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / length as f64
+                })
+                .fold(None, |best: Option<f64>, d| Some(best.map_or(d, |b| b.min(d))))
+                .map(f64::sqrt)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn online(values: &[i32], length: usize) -> Vec<Option<f64>> {
+        let mut profile = LeftProfile::new(length);
+        values.iter().map(|v| profile.push(*v)).collect()
+    }
+
+    fn assert_close(online: &[Option<f64>], plain: &[Option<f64>]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(online.len(), plain.len());
+        for (i, (a, b)) in online.iter().zip(plain).enumerate() {
+            match (a, b) {
+                (Some(a), Some(b)) => prop_assert!((a - b).abs() < 1e-6, "at {}: {} against {}", i, a, b),
+                _ => prop_assert_eq!(a.is_some(), b.is_some(), "at {}", i),
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn matches_the_plain_left_profile_on_random_series(
+            values in prop::collection::vec(-LIMIT..=LIMIT, 1..700),
+            length in 4usize..=MAX_LENGTH,
+        ) {
+            assert_close(&online(&values, length), &plain_profile(&values, length))?;
+        }
+
+        #[test]
+        fn matches_the_plain_left_profile_on_periodic_series(
+            pattern in prop::collection::vec(-300_000i32..300_000, 5..80),
+            noise in prop::collection::vec(-3000i32..3000, 600..1300),
+            length in 4usize..=MAX_LENGTH,
+        ) {
+            let values: Vec<i32> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
+            assert_close(&online(&values, length), &plain_profile(&values, length))?;
+        }
+    }
+
+    #[test]
+    fn a_new_shape_is_far_and_a_repeated_one_near() {
+        let wave = |i: usize| ((i as f64) * std::f64::consts::TAU / 40.0).sin() * 200_000.0;
+        let mut values: Vec<i32> = (0..1200).map(|i| wave(i) as i32).collect();
+        for (k, v) in values[1000..1020].iter_mut().enumerate() {
+            *v = if k % 2 == 0 { 150_000 } else { -150_000 };
+        }
+        let profile = online(&values, 40);
+        let usual = profile[600..1000].iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+        let strange = profile[1000..1060].iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+        assert!(usual < 0.05, "a repeated wave is near its earlier periods: {usual}");
+        assert!(strange > 0.5, "a new shape is far from all of them: {strange}");
+    }
+
+    #[test]
+    fn restores_exactly_from_its_values() {
+        let values: Vec<i32> = (0..1500).map(|i| ((i * 7919) % 2001 - 1000) * 100 + (i % 50) * 3000).collect();
+        let mut running = LeftProfile::new(30);
+        for cut in [10, 300, 700] {
+            let mut first = LeftProfile::new(30);
+            values[..cut].iter().for_each(|v| {
+                first.push(*v);
+            });
+            let json = serde_json::to_string(&first).expect("serialises");
+            let mut restored: LeftProfile = serde_json::from_str(&json).expect("reads back");
+            let mut uninterrupted = first.clone();
+            for v in &values[cut..] {
+                assert_eq!(restored.push(*v).map(f64::to_bits), uninterrupted.push(*v).map(f64::to_bits));
+            }
+        }
+        values.iter().for_each(|v| {
+            running.push(*v);
+        });
+        assert!(serde_json::to_string(&running).expect("serialises").len() < 4 * 1024, "about 5.3 bytes a value");
+    }
+}

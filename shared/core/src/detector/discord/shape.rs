@@ -1,0 +1,261 @@
+//! The shape channel: the [left matrix profile](super::profile) of a series
+//! at the resolution of its period, as a z against the distances it
+//! usually has. Used by the `discord` kind on its own and by `novelty`.
+//!
+//! - **Learning.** The first `learn` points are kept (the last
+//!   [`LEARN_KEPT`] of them). At their end the channel takes the
+//!   subsequence length, `length` points or, when 0, [`LENGTH_SHARE`] of
+//!   the [period](super::period) found in them ([`WITHOUT_PERIOD`] points
+//!   when there is none), and the value scale, their range.
+//! - **Blocks.** Points are averaged in blocks so that a subsequence spans
+//!   at most [`RESOLUTION`] blocks; the profile compares block values, one
+//!   step per block, so a long period costs no more per point than a short
+//!   one. The learnt points are replayed as blocks.
+//! - **Score.** At each block's end: the distance of the newest
+//!   subsequence to its nearest earlier one, as a z against the running
+//!   mean and spread of those distances (EWMA, weight [`ALPHA`]; the
+//!   spread at least [`SPREAD_SHARE`] of the mean and [`SPREAD_MIN`]). Points inside a block
+//!   score nothing.
+
+use super::packed;
+use super::period::period;
+use super::profile::{LIMIT, LeftProfile};
+use crate::detector::state_float;
+use serde::{Deserialize, Serialize};
+
+/// Learnt points kept to find the period and scale (periods up to a third
+/// of this are found).
+pub const LEARN_KEPT: usize = 3072;
+/// A subsequence spans at most this many blocks (chosen on ucr-dev among
+/// 16, 32 and 64: top-1 6, 5 and 6 of 12; 16 is the cheapest).
+pub const RESOLUTION: usize = 16;
+/// The subsequence length as a share of the period (chosen on ucr-dev
+/// among 0.5, 0.75, 1, 1.5 and 2).
+pub const LENGTH_SHARE: f64 = 1.0;
+/// The subsequence length when the learnt points have no period.
+pub const WITHOUT_PERIOD: usize = 100;
+/// EWMA weight of the distances' mean and variance, per block.
+pub const ALPHA: f64 = 0.01;
+/// The spread of the distances counts as at least this share of their mean,
+/// and at least [`SPREAD_MIN`] (distances lie in [0, 2]: a series that
+/// repeats exactly has no spread, and the least change would score without
+/// bound).
+pub const SPREAD_SHARE: f64 = 0.1;
+/// The smallest spread of the distances.
+pub const SPREAD_MIN: f64 = 0.02;
+/// Blocks judged before the channel scores.
+pub const SETTLE: u64 = 32;
+/// The learnt range's half maps to this many quantised units.
+const UNIT: f64 = (1 << 18) as f64;
+
+/// The channel's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    /// Points seen.
+    seen: u64,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Phase {
+    /// Keeping the learnt points.
+    Learning {
+        #[serde(with = "packed")]
+        kept: Vec<f32>,
+    },
+    /// Comparing blocks.
+    Judging(Box<Judging>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Judging {
+    /// Points per block.
+    block: u32,
+    /// The centre and half-width of the learnt range.
+    #[serde(with = "state_float")]
+    centre: f64,
+    #[serde(with = "state_float")]
+    half: f64,
+    /// The sum and count of the block being filled.
+    #[serde(with = "state_float")]
+    sum: f64,
+    count: u32,
+    profile: LeftProfile,
+    /// The distances' EWMA mean and variance, and blocks judged.
+    #[serde(with = "state_float")]
+    mean: f64,
+    #[serde(with = "state_float")]
+    variance: f64,
+    judged: u64,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Self { seen: 0, phase: Phase::Learning { kept: Vec::new() } }
+    }
+}
+
+impl Shape {
+    /// Points seen.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The subsequence length in points, once learnt.
+    #[cfg(test)]
+    pub fn length_in_points(&self) -> Option<usize> {
+        match &self.phase {
+            Phase::Judging(judging) => Some(judging.profile.length() * judging.block as usize),
+            _ => None,
+        }
+    }
+
+    /// Takes `value` in; at a block's end, the z of the newest
+    /// subsequence's distance to its nearest earlier one. `learn` and
+    /// `length` as the module says.
+    pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
+        self.seen += 1;
+        match &mut self.phase {
+            Phase::Learning { kept } => {
+                kept.push(value.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32);
+                if kept.len() > LEARN_KEPT {
+                    kept.remove(0);
+                }
+                if self.seen >= u64::from(learn) {
+                    let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
+                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length)));
+                }
+                None
+            }
+            Phase::Judging(judging) => judging.take(value),
+        }
+    }
+}
+
+impl Judging {
+    /// Starts judging after the learnt values `kept`.
+    fn start(kept: &[f64], length: u32) -> Self {
+        let points = match (length, period(kept)) {
+            (0, Some(period)) => (period as f64 * LENGTH_SHARE).round() as usize,
+            (0, None) => WITHOUT_PERIOD,
+            (given, _) => given as usize,
+        };
+        let block = points.div_ceil(RESOLUTION).max(1);
+        let (low, high) = kept.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let half = (high - low) / 2.0;
+        let mut judging = Self {
+            block: u32::try_from(block).unwrap_or(u32::MAX),
+            centre: if low.is_finite() && high.is_finite() { low + half } else { 0.0 },
+            half: if half > 0.0 && half.is_finite() { half } else { 1.0 },
+            sum: 0.0,
+            count: 0,
+            profile: LeftProfile::new((points / block).max(1)),
+            mean: 0.0,
+            variance: 0.0,
+            judged: 0,
+        };
+        let replayed = kept.len() / block * block;
+        for chunk in kept[kept.len() - replayed..].chunks(block) {
+            let mean = chunk.iter().sum::<f64>() / block as f64;
+            judging.block_ends(mean);
+        }
+        judging
+    }
+
+    /// Takes a point; at a block's end, the score.
+    fn take(&mut self, value: f64) -> Option<f64> {
+        self.sum += value;
+        self.count += 1;
+        if self.count < self.block {
+            return None;
+        }
+        let mean = self.sum / f64::from(self.count);
+        (self.sum, self.count) = (0.0, 0);
+        self.block_ends(mean)
+    }
+
+    /// Compares a block's value, learns its distance, and scores it.
+    fn block_ends(&mut self, value: f64) -> Option<f64> {
+        let scaled = ((value - self.centre) / self.half * UNIT).round();
+        let quantised = if scaled.is_nan() { 0 } else { scaled.clamp(-f64::from(LIMIT), f64::from(LIMIT)) as i32 };
+        let distance = self.profile.push(quantised)?;
+        let spread = self.variance.sqrt().max(SPREAD_SHARE * self.mean).max(SPREAD_MIN);
+        let z = ((distance - self.mean) / spread).max(0.0);
+        let alpha = ALPHA.max(1.0 / (self.judged as f64 + 1.0));
+        let delta = distance - self.mean;
+        self.mean += alpha * delta;
+        self.variance = (1.0 - alpha) * (self.variance + alpha * delta * delta);
+        self.judged += 1;
+        (self.judged > SETTLE).then_some(z)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A beat of period 120 (a sharp peak and a slow wave) with small
+    /// noise; from point 5000, one beat has its peak in the wrong place.
+    fn heartbeats() -> Vec<f64> {
+        (0..6000u32)
+            .map(|i| {
+                let phase = i % 120;
+                let peak_at = if (5040..5160).contains(&i) { 70 } else { 20 };
+                let peak = if phase.abs_diff(peak_at) < 4 { 10.0 } else { 0.0 };
+                peak + (f64::from(phase) / 120.0 * std::f64::consts::TAU).sin() + f64::from(i * 7 % 11) * 0.01
+            })
+            .collect()
+    }
+
+    fn scores(values: &[f64], learn: u32, length: u32) -> (Shape, Vec<(usize, f64)>) {
+        let mut shape = Shape::default();
+        let scores =
+            values.iter().enumerate().filter_map(|(i, v)| shape.update(*v, learn, length).map(|z| (i, z))).collect();
+        (shape, scores)
+    }
+
+    #[test]
+    fn the_misshapen_beat_scores_highest() {
+        let (shape, scores) = scores(&heartbeats(), 2000, 0);
+        assert_eq!(shape.length_in_points(), Some(120), "the period, in blocks of 8");
+        let (at, top) = scores.iter().copied().fold((0, 0.0), |best, s| if s.1 > best.1 { s } else { best });
+        assert!((5040..5300).contains(&at), "highest at {at} ({top})");
+        let elsewhere = scores.iter().filter(|(i, _)| *i < 5000).fold(0.0f64, |a, (_, z)| a.max(*z));
+        assert!(top > 2.0 * elsewhere, "{top} against {elsewhere} before it");
+    }
+
+    #[test]
+    fn a_series_without_a_period_takes_the_fixed_length_unless_one_is_given() {
+        let trend: Vec<f64> = (0..3000).map(f64::from).collect();
+        let block = WITHOUT_PERIOD.div_ceil(RESOLUTION);
+        assert_eq!(scores(&trend, 1000, 0).0.length_in_points(), Some(WITHOUT_PERIOD / block * block), "whole blocks");
+        assert_eq!(scores(&trend, 1000, 48).0.length_in_points(), Some(48));
+    }
+
+    #[test]
+    fn restores_exactly_and_stays_small() {
+        let values = heartbeats();
+        for cut in [500, 2000, 2001, 4000] {
+            let (first, _) = scores(&values[..cut], 2000, 0);
+            let json = serde_json::to_string(&first).expect("serialises");
+            assert!(json.len() < 24 * 1024, "{} bytes at {cut}", json.len());
+            let mut restored: Shape = serde_json::from_str(&json).expect("reads back");
+            let mut uninterrupted = first.clone();
+            for v in &values[cut..] {
+                let (a, b) = (restored.update(*v, 2000, 0), uninterrupted.update(*v, 2000, 0));
+                assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "after a restore at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_values_neither_panic_nor_poison_the_scale() {
+        let mut values = heartbeats();
+        values[100] = 1e300;
+        values[3000] = -1e300;
+        values[3500] = f64::MAX;
+        let (_, scores) = scores(&values, 2000, 0);
+        assert!(scores.iter().all(|(_, z)| !z.is_nan()), "no NaN score");
+    }
+}
