@@ -195,6 +195,7 @@ mod tests {
             timestamp,
             value: 1.0,
             score: None,
+            anomaly_score: None,
             anomaly,
             recorded_at_ms: 0,
         };

@@ -74,6 +74,7 @@ async fn judge(
             timestamp,
             value: request.value,
             score,
+            anomaly_score: Some(decision.anomaly_score),
             anomaly: decision.anomaly,
             recorded_at_ms: anomaly_store::unix_millis(),
         },
@@ -86,6 +87,7 @@ async fn judge(
         timestamp: timestamp.to_string(),
         value: request.value,
         score,
+        anomaly_score: decision.anomaly_score,
         threshold: record.params.threshold(),
         direction: record.params.direction().as_str(),
     })

@@ -59,6 +59,11 @@ pub struct PredictResponse {
     pub value: f64,
     /// z = (value - mean) / std; `null` if it overflows.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1], the same scale for every
+    /// detector: 0 at normal, 0.5 at the edge of the band (flagged from
+    /// 0.5), approaching 1 far past it.
+    #[schema(example = 0.62, minimum = 0.0, maximum = 1.0)]
+    pub anomaly_score: f64,
     /// The multiplier k of the band.
     pub threshold: f64,
     /// `two_sided`, `upper` or `lower`.

@@ -27,6 +27,10 @@ pub struct PredictionView {
     pub anomaly: bool,
     /// The z score, when finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1], the same scale for every
+    /// detector (flagged from 0.5); `null` for verdicts stored before it existed.
+    #[schema(example = 0.62)]
+    pub anomaly_score: Option<f64>,
     /// The version that judged it; `null` for the stream's default detector.
     #[schema(example = "v3")]
     pub model_version: Option<String>,
@@ -47,6 +51,7 @@ impl From<&StreamAnomaly> for PredictionView {
             value: anomaly.value,
             anomaly: true,
             score: anomaly.score,
+            anomaly_score: anomaly.anomaly_score,
             model_version: anomaly.version.map(|v| v.to_string()),
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: "stream".into(),
@@ -63,6 +68,7 @@ impl From<&FeedAnomaly> for PredictionView {
             value: anomaly.value,
             anomaly: true,
             score: anomaly.score,
+            anomaly_score: anomaly.anomaly_score,
             model_version: anomaly.model_version.clone(),
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: anomaly.source.clone(),
@@ -79,6 +85,7 @@ impl From<&PredictionRecord> for PredictionView {
             value: record.value,
             anomaly: record.anomaly,
             score: record.score,
+            anomaly_score: record.anomaly_score,
             model_version: Some(record.version.to_string()),
             recorded_at: rfc3339_millis(record.recorded_at_ms),
             source: "predict".into(),

@@ -88,6 +88,7 @@ mod tests {
             timestamp,
             value: 1.0,
             score: Some(0.5),
+            anomaly_score: Some(0.14),
             anomaly: false,
             warming_up: false,
             detector: "novelty".into(),

@@ -74,8 +74,9 @@ pub struct DetectorRequest {
     /// `three_sigma` (fitted mean and std, frozen), `rolling_zscore` (z
     /// against the last `window` points), `rolling_mad` (robust z: median
     /// and MAD of the last `window` points), `ewma_zscore` (exponentially
-    /// weighted mean and variance) or `novelty` (fires once when the series
-    /// leaves the range it has seen or its level; the stream's default).
+    /// weighted mean and variance), `novelty` (fires once when the series
+    /// leaves the range it has seen or its level; the stream's default) or
+    /// `discord` (a stretch of a periodic series unlike every earlier one).
     pub kind: String,
     /// Rolling kinds: points in the window, 2 to 10,000 (default 50). A fit
     /// needs at least this many points; they warm the window up.
@@ -124,6 +125,20 @@ pub struct DetectorRequest {
     /// probation/104 points; 32 to 5000 (default 750).
     #[schema(minimum = 32, maximum = 5000)]
     pub probation: Option<u32>,
+    /// `novelty`: its shape channel (the `discord` detector inside it)
+    /// alerts when the z of the newest period's distance to its nearest
+    /// earlier one exceeds this; > 0 and at most 1e6 (default 1000: off).
+    #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
+    pub discord: Option<f64>,
+    /// `discord`: subsequence length in points; 0 (default) for the period
+    /// found while learning (100 points when there is none), else 2 to 10,000.
+    #[schema(maximum = 10000)]
+    pub length: Option<u32>,
+    /// `discord`: points seen before the first verdict, in which the period
+    /// and the value scale are found; 64 to 1,000,000 (default 2000). A fit
+    /// needs at least this many.
+    #[schema(minimum = 64, maximum = 1000000)]
+    pub learn: Option<u32>,
 }
 
 impl FitRequest {

@@ -17,7 +17,7 @@ pub mod version;
 pub use detector::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW, Decision, DetectorConfig, DetectorParams, Direction, Discord, DiscordParams,
     EDGE, EwmaZScore, EwmaZScoreParams, MAX_WINDOW, Model, Novelty, NoveltyParams, OnlineDetector, RollingMad,
-    RollingMadParams, RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict,
+    RollingMadParams, RollingZScore, RollingZScoreParams, ThreeSigma, ThreeSigmaParams, Verdict, anomaly_score,
 };
 pub use error::ValidationError;
 pub use latency::LatencySummary;

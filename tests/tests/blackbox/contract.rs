@@ -25,6 +25,12 @@ async fn fit_then_predict_follows_the_contract(env: TestEnv) {
     let (_, normal) = predict(&platform.infer, "cpu.host-1", None, 10.5).await;
     assert_eq!(normal["anomaly"], false);
     assert!(normal["score"].as_f64().is_some_and(|z| z > 0.0 && z < 1.0), "{normal}");
+    // Graded: flagged from 0.5, normal below it, higher for stronger evidence.
+    let graded = |v: &serde_json::Value| v["anomaly_score"].as_f64().expect("anomaly_score");
+    assert!(graded(&verdict) >= 0.5 && graded(&verdict) <= 1.0, "{verdict}");
+    assert!(graded(&normal) >= 0.0 && graded(&normal) < 0.5, "{normal}");
+    let (_, stronger) = predict(&platform.infer, "cpu.host-1", None, 250.0).await;
+    assert!(graded(&stronger) > graded(&verdict), "{stronger} against {verdict}");
 }
 
 async fn timestamp_may_be_an_integer(env: TestEnv) {

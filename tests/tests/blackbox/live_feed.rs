@@ -148,6 +148,8 @@ async fn a_client_following_a_series_gets_its_verdicts(env: TestEnv) {
     assert_eq!(flagged, [next + 60 * 55], "the spike, and only the spike");
     let spike = &verdicts[55];
     assert!(spike["score"].as_f64().is_some_and(|score| score > 3.0) && spike["warming_up"] == false, "{spike}");
+    assert!(spike["anomaly_score"].as_f64().is_some_and(|s| (0.5..=1.0).contains(&s)), "{spike}");
+    assert!(anomalies[0]["anomaly_score"].as_f64().is_some_and(|s| (0.5..=1.0).contains(&s)), "{}", anomalies[0]);
     assert_eq!(
         (anomalies[0]["timestamp"].as_i64(), anomalies[0]["value"].as_f64()),
         (Some(next + 60 * 55), Some(100.0))
@@ -180,6 +182,7 @@ fn feed_anomaly(i: i64) -> FeedAnomaly {
         timestamp: i,
         value: i as f64,
         score: Some(5.0),
+        anomaly_score: Some(0.9),
         detector: Some("novelty".into()),
         model_version: None,
         recorded_at_ms: 0,

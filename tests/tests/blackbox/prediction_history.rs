@@ -42,6 +42,8 @@ async fn verdicts_are_recorded_and_served(env: TestEnv) {
     assert_eq!(flags, [Some(true), Some(false), Some(true), Some(false), Some(false)]);
     assert_eq!((all[0]["value"].as_f64(), all[0]["model_version"].as_str()), (Some(-40.0), Some("v1")));
     assert!(all[0]["score"].as_f64().is_some_and(|z| z < -3.0), "{}", all[0]);
+    let graded: Vec<bool> = all.iter().map(|p| p["anomaly_score"].as_f64().is_some_and(|s| s >= 0.5)).collect();
+    assert_eq!(graded, [true, false, true, false, false], "flagged exactly from 0.5");
 
     let ranged = wait_for_predictions(&format!("{monitor}/series/cpu/predictions?from=200&to=400&limit=2"), 2).await;
     let timestamps: Vec<_> = ranged.iter().map(|p| p["timestamp"].as_i64()).collect();

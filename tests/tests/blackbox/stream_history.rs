@@ -54,6 +54,11 @@ async fn streamed_points_are_kept_with_their_verdicts(env: TestEnv) {
     assert!(oldest["judged_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{oldest}");
     let newest = &points[0];
     assert!(newest["score"].as_f64().is_some(), "{newest}");
+    assert_eq!(oldest["anomaly_score"].as_f64(), Some(0.0), "warming up: no evidence");
+    for point in &points {
+        let graded = point["anomaly_score"].as_f64().expect("graded");
+        assert_eq!(graded >= 0.5, point["anomaly"] == true, "{point}");
+    }
 
     // Keyset pages of 50: every point once, in order.
     let mut paged = Vec::new();
@@ -173,6 +178,7 @@ fn judged(series: &str, timestamp: i64, value: f64, judged_at_ms: i64) -> Judged
         timestamp,
         value,
         score: Some(1.0),
+        anomaly_score: Some(0.25),
         anomaly: false,
         warming_up: false,
         detector: Cow::Borrowed("novelty"),

@@ -62,6 +62,9 @@ pub struct PointView {
     pub value: f64,
     /// The detector's score, when judged and finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1] (0 while warming up; flagged
+    /// from 0.5); `null` for points stored before it existed.
+    pub anomaly_score: Option<f64>,
     /// The detector's decision.
     pub anomaly: bool,
     /// The detector had not seen enough points to judge yet.
@@ -81,6 +84,7 @@ impl From<&JudgedPoint> for PointView {
             timestamp: point.timestamp,
             value: point.value,
             score: point.score,
+            anomaly_score: point.anomaly_score,
             anomaly: point.anomaly,
             warming_up: point.warming_up,
             detector: point.detector.to_string(),

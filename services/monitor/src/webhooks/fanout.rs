@@ -158,6 +158,7 @@ mod tests {
             timestamp: 60,
             value: 1.0,
             score,
+            anomaly_score: score.map(|s| anomaly_core::anomaly_score(s.abs() / 3.0, s.abs() > 3.0)),
             detector: Some("novelty".into()),
             model_version: None,
             recorded_at_ms: 0,

@@ -82,6 +82,7 @@ mod tests {
             timestamp,
             value: 1.0,
             score: Some(4.0),
+            anomaly_score: Some(0.8),
             detector: Some("novelty".into()),
             model_version: None,
             recorded_at_ms: 0,

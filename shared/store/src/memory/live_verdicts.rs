@@ -62,6 +62,7 @@ mod tests {
             timestamp: 60,
             value: 1.0,
             score: Some(0.5),
+            anomaly_score: Some(0.14),
             anomaly: false,
             warming_up: false,
             detector: "rolling_zscore".into(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// One anomaly as published: `{"series_id", "timestamp", "value", "score",
-/// "detector", "model_version", "recorded_at_ms", "source"}`.
+/// "anomaly_score", "detector", "model_version", "recorded_at_ms", "source"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedAnomaly {
     /// The series.
@@ -26,6 +26,10 @@ pub struct FeedAnomaly {
     pub value: f64,
     /// Its score, when finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1], the same scale for every
+    /// detector; absent from entries written before it existed.
+    #[serde(default)]
+    pub anomaly_score: Option<f64>,
     /// The detector kind, when known (stream anomalies).
     pub detector: Option<String>,
     /// The fitted version that judged it; `null` for the stream's default detector.
@@ -43,6 +47,7 @@ impl From<&StreamAnomaly> for FeedAnomaly {
             timestamp: anomaly.timestamp,
             value: anomaly.value,
             score: anomaly.score,
+            anomaly_score: anomaly.anomaly_score,
             detector: Some(anomaly.detector.clone()),
             model_version: anomaly.version.map(|v| v.to_string()),
             recorded_at_ms: anomaly.recorded_at_ms,
@@ -58,6 +63,7 @@ impl From<&PredictionRecord> for FeedAnomaly {
             timestamp: record.timestamp,
             value: record.value,
             score: record.score,
+            anomaly_score: record.anomaly_score,
             detector: None,
             model_version: Some(record.version.to_string()),
             recorded_at_ms: record.recorded_at_ms,

@@ -28,6 +28,9 @@ pub struct LiveVerdict {
     pub value: f64,
     /// Its score, when judged and finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1] (0 while warming up).
+    #[serde(default)]
+    pub anomaly_score: Option<f64>,
     /// Whether it is anomalous.
     pub anomaly: bool,
     /// The detector has not seen enough points to judge yet.

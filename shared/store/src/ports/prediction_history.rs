@@ -20,6 +20,9 @@ pub struct PredictionRecord {
     pub value: f64,
     /// The z score, when finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1] (0.5 at the edge of normal; see
+    /// `anomaly_core::anomaly_score`); `None` on rows stored before it existed.
+    pub anomaly_score: Option<f64>,
     /// The verdict.
     pub anomaly: bool,
     /// When infer judged it, Unix milliseconds.

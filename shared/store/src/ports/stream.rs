@@ -155,6 +155,9 @@ pub struct StreamAnomaly {
     pub value: f64,
     /// Its score, when finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1] (0.5 at the edge of normal; see
+    /// `anomaly_core::anomaly_score`); `None` on rows stored before it existed.
+    pub anomaly_score: Option<f64>,
     /// The detector kind that flagged it.
     pub detector: String,
     /// The fitted version whose detector flagged it; `None`: the platform default.

@@ -19,6 +19,9 @@ pub struct JudgedPoint {
     pub value: f64,
     /// Its score, when judged and finite.
     pub score: Option<f64>,
+    /// The graded anomaly score in [0, 1] (0.5 at the edge of normal; see
+    /// `anomaly_core::anomaly_score`); `None` on rows stored before it existed.
+    pub anomaly_score: Option<f64>,
     /// The detector's decision.
     pub anomaly: bool,
     /// The detector had not seen enough points to judge.

@@ -28,14 +28,16 @@ impl PredictionHistory for SqlModelStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        let head = "INSERT INTO predictions (series_id, version, ts, value, score, anomaly, recorded_at_ms) VALUES ";
-        self.insert_rows(&mut tx, RowsStatement { head, columns: 7, tail: "" }, &batch.rows, |insert, record| {
+        let head = "INSERT INTO predictions (series_id, version, ts, value, score, anomaly_score, anomaly, recorded_at_ms) \
+                    VALUES ";
+        self.insert_rows(&mut tx, RowsStatement { head, columns: 8, tail: "" }, &batch.rows, |insert, record| {
             insert
                 .bind(record.series_id.as_str())
                 .bind(i64::from(record.version.number()))
                 .bind(record.timestamp)
                 .bind(record.value)
                 .bind(optional_f64(record.score))
+                .bind(optional_f64(record.anomaly_score))
                 .bind(record.anomaly)
                 .bind(record.recorded_at_ms)
         })
@@ -90,7 +92,7 @@ impl PredictionHistory for SqlModelStore {
     #[tracing::instrument(skip(self))]
     async fn predictions(&self, query: &PredictionQuery) -> Result<Vec<PredictionRecord>, StoreError> {
         let mut sql = String::from(
-            "SELECT series_id, version, ts, value, score, recorded_at_ms, \
+            "SELECT series_id, version, ts, value, score, anomaly_score, recorded_at_ms, \
              CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly FROM predictions WHERE 1 = 1",
         );
         let conditions = [
@@ -169,6 +171,7 @@ fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
         score: read_optional_f64(row.try_get("score")?),
+        anomaly_score: read_optional_f64(row.try_get("anomaly_score")?),
         // Read as an integer: sqlx's Any driver cannot decode SQLite booleans.
         anomaly: row.try_get::<i64, _>("anomaly")? != 0,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
@@ -187,6 +190,7 @@ mod tests {
             timestamp,
             value: timestamp as f64,
             score: anomaly.then_some(4.5),
+            anomaly_score: Some(if anomaly { 0.6 } else { 0.1 }),
             anomaly,
             recorded_at_ms: 120_000 + timestamp,
         }

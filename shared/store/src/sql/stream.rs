@@ -198,8 +198,9 @@ impl StreamStore for SqlModelStore {
         })
         .await?;
         let insert = RowsStatement {
-            head: "INSERT INTO anomalies (series_id, ts, value, score, detector, version, recorded_at_ms) VALUES ",
-            columns: 7,
+            head: "INSERT INTO anomalies (series_id, ts, value, score, anomaly_score, detector, version, recorded_at_ms) \
+                   VALUES ",
+            columns: 8,
             tail: " ON CONFLICT (series_id, ts, detector, version) DO NOTHING",
         };
         self.insert_rows(&mut tx, insert, &checkpoint.anomalies, |insert, anomaly| {
@@ -208,6 +209,7 @@ impl StreamStore for SqlModelStore {
                 .bind(anomaly.timestamp)
                 .bind(anomaly.value)
                 .bind(optional_f64(anomaly.score))
+                .bind(optional_f64(anomaly.anomaly_score))
                 .bind(anomaly.detector.as_str())
                 .bind(anomaly.version.map_or(0, |v| i64::from(v.number())))
                 .bind(anomaly.recorded_at_ms)
@@ -282,7 +284,7 @@ impl StreamStore for SqlModelStore {
 
     async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError> {
         let mut sql = String::from(
-            "SELECT series_id, ts, value, score, detector, version, recorded_at_ms FROM anomalies WHERE 1 = 1",
+            "SELECT series_id, ts, value, score, anomaly_score, detector, version, recorded_at_ms FROM anomalies WHERE 1 = 1",
         );
         let conditions = [
             (query.series_id.is_some(), "series_id ="),
@@ -332,6 +334,7 @@ fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
         score: read_optional_f64(row.try_get("score")?),
+        anomaly_score: read_optional_f64(row.try_get("anomaly_score")?),
         detector: row.try_get("detector")?,
         version: optional_version(row.try_get("version")?)?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,

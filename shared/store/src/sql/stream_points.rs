@@ -22,15 +22,15 @@ use std::sync::PoisonError;
 /// Rows one PostgreSQL insert writes (as arrays).
 const ARRAY_ROWS: usize = 50_000;
 
-/// The nine columns of points as PostgreSQL array literals
+/// The ten columns of points as PostgreSQL array literals
 /// (`{a,b,...}`), in the order of the insert. Series ids and detector
 /// kinds need no quoting (letters, digits and `._:-` only); a missing
 /// score is `NULL`.
-struct PointColumns([String; 9]);
+struct PointColumns([String; 10]);
 
 impl PointColumns {
     fn of(points: &[&JudgedPoint]) -> Self {
-        let mut columns: [String; 9] = Default::default();
+        let mut columns: [String; 10] = Default::default();
         for (index, column) in columns.iter_mut().enumerate() {
             column.reserve(points.len() * if index == 0 { 12 } else { 8 });
             column.push('{');
@@ -39,7 +39,8 @@ impl PointColumns {
             if row > 0 {
                 columns.iter_mut().for_each(|column| column.push(','));
             }
-            let [series, ts, value, score, anomaly, warming_up, detector, version, judged_at] = &mut columns;
+            let [series, ts, value, score, anomaly_score, anomaly, warming_up, detector, version, judged_at] =
+                &mut columns;
             series.push_str(point.series_id.as_str());
             let _ = write!(ts, "{}", point.timestamp);
             let _ = write!(value, "{:?}", point.value);
@@ -48,6 +49,12 @@ impl PointColumns {
                     let _ = write!(score, "{s:?}");
                 }
                 _ => score.push_str("NULL"),
+            }
+            match point.anomaly_score {
+                Some(s) if s.is_finite() => {
+                    let _ = write!(anomaly_score, "{s:?}");
+                }
+                _ => anomaly_score.push_str("NULL"),
             }
             anomaly.push(if point.anomaly { 't' } else { 'f' });
             warming_up.push(if point.warming_up { 't' } else { 'f' });
@@ -92,10 +99,11 @@ impl SqlModelStore {
             for chunk in sorted.chunks(ARRAY_ROWS) {
                 let columns = PointColumns::of(chunk);
                 let mut insert = sqlx::query(
-                    "INSERT INTO stream_points (series_id, ts, value, score, anomaly, warming_up, detector, version, \
-                     judged_at_ms) SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[]), \
-                     CAST($3 AS DOUBLE PRECISION[]), CAST($4 AS DOUBLE PRECISION[]), CAST($5 AS BOOLEAN[]), \
-                     CAST($6 AS BOOLEAN[]), CAST($7 AS TEXT[]), CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]))",
+                    "INSERT INTO stream_points (series_id, ts, value, score, anomaly_score, anomaly, warming_up, \
+                     detector, version, judged_at_ms) SELECT * FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[]), \
+                     CAST($3 AS DOUBLE PRECISION[]), CAST($4 AS DOUBLE PRECISION[]), \
+                     CAST($5 AS DOUBLE PRECISION[]), CAST($6 AS BOOLEAN[]), CAST($7 AS BOOLEAN[]), \
+                     CAST($8 AS TEXT[]), CAST($9 AS BIGINT[]), CAST($10 AS BIGINT[]))",
                 );
                 for column in columns.0 {
                     insert = insert.bind(column);
@@ -105,9 +113,9 @@ impl SqlModelStore {
             return Ok(());
         }
         let insert = RowsStatement {
-            head: "INSERT INTO stream_points (series_id, ts, value, score, anomaly, warming_up, detector, version, \
-                   judged_at_ms) VALUES ",
-            columns: 9,
+            head: "INSERT INTO stream_points (series_id, ts, value, score, anomaly_score, anomaly, warming_up, detector, \
+                   version, judged_at_ms) VALUES ",
+            columns: 10,
             tail: "",
         };
         self.insert_rows(tx, insert, points, |insert, point| {
@@ -116,6 +124,7 @@ impl SqlModelStore {
                 .bind(point.timestamp)
                 .bind(point.value)
                 .bind(optional_f64(point.score))
+                .bind(optional_f64(point.anomaly_score))
                 .bind(point.anomaly)
                 .bind(point.warming_up)
                 .bind(point.detector.as_ref())
@@ -180,7 +189,7 @@ impl SqlModelStore {
 impl PointHistory for SqlModelStore {
     async fn points(&self, query: &PointQuery) -> Result<Vec<JudgedPoint>, StoreError> {
         let mut sql = String::from(
-            "SELECT series_id, ts, value, score, CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly, \
+            "SELECT series_id, ts, value, score, anomaly_score, CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly, \
              CAST(CASE WHEN warming_up THEN 1 ELSE 0 END AS BIGINT) AS warming_up, detector, version, judged_at_ms \
              FROM stream_points WHERE series_id = ",
         );
@@ -291,6 +300,7 @@ fn point_from_row(row: &AnyRow) -> Result<JudgedPoint, StoreError> {
         timestamp: row.try_get("ts")?,
         value: row.try_get("value")?,
         score: read_optional_f64(row.try_get("score")?),
+        anomaly_score: read_optional_f64(row.try_get("anomaly_score")?),
         anomaly: row.try_get::<i64, _>("anomaly")? != 0,
         warming_up: row.try_get::<i64, _>("warming_up")? != 0,
         detector: Cow::Owned(detector),
