@@ -4,7 +4,7 @@
 use super::corpus::LabelledSeries;
 use super::forest::{ForestParams, run_forest};
 use super::params::{describe, detector_configs};
-use super::run::{Scores, run_detector, takes_corpus_probation};
+use super::run::{Scores, probation_param, run_detector, takes_corpus_probation};
 use anomaly_core::DetectorConfig;
 use anyhow::{Context, bail};
 
@@ -32,8 +32,10 @@ impl EvalDetector {
                 if kind == FOREST {
                     forest_params(params).map(Self::Forest)
                 } else {
-                    detector_configs(std::slice::from_ref(kind), params)
-                        .map(|mut one| Self::Platform(one.remove(0), takes_corpus_probation(params)))
+                    detector_configs(std::slice::from_ref(kind), params).map(|mut one| {
+                        let config = one.remove(0);
+                        Self::Platform(config, takes_corpus_probation(&config, params))
+                    })
                 }
             })
             .collect()
@@ -50,13 +52,13 @@ impl EvalDetector {
     /// The name with the parameters, as the table shows it.
     pub fn describe(&self) -> String {
         match self {
-            Self::Platform(config @ DetectorConfig::Novelty(params), true) => {
-                describe(config).replace(&format!("probation={}", params.probation), "probation=per file")
-            }
-            Self::Platform(config @ DetectorConfig::Discord(params), true) => {
-                describe(config).replace(&format!("learn={}", params.learn), "learn=per file")
-            }
-            Self::Platform(config, _) => describe(config),
+            Self::Platform(config, true) => match probation_param(config) {
+                Some((name, value)) => {
+                    describe(config).replace(&format!("{name}={value}"), &format!("{name}=per file"))
+                }
+                None => describe(config),
+            },
+            Self::Platform(config, false) => describe(config),
             Self::Forest(params) => params.describe(),
         }
     }

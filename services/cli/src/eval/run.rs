@@ -26,31 +26,41 @@ pub struct Scores {
     pub state_bytes: usize,
 }
 
-/// True unless `params` (`key=value`) name the probation length
-/// (novelty's `probation`, discord's `learn`).
-pub fn takes_corpus_probation(params: &[String]) -> bool {
-    !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == "probation" || key == "learn"))
+/// The parameter through which `config`'s kind takes a file's probation
+/// length (novelty's `probation`, discord's `learn`), and its value.
+pub fn probation_param(config: &DetectorConfig) -> Option<(&'static str, u32)> {
+    match config {
+        DetectorConfig::Novelty(params) => Some(("probation", params.probation)),
+        DetectorConfig::Discord(params) => Some(("learn", params.learn)),
+        _ => None,
+    }
 }
 
-/// `config` with the probation length of `series` when it is novelty
-/// (the resonance channel clamps a length outside the range it accepts).
+/// Whether `config`, read from `params` (`key=value`), takes each file's
+/// probation length: its kind has a [`probation_param`] and `params` do
+/// not set it.
+pub fn takes_corpus_probation(config: &DetectorConfig, params: &[String]) -> bool {
+    probation_param(config)
+        .is_some_and(|(name, _)| !params.iter().any(|param| param.split_once('=').is_some_and(|(key, _)| key == name)))
+}
+
+/// `config` with the probation length of `series` through its
+/// [`probation_param`] (the resonance channel clamps a length outside the
+/// range it accepts; discord's `learn` is clamped to its range here).
 fn with_corpus_probation(config: &DetectorConfig, series: &LabelledSeries) -> DetectorConfig {
+    let rows = u32::try_from(series.probation).unwrap_or(u32::MAX);
     match *config {
-        DetectorConfig::Novelty(params) => {
-            let probation = u32::try_from(series.probation).unwrap_or(u32::MAX);
-            DetectorConfig::Novelty(NoveltyParams { probation, ..params })
-        }
+        DetectorConfig::Novelty(params) => DetectorConfig::Novelty(NoveltyParams { probation: rows, ..params }),
         DetectorConfig::Discord(params) => {
-            let learn =
-                u32::try_from(series.probation).unwrap_or(u32::MAX).clamp(*LEARN_RANGE.start(), *LEARN_RANGE.end());
+            let learn = rows.clamp(*LEARN_RANGE.start(), *LEARN_RANGE.end());
             DetectorConfig::Discord(DiscordParams { learn, ..params })
         }
         other => other,
     }
 }
 
-/// Runs `config` over `series`; with `corpus_probation`, novelty gets the
-/// file's probation length.
+/// Runs `config` over `series`; with `corpus_probation`, the detector gets
+/// the file's probation length.
 pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries, corpus_probation: bool) -> Scores {
     let started = Instant::now();
     let config = &if corpus_probation { with_corpus_probation(config, series) } else { *config };

@@ -69,8 +69,10 @@ pub fn tune(
         .iter()
         .map(|combination| {
             let params = [fixed, combination.as_slice()].concat();
-            let corpus_probation = takes_corpus_probation(&params);
-            detector_configs(&[kind.to_owned()], &params).map(|mut configs| (configs.remove(0), corpus_probation))
+            detector_configs(&[kind.to_owned()], &params).map(|mut configs| {
+                let config = configs.remove(0);
+                (config, takes_corpus_probation(&config, &params))
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dev = in_dev_half(corpus);

@@ -25,7 +25,7 @@ const ARRAY_ROWS: usize = 50_000;
 /// The ten columns of points as PostgreSQL array literals
 /// (`{a,b,...}`), in the order of the insert. Series ids and detector
 /// kinds need no quoting (letters, digits and `._:-` only); a missing
-/// score is `NULL`.
+/// score or anomaly score is `NULL`.
 struct PointColumns([String; 10]);
 
 impl PointColumns {
@@ -44,18 +44,8 @@ impl PointColumns {
             series.push_str(point.series_id.as_str());
             let _ = write!(ts, "{}", point.timestamp);
             let _ = write!(value, "{:?}", point.value);
-            match point.score {
-                Some(s) if s.is_finite() => {
-                    let _ = write!(score, "{s:?}");
-                }
-                _ => score.push_str("NULL"),
-            }
-            match point.anomaly_score {
-                Some(s) if s.is_finite() => {
-                    let _ = write!(anomaly_score, "{s:?}");
-                }
-                _ => anomaly_score.push_str("NULL"),
-            }
+            push_optional(score, point.score);
+            push_optional(anomaly_score, point.anomaly_score);
             anomaly.push(if point.anomaly { 't' } else { 'f' });
             warming_up.push(if point.warming_up { 't' } else { 'f' });
             detector.push_str(&point.detector);
@@ -64,6 +54,17 @@ impl PointColumns {
         }
         columns.iter_mut().for_each(|column| column.push('}'));
         Self(columns)
+    }
+}
+
+/// Appends `value` to an array literal: the number, or `NULL` when it is
+/// missing or not finite.
+fn push_optional(column: &mut String, value: Option<f64>) {
+    match value {
+        Some(v) if v.is_finite() => {
+            let _ = write!(column, "{v:?}");
+        }
+        _ => column.push_str("NULL"),
     }
 }
 

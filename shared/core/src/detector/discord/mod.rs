@@ -105,15 +105,19 @@ pub struct Discord {
     shape: Shape,
 }
 
+impl Discord {
+    /// The verdict on the next point when the detector is still learning.
+    fn warming_up(&self) -> Option<Verdict> {
+        let (seen, needed) = (self.shape.seen(), u64::from(self.params.learn));
+        (seen < needed).then_some(Verdict::WarmingUp { seen, needed })
+    }
+}
+
 impl OnlineDetector for Discord {
     /// A point judged without being learnt ends no subsequence: it scores
     /// 0 once the detector has learnt.
     fn judge(&self, _value: f64) -> Verdict {
-        let needed = u64::from(self.params.learn);
-        if self.shape.seen() < needed {
-            return Verdict::WarmingUp { seen: self.shape.seen(), needed };
-        }
-        Verdict::Judged(Decision::graded(false, 0.0, 0.0))
+        self.warming_up().unwrap_or(Verdict::Judged(Decision::graded(false, 0.0, 0.0)))
     }
 
     fn learn(&mut self, value: f64) {
@@ -121,11 +125,10 @@ impl OnlineDetector for Discord {
     }
 
     fn update(&mut self, value: f64) -> Verdict {
-        let needed = u64::from(self.params.learn);
-        let seen = self.shape.seen();
+        let warming_up = self.warming_up();
         let z = self.shape.update(value, self.params.learn, self.params.length).unwrap_or(0.0);
-        if seen < needed {
-            return Verdict::WarmingUp { seen, needed };
+        if let Some(verdict) = warming_up {
+            return verdict;
         }
         let k = self.params.threshold.get();
         Verdict::Judged(Decision::graded(z > k, z, z / k))
