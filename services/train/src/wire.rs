@@ -127,7 +127,8 @@ pub struct DetectorRequest {
     pub probation: Option<u32>,
     /// `novelty`: its shape channel (the `discord` detector inside it)
     /// alerts when the z of the newest period's distance to its nearest
-    /// earlier one exceeds this; > 0 and at most 1e6 (default 1000: off).
+    /// earlier one exceeds this; > 0 and at most 1e6; above 100 (the highest
+    /// z it gives) the channel is off and not computed (default 1000: off).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub discord: Option<f64>,
     /// `discord`: subsequence length in points; 0 (default) for the period

@@ -15,7 +15,7 @@ mod period;
 mod profile;
 mod shape;
 
-pub(crate) use shape::Shape;
+pub(crate) use shape::{MAX_Z, Shape};
 
 use super::params::{DetectorParams, check_positive, invalid};
 use super::{Decision, OnlineDetector, Verdict};

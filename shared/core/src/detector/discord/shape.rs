@@ -43,6 +43,9 @@ pub const ALPHA: f64 = 0.01;
 pub const SPREAD_SHARE: f64 = 0.1;
 /// The smallest spread of the distances.
 pub const SPREAD_MIN: f64 = 0.02;
+/// The highest z the channel can give: the largest distance (2) over the
+/// smallest spread. A threshold above it can never be reached.
+pub const MAX_Z: f64 = 2.0 / SPREAD_MIN;
 /// Blocks judged before the channel scores.
 pub const SETTLE: u64 = 32;
 /// The learnt range's half maps to this many quantised units.

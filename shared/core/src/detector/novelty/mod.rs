@@ -44,7 +44,7 @@ mod likelihood;
 mod resonance;
 mod seasonal;
 
-use super::discord::Shape;
+use super::discord::{MAX_Z, Shape};
 use super::params::{DetectorParams, check_alpha, check_positive, check_warmup, invalid};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
@@ -105,8 +105,9 @@ pub struct NoveltyParams {
     /// period.
     pub probation: u32,
     /// Shape channel: the largest normal z of the newest subsequence's
-    /// distance to its nearest earlier one. Off by default (1000): on NAB
-    /// at 10 it cost 0.9 points (all) and 1.6 (TEST half) and moved no
+    /// distance to its nearest earlier one. Above [`MAX_Z`] (100) the
+    /// channel is off and not computed. Off by default (1000): on NAB at
+    /// 10 it cost 0.9 points (all) and 1.6 (TEST half) and moved no
     /// ucr-dev anomaly to the top of the fused score; the `discord` kind
     /// is the detector for shapes.
     pub discord: Threshold,
@@ -386,7 +387,12 @@ impl OnlineDetector for Novelty {
 
     fn update(&mut self, value: f64) -> Verdict {
         let confidence = self.resonance_channel.update(value, self.params.probation);
-        let discord = self.shape.update(value, self.params.probation, 0).unwrap_or(0.0);
+        // Off, the channel could never reach its threshold: not computed.
+        let discord = if self.params.discord.get() > MAX_Z {
+            0.0
+        } else {
+            self.shape.update(value, self.params.probation, 0).unwrap_or(0.0)
+        };
         let shapes =
             Shapes { resonance: confidence / self.params.resonance, discord: discord / self.params.discord.get() };
         let seen = self.observe(value);
@@ -583,6 +589,19 @@ mod tests {
 
     fn with_resonance() -> NoveltyParams {
         NoveltyParams { resonance: NoveltyParams::DEFAULT.resonance, probation: 400, ..params(30) }
+    }
+
+    #[test]
+    fn the_shape_channel_is_computed_only_when_it_can_alert() {
+        let values = reshaped();
+        let mut off = Novelty::new(NoveltyParams::DEFAULT);
+        let mut on = Novelty::new(NoveltyParams { discord: Threshold::constant(MAX_Z), ..NoveltyParams::DEFAULT });
+        for value in &values {
+            off.update(*value);
+            on.update(*value);
+        }
+        assert_eq!(*off.shape, Shape::default(), "off by default: nothing learnt, nothing kept");
+        assert_eq!(on.shape.seen(), values.len() as u64, "at the highest z it can give, it runs");
     }
 
     #[test]
