@@ -66,6 +66,10 @@ enum Phase {
     Learning {
         #[serde(with = "packed")]
         kept: Vec<f32>,
+        /// Once `kept` holds [`LEARN_KEPT`], where the next point goes
+        /// (a ring: the oldest is overwritten).
+        #[serde(default)]
+        next: usize,
     },
     /// Comparing blocks.
     Judging(Box<Judging>),
@@ -95,7 +99,7 @@ struct Judging {
 
 impl Default for Shape {
     fn default() -> Self {
-        Self { seen: 0, phase: Phase::Learning { kept: Vec::new() } }
+        Self { seen: 0, phase: Phase::Learning { kept: Vec::new(), next: 0 } }
     }
 }
 
@@ -120,12 +124,18 @@ impl Shape {
     pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
         self.seen += 1;
         match &mut self.phase {
-            Phase::Learning { kept } => {
-                kept.push(value.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32);
-                if kept.len() > LEARN_KEPT {
-                    kept.remove(0);
+            Phase::Learning { kept, next } => {
+                let value = value.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32;
+                if kept.len() < LEARN_KEPT {
+                    kept.push(value);
+                } else {
+                    *next %= LEARN_KEPT;
+                    kept[*next] = value;
+                    *next = (*next + 1) % LEARN_KEPT;
                 }
                 if self.seen >= u64::from(learn) {
+                    let oldest = *next % kept.len();
+                    kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
                     self.phase = Phase::Judging(Box::new(Judging::start(&kept, length)));
                 }
@@ -249,6 +259,30 @@ mod tests {
                 let (a, b) = (restored.update(*v, 2000, 0), uninterrupted.update(*v, 2000, 0));
                 assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "after a restore at {cut}");
             }
+        }
+    }
+
+    #[test]
+    fn a_long_learning_keeps_its_last_points_in_order() {
+        let values = heartbeats();
+        let (long, short) = (5000usize, LEARN_KEPT);
+        let mut all = Shape::default();
+        let mut last = Shape::default();
+        for v in &values[..long - 1] {
+            all.update(*v, long as u32, 0);
+        }
+        // Still learning, its ring wrapped.
+        let json = serde_json::to_string(&all).expect("serialises");
+        let mut restored: Shape = serde_json::from_str(&json).expect("reads back");
+        all.update(values[long - 1], long as u32, 0);
+        restored.update(values[long - 1], long as u32, 0);
+        for v in &values[long - short..long] {
+            last.update(*v, short as u32, 0);
+        }
+        for v in &values[long..] {
+            let expected = last.update(*v, short as u32, 0).map(f64::to_bits);
+            assert_eq!(all.update(*v, long as u32, 0).map(f64::to_bits), expected);
+            assert_eq!(restored.update(*v, long as u32, 0).map(f64::to_bits), expected);
         }
     }
 
