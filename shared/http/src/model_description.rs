@@ -35,6 +35,10 @@ pub struct ModelDescription {
     /// When the version was stored (RFC 3339, UTC).
     #[schema(example = "2026-11-22T10:00:00.000Z")]
     pub trained_at: String,
+    /// Same instant as `trained_at`, under the name the original system's
+    /// clients read.
+    #[schema(example = "2026-11-22T10:00:00.000Z")]
+    pub timestamp: String,
 }
 
 impl From<&ModelRecord> for ModelDescription {
@@ -50,6 +54,7 @@ impl From<&ModelRecord> for ModelDescription {
             threshold: record.params.threshold(),
             direction: record.params.direction().as_str().to_owned(),
             detector: serde_json::to_value(record.params.model.config()).unwrap_or_default(),
+            timestamp: trained_at.clone(),
             trained_at,
         }
     }

@@ -62,8 +62,10 @@ async fn poisoned_series_still_draw(env: TestEnv) {
     for path in [
         "/dashboard/series/p1",
         "/plot?series_id=p1",
+        "/plot?series_id=p1&format=svg",
         "/dashboard/series/p2",
         "/plot?series_id=p2",
+        "/plot?series_id=p2&format=svg",
         "/dashboard",
         "/dashboard/series",
         "/dashboard/anomalies",

@@ -18,6 +18,7 @@ mod metrics;
 mod models_listing;
 mod no_input_breaks_a_service;
 mod openapi_drift;
+mod original_clients;
 mod plot_and_docs;
 mod poison_entries;
 mod prediction_history;

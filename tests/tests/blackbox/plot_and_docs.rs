@@ -12,15 +12,19 @@ async fn plot_draws_a_stored_version(env: TestEnv) {
     fit(&platform.train, "cpu", &series_body(8)).await;
 
     for (query, title) in [("series_id=cpu", "cpu v2 (8 points)"), ("series_id=cpu&version=1", "cpu v1 (50 points)")] {
-        let response = client().get(format!("{}/plot?{query}", platform.monitor.url)).send().await.expect("sent");
+        let response =
+            client().get(format!("{}/plot?{query}&format=svg", platform.monitor.url)).send().await.expect("sent");
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "image/svg+xml");
         let svg = response.text().await.expect("svg");
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains(title), "{query}");
     }
-    let v1 =
-        client().get(format!("{}/plot?series_id=cpu&version=v1", platform.monitor.url)).send().await.expect("sent");
+    let v1 = client()
+        .get(format!("{}/plot?series_id=cpu&version=v1&format=svg", platform.monitor.url))
+        .send()
+        .await
+        .expect("sent");
     assert!(v1.text().await.expect("svg").contains("outside the band (1)"));
 
     for (query, status, code) in [

@@ -120,7 +120,7 @@ fn version_picker(series_id: &SeriesId, versions: &[ModelRecord], chosen: &Model
                 }
             }
             button type="submit" { "Show" }
-            a href={ "/plot?series_id=" (series_id) "&version=" (chosen.version) } { "SVG of this version" }
+            a href={ "/plot?series_id=" (series_id) "&version=" (chosen.version) "&format=svg" } { "SVG of this version" }
             a href={ "/series/" (series_id) "/predictions" } { "Predictions as JSON" }
         }
     }
