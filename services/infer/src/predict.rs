@@ -65,7 +65,7 @@ async fn judge(
         return Err(ApiError::model_not_found(&series_id, version, series_exists));
     };
     // Against the version's frozen state: a predict never changes what a stream learnt.
-    let decision = record.params.model.decide(request.value);
+    let decision = record.params.model.decide(timestamp, request.value);
     let score = decision.score.is_finite().then_some(decision.score);
     state.history.record(
         PredictionRecord {

@@ -21,8 +21,10 @@ pub struct InferSettings {
     #[arg(long, env = "PREDICTION_HISTORY_QUEUE", default_value_t = 65_536)]
     pub prediction_history_queue: usize,
     /// The stream's detector for series without a fitted model: `novelty`
-    /// (default; see docs/evaluation.md), `rolling_zscore`, `rolling_mad` or
-    /// `ewma_zscore`, each with its defaults but for the two settings below.
+    /// (default; see docs/evaluation.md), `rolling_zscore`, `rolling_mad`,
+    /// `ewma_zscore` or `discord`, each with its defaults but for the two
+    /// settings below; or a JSON object as a fit's `detector`
+    /// (`{"kind": "rule", "above": 90, "for": 3}`).
     #[arg(long, env = "STREAM_DETECTOR", default_value = "novelty")]
     pub stream_detector: String,
     /// Window of the stream's default detector when it is `rolling_zscore`

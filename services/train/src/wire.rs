@@ -75,8 +75,10 @@ pub struct DetectorRequest {
     /// against the last `window` points), `rolling_mad` (robust z: median
     /// and MAD of the last `window` points), `ewma_zscore` (exponentially
     /// weighted mean and variance), `novelty` (fires once when the series
-    /// leaves the range it has seen or its level; the stream's default) or
-    /// `discord` (a stretch of a periodic series unlike every earlier one).
+    /// leaves the range it has seen or its level; the stream's default),
+    /// `discord` (a stretch of a periodic series unlike every earlier one)
+    /// or `rule` (fixed bounds and a rate, as written by hand: at least one
+    /// of `above`, `below` and `rate`).
     pub kind: String,
     /// Rolling kinds: points in the window, 2 to 10,000 (default 50). A fit
     /// needs at least this many points; they warm the window up.
@@ -140,6 +142,19 @@ pub struct DetectorRequest {
     /// needs at least this many.
     #[schema(minimum = 64, maximum = 1000000)]
     pub learn: Option<u32>,
+    /// `rule`: values above this breach (finite).
+    pub above: Option<f64>,
+    /// `rule`: values below this breach (finite, less than `above`).
+    pub below: Option<f64>,
+    /// `rule`: consecutive breaching points that make an anomaly, 1 to
+    /// 10,000 (default 1: every breach).
+    #[serde(rename = "for")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub run: Option<u32>,
+    /// `rule`: a change faster than this many units per second since the
+    /// previous point (up or down) breaches; > 0.
+    #[schema(exclusive_minimum = 0.0)]
+    pub rate: Option<f64>,
 }
 
 impl FitRequest {

@@ -24,6 +24,7 @@ mod poison_entries;
 mod prediction_history;
 mod redis_recovery;
 mod restart;
+mod rules;
 mod slow_clients;
 mod stream_crash;
 mod stream_history;

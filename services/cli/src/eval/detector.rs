@@ -22,9 +22,10 @@ pub enum EvalDetector {
 }
 
 impl EvalDetector {
-    /// The detectors `kinds` names (every one when empty), each with `params`.
+    /// The detectors `kinds` names, each with `params`; when none is named,
+    /// every kind that has defaults (a rule needs its bounds named).
     pub fn chosen(kinds: &[String], params: &[String]) -> anyhow::Result<Vec<Self>> {
-        let every: Vec<String> = DetectorConfig::KINDS.iter().chain(&[FOREST]).map(|k| (*k).to_owned()).collect();
+        let every: Vec<String> = DetectorConfig::kinds_with_defaults().chain([FOREST]).map(|k| k.to_owned()).collect();
         let kinds = if kinds.is_empty() { &every[..] } else { kinds };
         kinds
             .iter()
@@ -99,7 +100,9 @@ mod tests {
     fn every_detector_includes_the_forest_and_params_are_checked() {
         let every = EvalDetector::chosen(&[], &[]).expect("valid");
         assert_eq!(every.last(), Some(&EvalDetector::Forest(ForestParams::DEFAULT)));
-        assert_eq!(every.len(), DetectorConfig::KINDS.len() + 1);
+        assert_eq!(every.len(), DetectorConfig::KINDS.len(), "every kind but the rule, and the forest");
+        let rule = EvalDetector::chosen(&["rule".into()], &["above=5".into()]).expect("valid");
+        assert_eq!(rule[0].slug(), "rule");
         let one = EvalDetector::chosen(&["rcf".into()], &["trees=10".into()]).expect("valid");
         assert_eq!(one, vec![EvalDetector::Forest(ForestParams { trees: 10, ..ForestParams::DEFAULT })]);
         assert!(EvalDetector::chosen(&["rcf".into()], &["window=5".into()]).is_err());

@@ -5,13 +5,17 @@ use anomaly_core::DetectorConfig;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-/// The detector configurations asked for, validated as a fit would: each
+/// The detector configurations asked for (every kind with defaults when
+/// none is named), validated as a fit would: each
 /// `key=value` is the JSON a fit's `detector` object holds (a value that is
 /// not JSON is a string, so `direction=upper` works unquoted).
 pub fn detector_configs(kinds: &[String], params: &[String]) -> anyhow::Result<Vec<DetectorConfig>> {
     let given = params.iter().map(|param| parse_param(param)).collect::<anyhow::Result<Map<String, Value>>>()?;
-    let kinds: Vec<String> =
-        if kinds.is_empty() { DetectorConfig::KINDS.iter().map(|k| (*k).to_owned()).collect() } else { kinds.to_vec() };
+    let kinds: Vec<String> = if kinds.is_empty() {
+        DetectorConfig::kinds_with_defaults().map(|k| k.to_owned()).collect()
+    } else {
+        kinds.to_vec()
+    };
     kinds
         .iter()
         .map(|kind| {

@@ -76,7 +76,8 @@ pub fn run_detector(config: &DetectorConfig, series: &LabelledSeries, corpus_pro
     let Some(mut model) = model else {
         return Scores { scores: vec![0.0; series.values.len()], elapsed: started.elapsed(), state_bytes: 0 };
     };
-    let scores = series.values.iter().map(|v| model.update(*v).anomaly_score()).collect();
+    let scores =
+        series.timestamps.iter().zip(&series.values).map(|(&t, &v)| model.update_at(t, v).anomaly_score()).collect();
     let elapsed = started.elapsed();
     let state_bytes = serde_json::to_string(&model).map_or(0, |json| json.len());
     Scores { scores, elapsed, state_bytes }

@@ -240,7 +240,7 @@ impl Judge {
                     self.metrics.late.increment(1);
                     continue;
                 }
-                let verdict = state.model.update(point.value);
+                let verdict = state.model.update_at(point.timestamp, point.value);
                 state.points += 1;
                 state.last_point = Some((point.timestamp, point.value));
                 self.metrics.count(&verdict);

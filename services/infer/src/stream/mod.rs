@@ -37,15 +37,25 @@ pub struct StreamDefaults {
 }
 
 impl StreamDefaults {
-    /// The online detector `kind` with its defaults; the rolling kinds take
-    /// `window` points and threshold `threshold`.
-    pub fn new(kind: &str, window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
-        let mut choice = serde_json::Map::from_iter([("kind".to_owned(), kind.into())]);
-        if matches!(kind, "rolling_zscore" | "rolling_mad") {
-            choice.insert("window".to_owned(), window.into());
-            choice.insert("threshold".to_owned(), threshold.into());
-        }
-        let config = DetectorConfig::from_json(choice)?;
+    /// The online detector `choice`: a kind with its defaults (the rolling
+    /// kinds take `window` points and threshold `threshold`), or a JSON
+    /// object as a fit's `detector` (`{"kind": "rule", "above": 90}`).
+    pub fn new(choice: &str, window: u32, threshold: f64) -> Result<Self, anomaly_core::ValidationError> {
+        let choice = choice.trim();
+        let given = if choice.starts_with('{') {
+            serde_json::from_str(choice).map_err(|e| {
+                anomaly_core::ValidationError::InvalidDetector(format!("STREAM_DETECTOR is not a JSON object: {e}"))
+            })?
+        } else {
+            let mut given = serde_json::Map::from_iter([("kind".to_owned(), choice.into())]);
+            if matches!(choice, "rolling_zscore" | "rolling_mad") {
+                given.insert("window".to_owned(), window.into());
+                given.insert("threshold".to_owned(), threshold.into());
+            }
+            given
+        };
+        let config = DetectorConfig::from_json(given)?;
+        let kind = config.kind();
         if config.start().is_none() {
             return Err(anomaly_core::ValidationError::InvalidDetector(format!(
                 "the stream's default detector must learn online; {kind} only exists fitted"
@@ -168,5 +178,26 @@ fn worker_name(configured: &str) -> String {
 impl Drop for Stream {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anomaly_core::OnlineDetector;
+
+    #[test]
+    fn the_default_is_a_kind_or_a_json_detector() {
+        let rolling = StreamDefaults::new("rolling_zscore", 20, 4.0).expect("valid");
+        assert_eq!(
+            serde_json::to_value(rolling.config).ok(),
+            Some(serde_json::json!({"kind": "rolling_zscore", "window": 20, "threshold": 4.0}))
+        );
+        let rule = StreamDefaults::new(r#" {"kind": "rule", "above": 90, "for": 3} "#, 50, 3.0).expect("valid");
+        assert_eq!(rule.config.kind(), "rule");
+        assert!(rule.model().update_at(1, 95.0).anomaly_score() > 0.0);
+        for bad in ["three_sigma", "{\"kind\": \"rule\"}", "{not json", "isolation_forest"] {
+            assert!(StreamDefaults::new(bad, 50, 3.0).is_err(), "{bad}");
+        }
     }
 }

@@ -91,7 +91,7 @@ fn draw(input: &PlotInput<'_>, svg: &mut String) -> Result<(), Box<dyn std::erro
         .draw_series(LineSeries::new(line_points(input.timestamps, input.values), line_color))?
         .label("training data")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], line_color));
-    let flags = params.model.flag_training(input.values);
+    let flags = params.model.flag_training(input.timestamps, input.values);
     let flagged: Vec<(i64, f64)> = input
         .timestamps
         .iter()

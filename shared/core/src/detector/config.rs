@@ -31,11 +31,17 @@ impl DetectorConfig {
         Self::from_json(Map::from_iter([("kind".to_owned(), Value::String(kind.to_owned()))]))
     }
 
+    /// The kinds whose every parameter has a default: all but `rule`, which
+    /// needs its bounds.
+    pub fn kinds_with_defaults() -> impl Iterator<Item = &'static str> {
+        Self::KINDS.iter().copied().filter(|kind| Self::of_kind(kind).is_ok())
+    }
+
     /// Every parameter name some kind takes, sorted.
     pub fn parameter_names() -> Vec<String> {
         let mut names: Vec<String> = Self::KINDS
             .iter()
-            .filter_map(|kind| serde_json::to_value(Self::of_kind(kind).ok()?).ok())
+            .filter_map(|kind| Self::parameters_of(kind))
             .filter_map(|described| described.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
             .flatten()
             .filter(|name| name != "kind")
@@ -114,9 +120,19 @@ mod tests {
     #[test]
     fn every_kind_takes_exactly_its_parameters() {
         for kind in DetectorConfig::KINDS {
-            let described = serde_json::to_value(DetectorConfig::of_kind(kind).expect("defaults")).expect("json");
+            let mut described = DetectorConfig::parameters_of(kind).expect("a kind");
+            described["kind"] = json!(kind);
+            if *kind == "rule" {
+                assert!(config(described.clone()).is_err(), "a rule has no default bound");
+                described["above"] = json!(1.0);
+            } else {
+                assert!(described.get("threshold").is_some(), "{kind}: every kind but the rule has a threshold");
+                assert_eq!(
+                    serde_json::to_value(DetectorConfig::of_kind(kind).expect("defaults")).ok(),
+                    Some(described.clone())
+                );
+            }
             assert_eq!(config(described.clone()).map(|c| c.kind()), Ok(*kind), "{described}");
-            assert!(described.get("threshold").is_some(), "{kind}: every kind has a threshold");
         }
     }
 

@@ -15,6 +15,7 @@ mod params;
 mod registry;
 mod rolling_mad;
 mod rolling_zscore;
+mod rule;
 mod state_float;
 mod three_sigma;
 mod window;
@@ -27,6 +28,7 @@ pub use params::{DEFAULT_THRESHOLD, DEFAULT_WINDOW, DetectorParams, MAX_WINDOW};
 pub use registry::{DetectorConfig, Model};
 pub use rolling_mad::{RollingMad, RollingMadParams};
 pub use rolling_zscore::{RollingZScore, RollingZScoreParams};
+pub use rule::{Rule, RuleParams};
 pub use three_sigma::{ThreeSigma, ThreeSigmaParams};
 
 use crate::ValidationError;
@@ -108,6 +110,27 @@ pub trait OnlineDetector {
         let verdict = self.judge(value);
         self.learn(value);
         verdict
+    }
+
+    /// Judges `value` seen at `timestamp` (Unix seconds). Only kinds that
+    /// use time (a rule's rate) read it; the others judge the value alone.
+    fn judge_at(&self, timestamp: i64, value: f64) -> Verdict {
+        let _ = timestamp;
+        self.judge(value)
+    }
+
+    /// Learns from `value` seen at `timestamp`.
+    fn learn_at(&mut self, timestamp: i64, value: f64) {
+        let _ = timestamp;
+        self.learn(value);
+    }
+
+    /// Judges `value` seen at `timestamp`, then learns from it. A kind
+    /// that reads time replaces this; the others update on the value (their
+    /// own `update`, which may learn from its verdict).
+    fn update_at(&mut self, timestamp: i64, value: f64) -> Verdict {
+        let _ = timestamp;
+        self.update(value)
     }
 }
 

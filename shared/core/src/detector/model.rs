@@ -21,22 +21,25 @@ impl Model {
         self.config().direction()
     }
 
-    /// The decision on `value` without learning, for a detector past its
-    /// warm-up; a detector still warming up calls nothing anomalous.
-    pub fn decide(&self, value: f64) -> Decision {
-        match self.judge(value) {
+    /// The decision on `value` seen at `timestamp` without learning, for a
+    /// detector past its warm-up; a detector still warming up calls
+    /// nothing anomalous.
+    pub fn decide(&self, timestamp: i64, value: f64) -> Decision {
+        match self.judge_at(timestamp, value) {
             Verdict::Judged(decision) => decision,
             Verdict::WarmingUp { .. } => Decision::WARMING_UP,
         }
     }
 
-    /// Which of the training `values` this detector flags: 3-sigma judges
-    /// each against the fit; an online kind replays them in order from an
-    /// empty state, as a stream of them would be judged.
-    pub fn flag_training(&self, values: &[f64]) -> Vec<bool> {
+    /// Which of the training points (`timestamps` with their `values`)
+    /// this detector flags: 3-sigma judges each against the fit; an online
+    /// kind replays them in order from an empty state, as a stream of them
+    /// would be judged.
+    pub fn flag_training(&self, timestamps: &[i64], values: &[f64]) -> Vec<bool> {
+        let points = timestamps.iter().zip(values);
         match self.config().start() {
-            None => values.iter().map(|v| self.decide(*v).anomaly).collect(),
-            Some(mut fresh) => values.iter().map(|v| fresh.update(*v).is_anomaly()).collect(),
+            None => points.map(|(&t, &v)| self.decide(t, v).anomaly).collect(),
+            Some(mut fresh) => points.map(|(&t, &v)| fresh.update_at(t, v).is_anomaly()).collect(),
         }
     }
 }
@@ -62,6 +65,24 @@ impl OnlineDetector for Model {
     fn update(&mut self, value: f64) -> Verdict {
         if value.abs() <= LEARN_LIMIT { self.online_mut().update(value) } else { self.online().judge(value) }
     }
+
+    fn judge_at(&self, timestamp: i64, value: f64) -> Verdict {
+        self.online().judge_at(timestamp, value)
+    }
+
+    fn learn_at(&mut self, timestamp: i64, value: f64) {
+        if value.abs() <= LEARN_LIMIT {
+            self.online_mut().learn_at(timestamp, value);
+        }
+    }
+
+    fn update_at(&mut self, timestamp: i64, value: f64) -> Verdict {
+        if value.abs() <= LEARN_LIMIT {
+            self.online_mut().update_at(timestamp, value)
+        } else {
+            self.online().judge_at(timestamp, value)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -75,7 +96,7 @@ mod tests {
         let series =
             TrainingSeries::new((0..2500).collect(), (0..2500).map(|i| f64::from(i % 7)).collect(), 1).expect("valid");
         for kind in DetectorConfig::KINDS {
-            let model = DetectorConfig::of_kind(kind).and_then(|c| c.fit(&series)).expect("fits");
+            let model = sample(kind).fit(&series).expect("fits");
             let text = serde_json::to_string(&model).expect("serialises");
             assert!(text.starts_with(&format!("{{\"kind\":\"{kind}\"")), "{text}");
             let back: Model = serde_json::from_str(&text).expect("deserialises");
@@ -94,11 +115,19 @@ mod tests {
         );
     }
 
-    /// A fresh online detector of `kind` with its defaults.
+    /// `kind` with its defaults; a rule with bounds around the calm values.
+    fn sample(kind: &str) -> DetectorConfig {
+        let rule = serde_json::json!({"kind": "rule", "above": 50.0, "below": -50.0, "rate": 1000.0});
+        match kind {
+            "rule" => DetectorConfig::from_json(rule.as_object().cloned().unwrap_or_default()),
+            _ => DetectorConfig::of_kind(kind),
+        }
+        .expect("valid")
+    }
+
+    /// A fresh online detector of `kind` (see [`sample`]).
     fn online(kind: &str) -> Model {
-        DetectorConfig::of_kind(kind)
-            .and_then(|c| c.start().ok_or(crate::ValidationError::EmptySeries))
-            .expect("online")
+        sample(kind).start().expect("online")
     }
 
     /// Whether every number of the state is finite (non-finite ones are

@@ -66,8 +66,8 @@ pub trait DetectorParams:
         };
         let values = series.values();
         let skip = if self.warms_on_every_point() { 0 } else { values.len() - self.points_needed() };
-        for &value in &values[skip..] {
-            detector.update(value);
+        for (&timestamp, &value) in series.timestamps()[skip..].iter().zip(&values[skip..]) {
+            detector.update_at(timestamp, value);
         }
         Ok(detector)
     }

@@ -10,6 +10,7 @@ use super::novelty::NoveltyParams;
 use super::params::DetectorParams;
 use super::rolling_mad::RollingMadParams;
 use super::rolling_zscore::RollingZScoreParams;
+use super::rule::RuleParams;
 use super::three_sigma::ThreeSigmaParams;
 use super::{Direction, OnlineDetector};
 use crate::{TrainingSeries, ValidationError};
@@ -50,6 +51,15 @@ macro_rules! registry {
             pub fn kind(&self) -> &'static str {
                 match self {
                     $(Self::$variant(_) => $name,)+
+                }
+            }
+
+            /// The parameters `kind` takes, with their defaults (`null` for
+            /// an optional one), as the API describes them.
+            pub(super) fn parameters_of(kind: &str) -> Option<serde_json::Value> {
+                match kind {
+                    $($name => serde_json::to_value(<$params>::default()).ok(),)+
+                    _ => None,
                 }
             }
 
@@ -132,4 +142,5 @@ registry! {
     "ewma_zscore" => EwmaZscore(EwmaZScoreParams),
     "novelty" => Novelty(NoveltyParams),
     "discord" => Discord(DiscordParams),
+    "rule" => Rule(RuleParams),
 }
