@@ -336,6 +336,14 @@ pub async fn post_json(url: &str, body: &Value) -> (StatusCode, Value) {
     post_raw(url, body.to_string()).await
 }
 
+/// PUTs `body` as JSON to `url` and returns the status and JSON answer (`Null` if none).
+pub async fn put_json(url: &str, body: &Value) -> (StatusCode, Value) {
+    let response = client().put(url).json(body).send().await.expect("request sent");
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body read");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 /// GETs `url` and returns the status and JSON answer (`Null` if none).
 pub async fn get_json(url: &str) -> (StatusCode, Value) {
     let response = client().get(url).send().await.expect("request sent");

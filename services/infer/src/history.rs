@@ -198,6 +198,7 @@ mod tests {
             anomaly_score: None,
             anomaly,
             recorded_at_ms: 0,
+            label: None,
         };
         Queued { record, alerts }
     }

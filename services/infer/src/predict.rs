@@ -77,6 +77,7 @@ async fn judge(
             anomaly_score: Some(decision.anomaly_score),
             anomaly: decision.anomaly,
             recorded_at_ms: anomaly_store::unix_millis(),
+            label: None,
         },
         alerts,
     );

@@ -7,7 +7,7 @@ use crate::query_params::{check_range, page_limit};
 use anomaly_core::SeriesId;
 use anomaly_http::ApiError;
 use anomaly_http::model_description::rfc3339_millis;
-use anomaly_store::{AnomalyQuery, FeedAnomaly, PredictionQuery, PredictionRecord, StreamAnomaly};
+use anomaly_store::{AnomalyLabel, AnomalyQuery, FeedAnomaly, PredictionQuery, PredictionRecord, StreamAnomaly};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,6 +17,10 @@ pub const MAX_LIMIT: u32 = 10_000;
 /// One recorded verdict.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PredictionView {
+    /// The anomaly's stable id (the same in the listings, the feed and
+    /// webhooks; `PUT /anomalies/{id}/label` takes it). Opaque.
+    #[schema(example = "s.1700015000.0.novelty.temp")]
+    pub id: String,
     /// The series.
     pub series_id: String,
     /// The point's timestamp, Unix seconds.
@@ -41,11 +45,33 @@ pub struct PredictionView {
     /// The detector kind, for stream anomalies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<String>,
+    /// `true_positive` or `false_positive` once someone labelled it; else `null`.
+    #[serde(default)]
+    #[schema(example = "true_positive")]
+    pub label: Option<String>,
+    /// The note given with the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_note: Option<String>,
+    /// When it was labelled (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_at: Option<String>,
+}
+
+impl PredictionView {
+    fn with_label(mut self, label: Option<&AnomalyLabel>) -> Self {
+        if let Some(label) = label {
+            self.label = Some(label.label.as_str().to_owned());
+            self.label_note.clone_from(&label.note);
+            self.labelled_at = Some(rfc3339_millis(label.labelled_at_ms));
+        }
+        self
+    }
 }
 
 impl From<&StreamAnomaly> for PredictionView {
     fn from(anomaly: &StreamAnomaly) -> Self {
         Self {
+            id: anomaly.id().to_string(),
             series_id: anomaly.series_id.to_string(),
             timestamp: anomaly.timestamp,
             value: anomaly.value,
@@ -56,13 +82,18 @@ impl From<&StreamAnomaly> for PredictionView {
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: "stream".into(),
             detector: Some(anomaly.detector.clone()),
+            label: None,
+            label_note: None,
+            labelled_at: None,
         }
+        .with_label(anomaly.label.as_ref())
     }
 }
 
 impl From<&FeedAnomaly> for PredictionView {
     fn from(anomaly: &FeedAnomaly) -> Self {
         Self {
+            id: anomaly.id().map(|id| id.to_string()).unwrap_or_default(),
             series_id: anomaly.series_id.clone(),
             timestamp: anomaly.timestamp,
             value: anomaly.value,
@@ -73,6 +104,9 @@ impl From<&FeedAnomaly> for PredictionView {
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: anomaly.source.clone(),
             detector: anomaly.detector.clone(),
+            label: None,
+            label_note: None,
+            labelled_at: None,
         }
     }
 }
@@ -80,6 +114,7 @@ impl From<&FeedAnomaly> for PredictionView {
 impl From<&PredictionRecord> for PredictionView {
     fn from(record: &PredictionRecord) -> Self {
         Self {
+            id: record.id().to_string(),
             series_id: record.series_id.to_string(),
             timestamp: record.timestamp,
             value: record.value,
@@ -90,7 +125,11 @@ impl From<&PredictionRecord> for PredictionView {
             recorded_at: rfc3339_millis(record.recorded_at_ms),
             source: "predict".into(),
             detector: None,
+            label: None,
+            label_note: None,
+            labelled_at: None,
         }
+        .with_label(record.label.as_ref())
     }
 }
 
@@ -106,8 +145,13 @@ pub async fn recent_anomalies(
         views.extend(state.backends.predictions.predictions(query).await?.iter().map(PredictionView::from));
     }
     if from_stream {
-        let stream_query =
-            AnomalyQuery { series_id: query.series_id.clone(), from: query.from, to: query.to, limit: query.limit };
+        let stream_query = AnomalyQuery {
+            series_id: query.series_id.clone(),
+            from: query.from,
+            to: query.to,
+            limit: query.limit,
+            label: query.label,
+        };
         views.extend(state.backends.streams.stream_anomalies(&stream_query).await?.iter().map(PredictionView::from));
     }
     // Both lists are newest first; merged, the newest `limit` of the two.
@@ -126,5 +170,5 @@ pub fn prediction_query(
 ) -> Result<PredictionQuery, ApiError> {
     let limit = page_limit(limit, 1000, MAX_LIMIT)?;
     check_range(from, to)?;
-    Ok(PredictionQuery { series_id, from, to, anomalies_only, limit })
+    Ok(PredictionQuery { series_id, from, to, anomalies_only, limit, label: None })
 }

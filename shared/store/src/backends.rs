@@ -4,7 +4,7 @@
 //! the point log in Redis Streams with Redis, else in the database.
 
 use crate::{
-    AnomalyFeed, InvalidationBus, LatencyLog, LiveVerdicts, MemoryAnomalyFeed, MemoryBus, MemoryCache,
+    AnomalyFeed, AnomalyLabels, InvalidationBus, LatencyLog, LiveVerdicts, MemoryAnomalyFeed, MemoryBus, MemoryCache,
     MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, PartitionLeases, PointHistory,
     PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases,
     RedisLiveVerdicts, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore, WebhookStore, redis_pool,
@@ -101,6 +101,8 @@ pub struct Backends {
     pub predictions: Arc<dyn PredictionHistory>,
     /// Webhooks and their deliveries.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Labels on stored anomalies.
+    pub labels: Arc<dyn AnomalyLabels>,
     pools: Pools,
 }
 
@@ -145,6 +147,7 @@ impl Backends {
                     latency: Arc::new(RedisLatencyLog::new(pool.clone(), prefix, config.latency_window)),
                     predictions: store.clone(),
                     webhooks: store.clone(),
+                    labels: store.clone(),
                     stream_points: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
@@ -161,6 +164,7 @@ impl Backends {
                 latency: Arc::new(MemoryLatencyLog::new(config.latency_window)),
                 predictions: store.clone(),
                 webhooks: store.clone(),
+                labels: store.clone(),
                 stream_points: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),

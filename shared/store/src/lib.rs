@@ -27,6 +27,7 @@ pub use kafka::client::KafkaClient;
 pub use kafka::{KafkaProducer, decode_points_message, encode_points_message};
 pub use memory::{MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts};
 pub use ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
+pub use ports::anomaly_labels::{AnomalyId, AnomalyLabel, AnomalyLabels, Label, LabelFilter};
 pub use ports::bus::{ACK_TIMEOUT, Ack, BusEvent, Change, InvalidationBus, bus_clock};
 pub use ports::cache::ModelCache;
 pub use ports::latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatency};

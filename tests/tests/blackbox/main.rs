@@ -13,6 +13,7 @@ mod health;
 mod hostile_values;
 mod invalidation;
 mod kafka;
+mod labels;
 mod live_feed;
 mod metrics;
 mod models_listing;

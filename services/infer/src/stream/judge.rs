@@ -267,6 +267,7 @@ impl Judge {
                         detector: state.model.kind().to_owned(),
                         version: state.version,
                         recorded_at_ms,
+                        label: None,
                     });
                 }
             }

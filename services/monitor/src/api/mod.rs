@@ -3,6 +3,7 @@
 //! plot, the stream's stored points, the live feed and webhooks.
 
 pub mod events;
+pub mod labels;
 pub mod models;
 pub mod plot;
 pub mod points;

@@ -6,7 +6,7 @@ use crate::MonitorState;
 use crate::queries::{PredictionView, prediction_query, recent_anomalies};
 use crate::query_params::{optional_series_id, sources};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
-use anomaly_store::PredictionQuery;
+use anomaly_store::{Label, LabelFilter, PredictionQuery};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,27 @@ pub struct AnomaliesQuery {
     /// At most this many, 1 to 10000 (default 1000).
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
+    /// `true_positive`, `false_positive` or `unlabelled`: only anomalies
+    /// labelled so (`PUT /anomalies/{id}/label`), or not yet labelled.
+    #[param(pattern = r"^(true_positive|false_positive|unlabelled)$")]
+    pub label: Option<String>,
+}
+
+/// The label filter `text` names.
+fn label_filter(text: Option<&str>) -> Result<Option<LabelFilter>, ApiError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some("unlabelled") => Ok(Some(LabelFilter::Unlabelled)),
+        Some(other) => {
+            Label::parse(other).map(|label| Some(LabelFilter::Is(label))).ok_or_else(|| ApiError::BadRequest {
+                code: "invalid_query",
+                message: format!(
+                    "label must be true_positive, false_positive or unlabelled; got {:?}",
+                    other.chars().take(40).collect::<String>()
+                ),
+            })
+        }
+    }
 }
 
 /// Recorded verdicts, newest (by point timestamp) first.
@@ -86,7 +107,7 @@ pub async fn series_predictions(
     params(AnomaliesQuery),
     responses(
         (status = 200, description = "The anomalies", body = PredictionsPage),
-        (status = 422, description = "Invalid series id, source, range or limit", body = ErrorBody),
+        (status = 422, description = "Invalid series id, source, range, limit or label", body = ErrorBody),
         (status = 503, description = "A storage dependency is down", body = ErrorBody),
     )
 )]
@@ -95,7 +116,8 @@ pub async fn anomalies(
     ApiQuery(filter): ApiQuery<AnomaliesQuery>,
 ) -> Result<Json<PredictionsPage>, ApiError> {
     let series_id = optional_series_id(filter.series_id.as_deref())?;
-    let query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
+    let mut query = prediction_query(series_id, filter.from, filter.to, filter.limit, true)?;
+    query.label = label_filter(filter.label.as_deref())?;
     let sources = sources(filter.source.as_deref())?;
     Ok(Json(PredictionsPage { predictions: recent_anomalies(&state, &query, sources).await? }))
 }

@@ -25,12 +25,6 @@ fn wants(hook: &Webhook, anomaly: &FeedAnomaly) -> bool {
         && hook.min_score.is_none_or(|min| anomaly.score.is_none_or(|score| score.abs() >= min))
 }
 
-/// What identifies an anomaly across publications.
-fn anomaly_key(anomaly: &FeedAnomaly) -> String {
-    let judge = anomaly.model_version.as_deref().or(anomaly.detector.as_deref()).unwrap_or_default();
-    format!("{}:{}:{}:{judge}", anomaly.source, anomaly.series_id, anomaly.timestamp)
-}
-
 /// A new random id with `prefix`.
 pub fn random_id(prefix: &str) -> String {
     format!("{prefix}_{:016x}", rand::random::<u64>())
@@ -126,11 +120,16 @@ async fn follow(
         let now = chrono::Utc::now().timestamp_millis();
         let mut deliveries = Vec::new();
         for entry in &entries {
+            // An entry that names no anomaly of ours (a foreign producer's) is not delivered.
+            let Some(anomaly_id) = entry.anomaly.id() else {
+                crate::live_feed::count_skipped("webhooks", 1);
+                continue;
+            };
             for hook in hooks.iter().filter(|hook| wants(hook, &entry.anomaly)) {
                 deliveries.push(NewDelivery {
                     id: random_id("dl"),
                     webhook_id: hook.id.clone(),
-                    anomaly_key: anomaly_key(&entry.anomaly),
+                    anomaly_key: anomaly_id.to_string(),
                     payload: serde_json::to_string(&PredictionView::from(&entry.anomaly)).unwrap_or_default(),
                     found_at_ms: entry.anomaly.recorded_at_ms,
                 });
@@ -180,6 +179,6 @@ mod tests {
         assert!(wants(&hook, &anomaly("cpu", None)), "a score too large to be finite passes");
         assert!(!wants(&hook, &anomaly("cpu", Some(4.0))));
         assert!(!wants(&hook, &anomaly("mem", Some(9.0))));
-        assert_eq!(anomaly_key(&anomaly("cpu", None)), "stream:cpu:60:novelty");
+        assert_eq!(anomaly("cpu", None).id().map(|id| id.to_string()).as_deref(), Some("s.60.0.novelty.cpu"));
     }
 }

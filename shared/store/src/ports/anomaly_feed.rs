@@ -8,8 +8,10 @@
 //! committed (at least once); infer publishes the anomalous predictions it
 //! records, after they are stored.
 
+use crate::ports::anomaly_labels::AnomalyId;
 use crate::ports::stream::{LogPosition, StreamAnomaly};
 use crate::{PredictionRecord, StoreError};
+use anomaly_core::{ModelVersion, SeriesId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -38,6 +40,30 @@ pub struct FeedAnomaly {
     pub recorded_at_ms: i64,
     /// `stream` or `predict`.
     pub source: String,
+}
+
+impl FeedAnomaly {
+    /// The stable id of the anomaly; `None` for an entry whose fields do
+    /// not make one (a foreign producer's).
+    pub fn id(&self) -> Option<AnomalyId> {
+        let series_id = SeriesId::parse(&self.series_id).ok()?;
+        let version = self.model_version.as_deref().map(ModelVersion::parse).transpose().ok()?;
+        match self.source.as_str() {
+            "stream" => Some(AnomalyId::Stream {
+                series_id,
+                timestamp: self.timestamp,
+                version,
+                detector: self.detector.clone()?,
+            }),
+            "predict" => Some(AnomalyId::Predict {
+                series_id,
+                timestamp: self.timestamp,
+                version: version?,
+                recorded_at_ms: self.recorded_at_ms,
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl From<&StreamAnomaly> for FeedAnomaly {

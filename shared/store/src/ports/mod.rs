@@ -4,6 +4,7 @@
 //! A component is handed the ports it uses.
 
 pub(crate) mod anomaly_feed;
+pub(crate) mod anomaly_labels;
 pub(crate) mod bus;
 pub(crate) mod cache;
 pub(crate) mod latency_log;

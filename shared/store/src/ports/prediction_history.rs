@@ -3,6 +3,7 @@
 //! are pruned); per-series and per-minute counters outlive them.
 
 use crate::StoreError;
+use crate::ports::anomaly_labels::{AnomalyId, AnomalyLabel, LabelFilter};
 use anomaly_core::{ModelVersion, SeriesId};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -27,6 +28,20 @@ pub struct PredictionRecord {
     pub anomaly: bool,
     /// When infer judged it, Unix milliseconds.
     pub recorded_at_ms: i64,
+    /// What a person said about it (an anomaly), when read back (ignored when written).
+    pub label: Option<AnomalyLabel>,
+}
+
+impl PredictionRecord {
+    /// Its stable id (an anomaly's).
+    pub fn id(&self) -> AnomalyId {
+        AnomalyId::Predict {
+            series_id: self.series_id.clone(),
+            timestamp: self.timestamp,
+            version: self.version,
+            recorded_at_ms: self.recorded_at_ms,
+        }
+    }
 }
 
 /// Which predictions to read: newest (by point timestamp) first.
@@ -40,6 +55,8 @@ pub struct PredictionQuery {
     pub to: Option<i64>,
     /// Anomalies only.
     pub anomalies_only: bool,
+    /// Only anomalies with this label, or none.
+    pub label: Option<LabelFilter>,
     /// At most this many.
     pub limit: u32,
 }

@@ -7,6 +7,7 @@
 //! `[["cpu", 1609459200, 20.1], ...]` (series id, Unix seconds, value).
 
 use crate::StoreError;
+use crate::ports::anomaly_labels::{AnomalyId, AnomalyLabel, LabelFilter};
 use anomaly_core::{Model, ModelVersion, SeriesId};
 use async_trait::async_trait;
 use std::fmt;
@@ -164,6 +165,20 @@ pub struct StreamAnomaly {
     pub version: Option<ModelVersion>,
     /// When it was found, Unix milliseconds.
     pub recorded_at_ms: i64,
+    /// What a person said about it, when read back (ignored when written).
+    pub label: Option<AnomalyLabel>,
+}
+
+impl StreamAnomaly {
+    /// Its stable id.
+    pub fn id(&self) -> AnomalyId {
+        AnomalyId::Stream {
+            series_id: self.series_id.clone(),
+            timestamp: self.timestamp,
+            version: self.version,
+            detector: self.detector.clone(),
+        }
+    }
 }
 
 /// The name of the platform's own log (Redis Streams or the SQL log) in
@@ -218,6 +233,8 @@ pub struct AnomalyQuery {
     pub to: Option<i64>,
     /// At most this many.
     pub limit: u32,
+    /// Only those with this label, or none.
+    pub label: Option<LabelFilter>,
 }
 
 /// The durable side of the stream worker.

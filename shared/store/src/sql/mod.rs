@@ -7,6 +7,7 @@
 //! deliveries (`webhooks`).
 
 mod delete;
+mod labels;
 mod predictions;
 mod statements;
 pub(crate) mod stream;

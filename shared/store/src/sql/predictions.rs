@@ -92,8 +92,8 @@ impl PredictionHistory for SqlModelStore {
     #[tracing::instrument(skip(self))]
     async fn predictions(&self, query: &PredictionQuery) -> Result<Vec<PredictionRecord>, StoreError> {
         let mut sql = String::from(
-            "SELECT series_id, version, ts, value, score, anomaly_score, recorded_at_ms, \
-             CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly FROM predictions WHERE 1 = 1",
+            "SELECT series_id, version, ts, value, score, anomaly_score, recorded_at_ms, label, label_note, \
+             labelled_at_ms, CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly FROM predictions WHERE 1 = 1",
         );
         let conditions = [
             (query.series_id.is_some(), "series_id ="),
@@ -104,6 +104,7 @@ impl PredictionHistory for SqlModelStore {
         if query.anomalies_only {
             sql.push_str(" AND anomaly");
         }
+        sql.push_str(super::labels::label_condition(query.label));
         let _ = write!(sql, " ORDER BY ts DESC, id DESC LIMIT {}", query.limit);
         let mut select = sqlx::query(AssertSqlSafe(sql));
         if let Some(series_id) = &query.series_id {
@@ -175,6 +176,7 @@ fn prediction_from_row(row: &AnyRow) -> Result<PredictionRecord, StoreError> {
         // Read as an integer: sqlx's Any driver cannot decode SQLite booleans.
         anomaly: row.try_get::<i64, _>("anomaly")? != 0,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
+        label: super::labels::label_from_row(row)?,
     })
 }
 
@@ -193,6 +195,7 @@ mod tests {
             anomaly_score: Some(if anomaly { 0.6 } else { 0.1 }),
             anomaly,
             recorded_at_ms: 120_000 + timestamp,
+            label: None,
         }
     }
 

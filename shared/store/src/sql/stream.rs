@@ -284,7 +284,8 @@ impl StreamStore for SqlModelStore {
 
     async fn stream_anomalies(&self, query: &AnomalyQuery) -> Result<Vec<StreamAnomaly>, StoreError> {
         let mut sql = String::from(
-            "SELECT series_id, ts, value, score, anomaly_score, detector, version, recorded_at_ms FROM anomalies WHERE 1 = 1",
+            "SELECT series_id, ts, value, score, anomaly_score, detector, version, recorded_at_ms, label, label_note, \
+             labelled_at_ms FROM anomalies WHERE 1 = 1",
         );
         let conditions = [
             (query.series_id.is_some(), "series_id ="),
@@ -292,6 +293,7 @@ impl StreamStore for SqlModelStore {
             (query.to.is_some(), "ts <="),
         ];
         self.push_conditions(&mut sql, 0, &conditions);
+        sql.push_str(super::labels::label_condition(query.label));
         let _ = write!(sql, " ORDER BY ts DESC, id DESC LIMIT {}", query.limit);
         let mut select = sqlx::query(AssertSqlSafe(sql));
         if let Some(series_id) = &query.series_id {
@@ -338,6 +340,7 @@ fn anomaly_from_row(row: &AnyRow) -> Result<StreamAnomaly, StoreError> {
         detector: row.try_get("detector")?,
         version: optional_version(row.try_get("version")?)?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
+        label: super::labels::label_from_row(row)?,
     })
 }
 
