@@ -12,10 +12,12 @@
 pub mod kafka;
 mod platform_process;
 mod proxy;
+mod receiver;
 mod sse;
 
 pub use platform_process::{PlatformProcess, free_port, platform_binary};
 pub use proxy::TcpProxy;
+pub use receiver::{Received, Receiver};
 pub use sse::{SseClient, SseEvent};
 
 use anomaly_http::HttpArgs;
@@ -263,6 +265,8 @@ pub fn monitor_settings(train_url: &str, infer_url: &str) -> monitor::MonitorSet
         sse_max_clients: 1000,
         // The tests' receivers listen on 127.0.0.1.
         webhook_allow_private: true,
+        alert_group_seconds: 300,
+        public_url: "http://dashboard.test".into(),
     }
 }
 
@@ -305,12 +309,23 @@ impl Platform {
 
     /// Starts all three with the HTTP settings `http` (keys, timeouts).
     pub async fn start_with_http(env: &TestEnv, stream_detector: &str, http: &HttpArgs) -> Self {
-        let settings = platform::PlatformSettings {
-            train: train_settings(3),
-            infer: infer_settings(stream_detector),
-            // The URLs are those of the train and infer built with it.
-            monitor: monitor_settings("", ""),
-        };
+        // The URLs are those of the train and infer built with it.
+        Self::start_with(env, stream_detector, monitor_settings("", ""), http).await
+    }
+
+    /// Starts all three, monitor with `monitor` (alert grouping, webhooks).
+    pub async fn start_with_monitor(env: &TestEnv, monitor: monitor::MonitorSettings) -> Self {
+        Self::start_with(env, "rolling_zscore", monitor, &http_args()).await
+    }
+
+    async fn start_with(
+        env: &TestEnv,
+        stream_detector: &str,
+        monitor: monitor::MonitorSettings,
+        http: &HttpArgs,
+    ) -> Self {
+        let settings =
+            platform::PlatformSettings { train: train_settings(3), infer: infer_settings(stream_detector), monitor };
         let services = platform::build(env.connect().await, &settings, http).await.expect("the platform binds");
         Self { train: run(services.train), infer: run(services.infer), monitor: run(services.monitor) }
     }

@@ -57,13 +57,12 @@ impl MonitorState {
     /// when the webhook client cannot be built.
     pub fn new(backends: Backends, settings: &MonitorSettings) -> std::io::Result<Self> {
         let policy = webhooks::RetryPolicy::from(settings);
-        let webhooks =
-            webhooks::WebhookWorkers::start(backends.anomaly_feed.clone(), backends.webhooks.clone(), policy)
-                .map_err(|error| std::io::Error::other(format!("the webhook client cannot be built: {error}")))?;
+        let webhooks = webhooks::WebhookWorkers::start(&backends, policy, webhooks::AlertSettings::from(settings))
+            .map_err(|error| std::io::Error::other(format!("the webhook client cannot be built: {error}")))?;
         Ok(Self {
             webhook_targets: policy.targets,
             sse_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(settings.sse_max_clients as usize)),
-            live: live_feed::LiveFeed::start(backends.anomaly_feed.clone()),
+            live: live_feed::LiveFeed::start(backends.anomaly_feed.clone(), backends.mutes.clone()),
             webhooks,
             backends,
             train_url: settings.train_url.clone(),

@@ -7,7 +7,7 @@
 //! neither memory nor the others' latency.
 
 use crate::queries::PredictionView;
-use anomaly_store::{AnomalyFeed, FeedEntry, FeedPage, LogPosition, StoreError};
+use anomaly_store::{AnomalyFeed, FeedEntry, FeedPage, LogPosition, Mute, MuteStore, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -34,9 +34,10 @@ pub struct LiveAnomaly {
     pub json: String,
 }
 
-impl From<FeedEntry> for LiveAnomaly {
-    fn from(entry: FeedEntry) -> Self {
-        let view = PredictionView::from(&entry.anomaly);
+impl LiveAnomaly {
+    /// The anomaly of `entry`, marked muted when one of `mutes` covers it.
+    fn new(entry: FeedEntry, mutes: &[Mute]) -> Self {
+        let view = PredictionView::from(&entry.anomaly).muted_by(mutes, entry.anomaly.recorded_at_ms);
         let json = serde_json::to_string(&view).unwrap_or_default();
         Self { id: entry.id, view, json }
     }
@@ -54,15 +55,24 @@ struct Ring {
 /// The feed as a process follows it.
 pub struct LiveFeed {
     feed: Arc<dyn AnomalyFeed>,
+    mute_store: Arc<dyn MuteStore>,
+    /// The mutes as last read (before each page the follower takes in).
+    mutes: RwLock<Arc<Vec<Mute>>>,
     ring: RwLock<Ring>,
     /// The newest id followed.
     newest: watch::Sender<Option<LogPosition>>,
 }
 
 impl LiveFeed {
-    /// Starts following `feed`.
-    pub fn start(feed: Arc<dyn AnomalyFeed>) -> Arc<Self> {
-        let live = Arc::new(Self { feed, ring: RwLock::default(), newest: watch::channel(None).0 });
+    /// Starts following `feed`, marking what `mutes` cover.
+    pub fn start(feed: Arc<dyn AnomalyFeed>, mutes: Arc<dyn MuteStore>) -> Arc<Self> {
+        let live = Arc::new(Self {
+            feed,
+            mute_store: mutes,
+            mutes: RwLock::default(),
+            ring: RwLock::default(),
+            newest: watch::channel(None).0,
+        });
         tokio::spawn(follow(Arc::downgrade(&live)));
         live
     }
@@ -100,13 +110,28 @@ impl LiveFeed {
         self.newest.send_replace(Some(id));
     }
 
+    /// The mutes as last read.
+    fn mutes(&self) -> Arc<Vec<Mute>> {
+        self.mutes.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Reads the mutes again; on failure the last ones read stay.
+    async fn refresh_mutes(&self) {
+        match self.mute_store.mutes().await {
+            Ok(mutes) => *self.mutes.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(mutes),
+            Err(error) => tracing::warn!(%error, "cannot read the mutes; the live feed marks by the last ones read"),
+        }
+    }
+
     /// Adds a page read from the feed; the newest id followed moves to its
     /// end, past entries that did not parse.
     fn push(&self, page: FeedPage) {
         let Some(newest) = page.end else { return };
         count_skipped("live_feed", page.skipped);
         // Encoded before the lock: readers never wait on JSON.
-        let anomalies: Vec<_> = page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect();
+        let mutes = self.mutes();
+        let anomalies: Vec<_> =
+            page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::new(entry, &mutes))).collect();
         {
             let mut ring = self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             for anomaly in anomalies {
@@ -151,6 +176,9 @@ async fn follow(live: Weak<LiveFeed>) {
         match read.await {
             Ok(page) => {
                 if let Some(live) = live.upgrade() {
+                    if !page.entries.is_empty() {
+                        live.refresh_mutes().await;
+                    }
                     live.push(page);
                 }
             }
@@ -243,6 +271,7 @@ impl Subscription {
         let (feed, cursor) = (self.live.feed.clone(), self.cursor);
         let page = tokio::spawn(async move { feed.read_after(cursor, PAGE, Duration::ZERO).await }).await??;
         count_skipped("live_feed", page.skipped);
-        Ok((page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::from(entry))).collect(), page.end))
+        let mutes = self.live.mutes();
+        Ok((page.entries.into_iter().map(|entry| Arc::new(LiveAnomaly::new(entry, &mutes))).collect(), page.end))
     }
 }

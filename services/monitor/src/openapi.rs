@@ -2,7 +2,7 @@
 //! and the OpenAPI document generated from the same list.
 
 use crate::MonitorState;
-use crate::api::{events, labels, models, plot, points, predictions, webhooks};
+use crate::api::{events, labels, models, mutes, plot, points, predictions, webhooks};
 use anomaly_http::{Scope, ScopedRoutes};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 struct MonitorApi;
 
 /// The JSON routes: reads need the read scope (when reads need a key at
-/// all), labels the write scope, webhooks the admin scope.
+/// all), labels the write scope, webhooks and mutes the admin scope.
 pub(crate) fn api_routes() -> ScopedRoutes<MonitorState> {
     let reads = OpenApiRouter::new()
         .routes(routes!(plot::plot))
@@ -36,7 +36,9 @@ pub(crate) fn api_routes() -> ScopedRoutes<MonitorState> {
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::test))
-        .routes(routes!(webhooks::deliveries));
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(mutes::list, mutes::create))
+        .routes(routes!(mutes::end));
     ScopedRoutes::default().scoped(Scope::Read, reads).scoped(Scope::Write, writes).scoped(Scope::Admin, admin)
 }
 

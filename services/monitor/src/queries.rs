@@ -7,7 +7,9 @@ use crate::query_params::{check_range, page_limit};
 use anomaly_core::SeriesId;
 use anomaly_http::ApiError;
 use anomaly_http::model_description::rfc3339_millis;
-use anomaly_store::{AnomalyLabel, AnomalyQuery, FeedAnomaly, PredictionQuery, PredictionRecord, StreamAnomaly};
+use anomaly_store::{
+    AnomalyLabel, AnomalyQuery, FeedAnomaly, Mute, PredictionQuery, PredictionRecord, StreamAnomaly, is_muted,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -55,9 +57,19 @@ pub struct PredictionView {
     /// When it was labelled (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labelled_at: Option<String>,
+    /// Judged while a mute (`POST /mutes`) covered it: shown, but no
+    /// webhook fired for it.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 impl PredictionView {
+    /// Marks the view muted when one of `mutes` covers it (judged at `judged_at_ms`).
+    pub fn muted_by(mut self, mutes: &[Mute], judged_at_ms: i64) -> Self {
+        self.muted = self.anomaly && is_muted(mutes, &self.series_id, judged_at_ms);
+        self
+    }
+
     fn with_label(mut self, label: Option<&AnomalyLabel>) -> Self {
         if let Some(label) = label {
             self.label = Some(label.label.as_str().to_owned());
@@ -85,6 +97,7 @@ impl From<&StreamAnomaly> for PredictionView {
             label: None,
             label_note: None,
             labelled_at: None,
+            muted: false,
         }
         .with_label(anomaly.label.as_ref())
     }
@@ -107,6 +120,7 @@ impl From<&FeedAnomaly> for PredictionView {
             label: None,
             label_note: None,
             labelled_at: None,
+            muted: false,
         }
     }
 }
@@ -128,6 +142,7 @@ impl From<&PredictionRecord> for PredictionView {
             label: None,
             label_note: None,
             labelled_at: None,
+            muted: false,
         }
         .with_label(record.label.as_ref())
     }
@@ -140,9 +155,11 @@ pub async fn recent_anomalies(
     query: &PredictionQuery,
     (from_predict, from_stream): (bool, bool),
 ) -> Result<Vec<PredictionView>, ApiError> {
+    let mutes = state.backends.mutes.mutes().await?;
     let mut views = Vec::new();
     if from_predict {
-        views.extend(state.backends.predictions.predictions(query).await?.iter().map(PredictionView::from));
+        let records = state.backends.predictions.predictions(query).await?;
+        views.extend(records.iter().map(|r| PredictionView::from(r).muted_by(&mutes, r.recorded_at_ms)));
     }
     if from_stream {
         let stream_query = AnomalyQuery {
@@ -152,7 +169,8 @@ pub async fn recent_anomalies(
             limit: query.limit,
             label: query.label,
         };
-        views.extend(state.backends.streams.stream_anomalies(&stream_query).await?.iter().map(PredictionView::from));
+        let anomalies = state.backends.streams.stream_anomalies(&stream_query).await?;
+        views.extend(anomalies.iter().map(|a| PredictionView::from(a).muted_by(&mutes, a.recorded_at_ms)));
     }
     // Both lists are newest first; merged, the newest `limit` of the two.
     views.sort_by_key(|view| std::cmp::Reverse(view.timestamp));

@@ -36,4 +36,22 @@ pub struct MonitorSettings {
     /// at each delivery's connect).
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
+    /// Webhooks in `incident` mode: anomalies of one series judged within
+    /// this many seconds of the one before are one incident (one delivery
+    /// when it opens, one this long after its last anomaly, when it closes).
+    #[arg(long, env = "ALERT_GROUP_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub alert_group_seconds: u64,
+    /// The dashboard's address as people reach it: the base of links in
+    /// chat messages (`"format": "slack"` webhooks).
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://localhost:8002")]
+    pub public_url: String,
+}
+
+impl From<&MonitorSettings> for crate::webhooks::AlertSettings {
+    fn from(settings: &MonitorSettings) -> Self {
+        Self {
+            group_ms: i64::try_from(settings.alert_group_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+            public_url: settings.public_url.clone(),
+        }
+    }
 }

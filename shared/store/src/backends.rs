@@ -5,8 +5,8 @@
 
 use crate::{
     AnomalyFeed, AnomalyLabels, InvalidationBus, LatencyLog, LiveVerdicts, MemoryAnomalyFeed, MemoryBus, MemoryCache,
-    MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, PartitionLeases, PointHistory,
-    PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases,
+    MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts, ModelCache, ModelStore, MuteStore, PartitionLeases,
+    PointHistory, PointLog, PredictionHistory, RedisAnomalyFeed, RedisBus, RedisCache, RedisLatencyLog, RedisLeases,
     RedisLiveVerdicts, RedisPointLog, SqlModelStore, SqlPointLog, StoreError, StreamStore, WebhookStore, redis_pool,
 };
 use std::path::PathBuf;
@@ -103,6 +103,8 @@ pub struct Backends {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Labels on stored anomalies.
     pub labels: Arc<dyn AnomalyLabels>,
+    /// Mute windows.
+    pub mutes: Arc<dyn MuteStore>,
     pools: Pools,
 }
 
@@ -148,6 +150,7 @@ impl Backends {
                     predictions: store.clone(),
                     webhooks: store.clone(),
                     labels: store.clone(),
+                    mutes: store.clone(),
                     stream_points: store.clone(),
                     points: Arc::new(RedisPointLog::new(pool.clone(), prefix, config.stream_partitions)),
                     anomaly_feed: Arc::new(RedisAnomalyFeed::new(pool.clone(), prefix)),
@@ -165,6 +168,7 @@ impl Backends {
                 predictions: store.clone(),
                 webhooks: store.clone(),
                 labels: store.clone(),
+                mutes: store.clone(),
                 stream_points: store.clone(),
                 points: Arc::new(sql_log),
                 anomaly_feed: Arc::new(MemoryAnomalyFeed::default()),

@@ -34,6 +34,7 @@ pub use ports::latency_log::{LatencyKind, LatencyLog, MINUTES_KEPT, MinuteLatenc
 pub use ports::leases::PartitionLeases;
 pub use ports::live_verdicts::{LiveVerdict, LiveVerdicts, VERDICT_BUFFER};
 pub use ports::models::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, TrainingPoints};
+pub use ports::mutes::{Mute, MuteStore, is_muted};
 pub use ports::prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
 };
@@ -43,7 +44,7 @@ pub use ports::stream::{
 };
 pub use ports::stream_points::{Buckets, JudgedPoint, PointBucket, PointHistory, PointQuery, unix_day};
 pub use ports::webhooks::{
-    AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore,
+    AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, OpenIncident, Webhook, WebhookStore,
 };
 pub use redact::redacted;
 pub use redis::{

@@ -127,7 +127,7 @@ async fn only_callers_that_may_write_raise_alerts_from_predict(env: TestEnv) {
     let platform = Platform::start_with_http(&env, "rolling_zscore", &keyed(false)).await;
     let (status, _) = post_keyed(&format!("{}/fit/cpu", platform.train.url), series_body(30), Some(WRITER)).await;
     assert_eq!(status, StatusCode::OK);
-    let hook = json!({"url": "http://127.0.0.1:9/hook"});
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "mode": "anomaly"});
     let (status, hook) = post_keyed(&format!("{}/webhooks", platform.monitor.url), hook, Some(ADMIN)).await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
     let mut live = SseClient::connect(&format!("{}/events", platform.monitor.url), None).await;

@@ -2,6 +2,7 @@
 //! per file): each module starts real services and talks HTTP to them.
 
 mod access;
+mod alerts;
 mod bad_input;
 mod contract;
 mod dashboard_in_a_browser;

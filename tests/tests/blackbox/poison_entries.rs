@@ -97,8 +97,11 @@ async fn poison_entries_in_the_points_and_the_feed_stop_neither_the_partition_no
     let platform = Platform::start(&env).await;
     let prefix = env.storage.redis_key_prefix.clone();
     let mut conn = redis().await;
-    let hook =
-        post_json(&format!("{}/webhooks", platform.monitor.url), &json!({"url": "http://127.0.0.1:9/hook"})).await;
+    let hook = post_json(
+        &format!("{}/webhooks", platform.monitor.url),
+        &json!({"url": "http://127.0.0.1:9/hook", "mode": "anomaly"}),
+    )
+    .await;
     assert_eq!(hook.0, StatusCode::CREATED, "{}", hook.1);
     let mut live = SseClient::connect(&format!("{}/events", platform.monitor.url), None).await;
 
@@ -217,8 +220,11 @@ async fn a_partition_whose_batches_keep_failing_shows_in_ready_health_and_metric
 async fn a_webhook_fan_out_that_keeps_failing_shows_in_the_monitors_health() {
     let env = TestEnv::new(Kind::Production).await;
     let platform = Platform::start(&env).await;
-    let hook =
-        post_json(&format!("{}/webhooks", platform.monitor.url), &json!({"url": "http://127.0.0.1:9/hook"})).await;
+    let hook = post_json(
+        &format!("{}/webhooks", platform.monitor.url),
+        &json!({"url": "http://127.0.0.1:9/hook", "mode": "anomaly"}),
+    )
+    .await;
     assert_eq!(hook.0, StatusCode::CREATED, "{}", hook.1);
     let health = wait_for_health(&platform.monitor.url, StatusCode::OK).await;
     assert_eq!(health["webhook_fanout"]["status"], "up", "{health}");

@@ -4,66 +4,13 @@
 //! deliver each anomaly once, and internal targets are refused unless
 //! `WEBHOOK_ALLOW_PRIVATE` allows them.
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use blackbox_tests::*;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(15);
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    delivery: String,
-    signature: String,
-    body: Bytes,
-}
-
-/// An HTTP endpoint answering with the scripted statuses in turn (then 200),
-/// recording every request.
-struct Receiver {
-    url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-impl Receiver {
-    async fn start(script: &[u16]) -> Self {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let answers = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<_>>()));
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post({
-                let received = received.clone();
-                move |headers: HeaderMap, body: Bytes| async move {
-                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                    received.lock().expect("lock").push(Received {
-                        delivery: header("x-anomaly-delivery"),
-                        signature: header("x-anomaly-signature"),
-                        body,
-                    });
-                    let status = answers.lock().expect("lock").pop_front().unwrap_or(200);
-                    AxumStatus::from_u16(status).expect("status")
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self { url, received, _server: server }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().expect("lock").clone()
-    }
-}
 
 fn settings(max_attempts: u32, retry_base_ms: u64) -> monitor::MonitorSettings {
     monitor::MonitorSettings {
@@ -120,7 +67,9 @@ async fn a_delivery_is_signed_and_retried_until_the_receiver_takes_it(env: TestE
     let infer = start_infer(backends.clone()).await;
     let monitor = start_monitor_with(backends, settings(8, 20)).await;
     let receiver = Receiver::start(&[500, 503, 500]).await;
-    let hook = register(&monitor, json!({"url": receiver.url, "secret": "s3cret", "series_id": "cpu"})).await;
+    let hook =
+        register(&monitor, json!({"url": receiver.url, "secret": "s3cret", "series_id": "cpu", "mode": "anomaly"}))
+            .await;
     assert_eq!(hook["secret"], "s3cret");
     let id = hook["id"].as_str().expect("id");
 
@@ -157,7 +106,7 @@ async fn a_dead_receiver_ends_in_failed_after_the_attempts(env: TestEnv) {
     let backends = env.process_backends().await;
     let monitor = start_monitor_with(backends, settings(3, 10)).await;
     // Nothing listens on port 9 (discard) here: every attempt is refused.
-    let hook = register(&monitor, json!({"url": "http://127.0.0.1:9/hook"})).await;
+    let hook = register(&monitor, json!({"url": "http://127.0.0.1:9/hook", "mode": "anomaly"})).await;
     assert!(hook["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")), "a secret is generated: {hook}");
     let id = hook["id"].as_str().expect("id");
     let (status, queued) = post_json(&format!("{}/webhooks/{id}/test", monitor.url), &json!({})).await;
@@ -170,7 +119,7 @@ async fn a_dead_receiver_ends_in_failed_after_the_attempts(env: TestEnv) {
 
     // A 4xx is not retried.
     let receiver = Receiver::start(&[410]).await;
-    let gone = register(&monitor, json!({"url": receiver.url})).await;
+    let gone = register(&monitor, json!({"url": receiver.url, "mode": "anomaly"})).await;
     let gone_id = gone["id"].as_str().expect("id");
     post_json(&format!("{}/webhooks/{gone_id}/test", monitor.url), &json!({})).await;
     let deliveries = deliveries_until(&monitor, gone_id, finished).await;
@@ -214,7 +163,7 @@ async fn a_restart_mid_retry_loses_nothing(env: TestEnv) {
     let receiver = Receiver::start(&[500]).await;
     let backends = env.process_backends().await;
     let first = start_monitor_with(backends.clone(), settings(8, 1500)).await;
-    let hook = register(&first, json!({"url": receiver.url})).await;
+    let hook = register(&first, json!({"url": receiver.url, "mode": "anomaly"})).await;
     let id = hook["id"].as_str().expect("id").to_owned();
     post_json(&format!("{}/webhooks/{id}/test", first.url), &json!({})).await;
     deliveries_until(&first, &id, |d| d.first().is_some_and(|d| d["attempts"] == 1)).await;
@@ -260,7 +209,7 @@ async fn internal_webhook_targets_are_refused_unless_allowed(env: TestEnv) {
     // Registered on a monitor that allows internal targets, delivered by one that does not.
     drop(monitor);
     let lenient = start_monitor_with(backends.clone(), settings(1, 20)).await;
-    let hook = register(&lenient, json!({ "url": receiver.url })).await;
+    let hook = register(&lenient, json!({ "url": receiver.url, "mode": "anomaly" })).await;
     drop(lenient);
     let monitor = start_monitor_with(backends, strict).await;
     let id = hook["id"].as_str().expect("id");
@@ -283,7 +232,7 @@ async fn a_stop_records_the_delivery_in_flight(env: TestEnv) {
             async move {
                 let _ = arrived.send(());
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                AxumStatus::OK
+                axum::http::StatusCode::OK
             }
         }),
     );
@@ -300,7 +249,7 @@ async fn a_stop_records_the_delivery_in_flight(env: TestEnv) {
     let serving = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
-    let (status, hook) = post_json(&format!("{url}/webhooks"), &json!({ "url": receiver })).await;
+    let (status, hook) = post_json(&format!("{url}/webhooks"), &json!({ "url": receiver, "mode": "anomaly" })).await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
     let id = hook["id"].as_str().expect("id").to_owned();
     post_json(&format!("{url}/webhooks/{id}/test"), &json!({})).await;
@@ -333,7 +282,7 @@ async fn two_replicas_deliver_each_anomaly_once() {
     let infer = start_infer(env.connect().await).await;
     let one = start_monitor_with(env.connect().await, settings(8, 20)).await;
     let two = start_monitor_with(env.connect().await, settings(8, 20)).await;
-    let hook = register(&one, json!({"url": receiver.url})).await;
+    let hook = register(&one, json!({"url": receiver.url, "mode": "anomaly"})).await;
     let id = hook["id"].as_str().expect("id");
     let series = 20;
     for s in 0..series {

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod labels;
 pub mod models;
+pub mod mutes;
 pub mod plot;
 pub mod points;
 pub mod predictions;

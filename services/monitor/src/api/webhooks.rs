@@ -37,6 +37,16 @@ pub struct WebhookRequest {
     pub series_id: Option<String>,
     /// Only anomalies whose |score| is at least this.
     pub min_score: Option<f64>,
+    /// `incident` (default: one delivery when a burst of a series'
+    /// anomalies opens, one when it closes, `ALERT_GROUP_SECONDS` after its
+    /// last) or `anomaly` (one delivery per anomaly).
+    #[schema(example = "incident")]
+    pub mode: Option<String>,
+    /// `json` (default: our signed JSON) or `slack` (Slack's
+    /// incoming-webhook message: `text` and blocks with the series, value,
+    /// score and a link to the series page under `PUBLIC_URL`).
+    #[schema(example = "json")]
+    pub format: Option<String>,
 }
 
 /// A registered webhook.
@@ -51,6 +61,10 @@ pub struct WebhookView {
     pub series_id: Option<String>,
     /// Only scores at least this, when set.
     pub min_score: Option<f64>,
+    /// `incident` or `anomaly`.
+    pub mode: String,
+    /// `json` or `slack`.
+    pub format: String,
     /// When it was registered (RFC 3339, UTC).
     pub created_at: String,
     /// The signing secret: only in the answer to the registration.
@@ -65,6 +79,8 @@ impl From<&Webhook> for WebhookView {
             url: hook.url.clone(),
             series_id: hook.series_id.clone(),
             min_score: hook.min_score,
+            mode: hook.mode.clone(),
+            format: hook.format.clone(),
             created_at: rfc3339_millis(hook.created_at_ms),
             secret: None,
         }
@@ -147,6 +163,22 @@ fn not_found(id: &str) -> ApiError {
     }
 }
 
+/// `given`, one of `choices` (the first when omitted).
+fn one_of(name: &str, given: Option<String>, choices: &[&str]) -> Result<String, ApiError> {
+    match given {
+        None => Ok(choices[0].to_owned()),
+        Some(given) if choices.contains(&given.as_str()) => Ok(given),
+        Some(given) => Err(invalid(
+            "invalid_webhook",
+            format!(
+                "{name} must be one of {}; got {:?}",
+                choices.join(", "),
+                given.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
 /// The webhook `request` describes, checked (its URL against `targets`).
 async fn validated(request: WebhookRequest, targets: Targets) -> Result<Webhook, ApiError> {
     let url = reqwest::Url::parse(&request.url).map_err(|e| invalid("invalid_url", format!("url: {e}")))?;
@@ -170,12 +202,16 @@ async fn validated(request: WebhookRequest, targets: Targets) -> Result<Webhook,
     if request.min_score.is_some_and(|min| !min.is_finite() || min < 0.0) {
         return Err(invalid("invalid_min_score", "min_score must be a finite number, at least 0"));
     }
+    let mode = one_of("mode", request.mode, &["incident", "anomaly"])?;
+    let format = one_of("format", request.format, &["json", "slack"])?;
     Ok(Webhook {
         id: random_id("wh"),
         url: request.url,
         secret,
         series_id,
         min_score: request.min_score,
+        mode,
+        format,
         created_at_ms: chrono::Utc::now().timestamp_millis(),
     })
 }

@@ -5,9 +5,14 @@
 //! resumes where the last one stopped, as far back as the feed keeps.
 
 use super::WebhookWorkers;
+use super::incidents::{IncidentBook, IncidentEvent, Sighting};
+use super::messages::{Message, body};
 use crate::queries::PredictionView;
 use anomaly_http::{FanoutHealth, FanoutProbe, STUCK_AFTER_FAILURES};
-use anomaly_store::{AnomalyFeed, FeedAnomaly, LogPosition, NewDelivery, StoreError, Webhook, WebhookStore};
+use anomaly_store::{
+    AnomalyFeed, FeedAnomaly, LogPosition, MuteStore, NewDelivery, OpenIncident, StoreError, Webhook, WebhookStore,
+    is_muted,
+};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -69,11 +74,32 @@ impl FanoutProbe for FanoutStatus {
     }
 }
 
+/// How alerts are grouped and linked.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// Anomalies of a series judged within this of the one before are one
+    /// incident (`ALERT_GROUP_SECONDS`), milliseconds.
+    pub group_ms: i64,
+    /// The dashboard's address for links in messages (`PUBLIC_URL`).
+    pub public_url: String,
+}
+
+/// What the fan-out reads and writes.
+pub struct FanoutPorts {
+    /// The anomalies.
+    pub feed: Arc<dyn AnomalyFeed>,
+    /// Webhooks, deliveries and the feed position.
+    pub store: Arc<dyn WebhookStore>,
+    /// Mute windows: no delivery for what they cover.
+    pub mutes: Arc<dyn MuteStore>,
+    /// Grouping and links.
+    pub alerts: AlertSettings,
+}
+
 /// Follows the feed while `workers` lives and `stop` is false, waking its
 /// dispatcher when it created deliveries.
 pub async fn run(
-    feed: Arc<dyn AnomalyFeed>,
-    store: Arc<dyn WebhookStore>,
+    ports: FanoutPorts,
     status: Arc<FanoutStatus>,
     workers: Weak<WebhookWorkers>,
     mut stop: watch::Receiver<bool>,
@@ -82,7 +108,7 @@ pub async fn run(
         // Stopped mid-page, the page is turned into deliveries again at the
         // next start (they are unique per anomaly and webhook).
         let followed = tokio::select! {
-            followed = follow(&*feed, &*store, &status, &workers) => followed,
+            followed = follow(&ports, &status, &workers) => followed,
             _ = stop.wait_for(|stop| *stop) => return,
         };
         if let Err(error) = followed {
@@ -93,12 +119,8 @@ pub async fn run(
     }
 }
 
-async fn follow(
-    feed: &dyn AnomalyFeed,
-    store: &dyn WebhookStore,
-    status: &FanoutStatus,
-    workers: &Weak<WebhookWorkers>,
-) -> Result<(), StoreError> {
+async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<WebhookWorkers>) -> Result<(), StoreError> {
+    let (feed, store) = (&ports.feed, &ports.store);
     let mut position = match store.webhook_feed_position().await? {
         Some(position) => position,
         None => {
@@ -108,31 +130,56 @@ async fn follow(
         }
     };
     status.resumed_at(position);
+    // Reads wait at most half the grouping time, so incidents close on time.
+    let wait = WAIT.min(Duration::from_millis((ports.alerts.group_ms / 2).max(100) as u64));
     while workers.strong_count() > 0 {
-        let page = feed.read_after(position, PAGE, WAIT).await?;
-        let Some(last) = page.end else {
-            status.moved_to(position);
-            continue;
-        };
+        let page = feed.read_after(position, PAGE, wait).await?;
         crate::live_feed::count_skipped("webhooks", page.skipped);
-        let entries = page.entries;
         let hooks = store.webhooks().await?;
-        let now = chrono::Utc::now().timestamp_millis();
+        let mutes = if page.entries.is_empty() { Vec::new() } else { ports.mutes.mutes().await? };
+        let mut book = IncidentBook::new(store.open_incidents().await?, ports.alerts.group_ms);
         let mut deliveries = Vec::new();
-        for entry in &entries {
+        for entry in &page.entries {
             // An entry that names no anomaly of ours (a foreign producer's) is not delivered.
             let Some(anomaly_id) = entry.anomaly.id() else {
                 crate::live_feed::count_skipped("webhooks", 1);
                 continue;
             };
+            if is_muted(&mutes, &entry.anomaly.series_id, entry.anomaly.recorded_at_ms) {
+                metrics::counter!("anomaly_webhook_muted_total").increment(1);
+                continue;
+            }
+            let view = PredictionView::from(&entry.anomaly);
+            let json = serde_json::to_string(&view).unwrap_or_default();
+            let anomaly_key = anomaly_id.to_string();
             for hook in hooks.iter().filter(|hook| wants(hook, &entry.anomaly)) {
-                deliveries.push(NewDelivery {
-                    id: random_id("dl"),
-                    webhook_id: hook.id.clone(),
-                    anomaly_key: anomaly_id.to_string(),
-                    payload: serde_json::to_string(&PredictionView::from(&entry.anomaly)).unwrap_or_default(),
-                    found_at_ms: entry.anomaly.recorded_at_ms,
-                });
+                if hook.mode == "anomaly" {
+                    deliveries.push(NewDelivery {
+                        id: random_id("dl"),
+                        webhook_id: hook.id.clone(),
+                        anomaly_key: anomaly_key.clone(),
+                        payload: body(Message::Anomaly(&view), &hook.format, &ports.alerts.public_url),
+                        found_at_ms: entry.anomaly.recorded_at_ms,
+                    });
+                    continue;
+                }
+                let seen = Sighting {
+                    entry: entry.id,
+                    anomaly_id: &anomaly_key,
+                    series_id: &entry.anomaly.series_id,
+                    judged_at_ms: entry.anomaly.recorded_at_ms,
+                    anomaly_score: entry.anomaly.anomaly_score,
+                    json: &json,
+                };
+                for (event, incident) in book.record(&hook.id, &seen) {
+                    deliveries.push(incident_delivery(hook, event, &incident, &ports.alerts.public_url));
+                }
+            }
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        for (event, incident) in book.expire(now) {
+            if let Some(hook) = hooks.iter().find(|hook| hook.id == incident.webhook_id) {
+                deliveries.push(incident_delivery(hook, event, &incident, &ports.alerts.public_url));
             }
         }
         if store.enqueue_deliveries(&deliveries, now).await? > 0
@@ -140,11 +187,32 @@ async fn follow(
         {
             workers.created();
         }
-        store.set_webhook_feed_position(last).await?;
-        position = last;
+        let (open, closed) = book.into_changes();
+        if !open.is_empty() || !closed.is_empty() {
+            store.save_incidents(&open, &closed).await?;
+        }
+        if let Some(last) = page.end {
+            store.set_webhook_feed_position(last).await?;
+            position = last;
+        }
         status.moved_to(position);
     }
     Ok(())
+}
+
+/// The delivery telling `hook` that `incident` opened or closed: unique by
+/// incident and event.
+fn incident_delivery(hook: &Webhook, event: IncidentEvent, incident: &OpenIncident, public_url: &str) -> NewDelivery {
+    NewDelivery {
+        id: random_id("dl"),
+        webhook_id: hook.id.clone(),
+        anomaly_key: format!("{}:{}", event.name(), incident.first_anomaly),
+        payload: body(Message::Incident(event, incident), &hook.format, public_url),
+        found_at_ms: match event {
+            IncidentEvent::Opened => incident.opened_at_ms,
+            IncidentEvent::Closed => incident.last_at_ms,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +241,8 @@ mod tests {
             secret: "s".into(),
             series_id: Some("cpu".into()),
             min_score: Some(5.0),
+            mode: "anomaly".into(),
+            format: "json".into(),
             created_at_ms: 0,
         };
         assert!(wants(&hook, &anomaly("cpu", Some(-7.0))));

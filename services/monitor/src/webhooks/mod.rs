@@ -1,20 +1,24 @@
 //! Webhook delivery: endpoints registered with `POST /webhooks` (see
-//! [`crate::api::webhooks`]) receive every anomaly they match as a signed
-//! JSON POST (see [`signature`]), at least once, retried with backoff.
-//! `fanout` turns the anomaly feed into durable deliveries, `dispatcher`
-//! sends them, `targets` keeps them off internal addresses.
+//! [`crate::api::webhooks`]) hear of the anomalies they match, per
+//! incident or per anomaly, as signed JSON or Slack messages (see
+//! [`signature`], `messages`), at least once, retried with backoff, except
+//! while a mute holds. `fanout` turns the anomaly feed into durable
+//! deliveries (`incidents` groups them), `dispatcher` sends them, `targets`
+//! keeps them off internal addresses.
 
 mod dispatcher;
 mod fanout;
+mod incidents;
+mod messages;
 pub mod signature;
 mod targets;
 
 pub use dispatcher::RetryPolicy;
-pub use fanout::{FanoutStatus, random_id};
+pub use fanout::{AlertSettings, FanoutStatus, random_id};
 pub use targets::Targets;
 
 use anomaly_http::OwnedTasks;
-use anomaly_store::{AnomalyFeed, WebhookStore};
+use anomaly_store::Backends;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -36,11 +40,14 @@ pub struct WebhookWorkers {
 impl WebhookWorkers {
     /// Starts turning the feed into deliveries and sending them; an error
     /// when the delivery client cannot be built.
-    pub fn start(
-        feed: Arc<dyn AnomalyFeed>,
-        store: Arc<dyn WebhookStore>,
-        policy: RetryPolicy,
-    ) -> reqwest::Result<Arc<Self>> {
+    pub fn start(backends: &Backends, policy: RetryPolicy, alerts: AlertSettings) -> reqwest::Result<Arc<Self>> {
+        let store = backends.webhooks.clone();
+        let ports = fanout::FanoutPorts {
+            feed: backends.anomaly_feed.clone(),
+            store: store.clone(),
+            mutes: backends.mutes.clone(),
+            alerts,
+        };
         let http = dispatcher::client(&policy)?;
         let workers = Arc::new(Self {
             created: Notify::new(),
@@ -49,7 +56,7 @@ impl WebhookWorkers {
             stop_within: policy.timeout + Duration::from_secs(5),
         });
         let (fanout_status, weak, tasks) = (workers.fanout.clone(), Arc::downgrade(&workers), &workers.tasks);
-        tasks.own(tokio::spawn(fanout::run(feed, store.clone(), fanout_status, weak.clone(), tasks.stopping())));
+        tasks.own(tokio::spawn(fanout::run(ports, fanout_status, weak.clone(), tasks.stopping())));
         tasks.own(tokio::spawn(dispatcher::run(store, http, policy, weak, tasks.stopping())));
         Ok(workers)
     }

@@ -11,6 +11,7 @@ pub(crate) mod latency_log;
 pub(crate) mod leases;
 pub(crate) mod live_verdicts;
 pub(crate) mod models;
+pub(crate) mod mutes;
 pub(crate) mod prediction_history;
 pub(crate) mod stream;
 pub(crate) mod stream_points;

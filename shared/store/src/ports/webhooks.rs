@@ -22,8 +22,38 @@ pub struct Webhook {
     pub series_id: Option<String>,
     /// Only anomalies scoring at least this, when set.
     pub min_score: Option<f64>,
+    /// `incident` (one delivery when a burst of a series' anomalies opens,
+    /// one when it closes) or `anomaly` (one per anomaly).
+    pub mode: String,
+    /// `json` (our signed JSON) or `slack` (Slack's incoming-webhook message).
+    pub format: String,
     /// When it was registered, Unix milliseconds.
     pub created_at_ms: i64,
+}
+
+/// An incident a webhook has open for a series: its anomalies so far, from
+/// the first, each judged within the grouping time of the one before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIncident {
+    /// The webhook.
+    pub webhook_id: String,
+    /// The series.
+    pub series_id: String,
+    /// The id of its first anomaly: what makes the incident unique (two
+    /// replicas, or a page read twice, open it once).
+    pub first_anomaly: String,
+    /// When its first anomaly was judged, Unix milliseconds.
+    pub opened_at_ms: i64,
+    /// When its latest anomaly was judged, Unix milliseconds.
+    pub last_at_ms: i64,
+    /// Its anomalies so far.
+    pub anomalies: u64,
+    /// The highest graded score among them.
+    pub max_anomaly_score: Option<f64>,
+    /// The latest anomaly, as listed (JSON).
+    pub last: String,
+    /// The feed entry of the latest anomaly: entries up to it are counted.
+    pub last_entry: LogPosition,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -34,6 +64,8 @@ impl std::fmt::Debug for Webhook {
             .field("secret", &crate::redacted(true))
             .field("series_id", &self.series_id)
             .field("min_score", &self.min_score)
+            .field("mode", &self.mode)
+            .field("format", &self.format)
             .field("created_at_ms", &self.created_at_ms)
             .finish()
     }
@@ -198,4 +230,11 @@ pub trait WebhookStore: Send + Sync {
 
     /// Deliveries, newest first.
     async fn deliveries(&self, query: DeliveryQuery<'_>) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Every open incident.
+    async fn open_incidents(&self) -> Result<Vec<OpenIncident>, StoreError>;
+
+    /// Stores `open` (each replacing the webhook's open incident of its
+    /// series) and removes `closed`, in one transaction.
+    async fn save_incidents(&self, open: &[OpenIncident], closed: &[OpenIncident]) -> Result<(), StoreError>;
 }

@@ -8,6 +8,7 @@
 
 mod delete;
 mod labels;
+mod mutes;
 mod predictions;
 mod statements;
 pub(crate) mod stream;

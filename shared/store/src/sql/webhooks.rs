@@ -2,8 +2,9 @@
 
 use crate::ports::stream::LogPosition;
 use crate::ports::webhooks::{
-    AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, Webhook, WebhookStore,
+    AttemptOutcome, ClaimedDelivery, Delivery, DeliveryQuery, NewDelivery, OpenIncident, Webhook, WebhookStore,
 };
+use crate::sql::statements::{optional_f64, read_optional_f64};
 use crate::{SqlModelStore, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -16,7 +17,24 @@ fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         secret: row.try_get("secret")?,
         series_id: row.try_get("series_id")?,
         min_score: row.try_get("min_score")?,
+        mode: row.try_get("mode")?,
+        format: row.try_get("format")?,
         created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+fn incident(row: &AnyRow) -> Result<OpenIncident, StoreError> {
+    Ok(OpenIncident {
+        webhook_id: row.try_get("webhook_id")?,
+        series_id: row.try_get("series_id")?,
+        first_anomaly: row.try_get("first_anomaly")?,
+        opened_at_ms: row.try_get("opened_at_ms")?,
+        last_at_ms: row.try_get("last_at_ms")?,
+        anomalies: row.try_get::<i64, _>("anomalies")?.max(0) as u64,
+        max_anomaly_score: read_optional_f64(row.try_get("max_anomaly_score")?),
+        last: row.try_get("last_anomaly")?,
+        last_entry: LogPosition::parse(&row.try_get::<String, _>("last_entry")?)
+            .ok_or_else(|| StoreError::Corrupt("an incident's last feed entry".into()))?,
     })
 }
 
@@ -35,7 +53,7 @@ fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
     })
 }
 
-const WEBHOOK_COLUMNS: &str = "id, url, secret, series_id, min_score, created_at_ms";
+const WEBHOOK_COLUMNS: &str = "id, url, secret, series_id, min_score, mode, format, created_at_ms";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, status, attempts, last_error, last_status_code, payload, \
                                 created_at_ms, next_attempt_ms, finished_at_ms";
 
@@ -44,13 +62,16 @@ impl WebhookStore for SqlModelStore {
     /// Registers `hook`.
     async fn create_webhook(&self, hook: &Webhook) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO webhooks (id, url, secret, series_id, min_score, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webhooks (id, url, secret, series_id, min_score, mode, format, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&hook.id)
         .bind(&hook.url)
         .bind(&hook.secret)
         .bind(&hook.series_id)
         .bind(hook.min_score)
+        .bind(&hook.mode)
+        .bind(&hook.format)
         .bind(hook.created_at_ms)
         .execute(&self.pool)
         .await?;
@@ -79,6 +100,7 @@ impl WebhookStore for SqlModelStore {
     async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM webhook_incidents WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
@@ -269,5 +291,54 @@ impl WebhookStore for SqlModelStore {
             .iter()
             .map(delivery)
             .collect()
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<OpenIncident>, StoreError> {
+        sqlx::query(
+            "SELECT webhook_id, series_id, first_anomaly, opened_at_ms, last_at_ms, anomalies, max_anomaly_score, \
+             last_anomaly, last_entry FROM webhook_incidents ORDER BY opened_at_ms",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(incident)
+        .collect()
+    }
+
+    async fn save_incidents(&self, open: &[OpenIncident], closed: &[OpenIncident]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for gone in closed {
+            sqlx::query(
+                "DELETE FROM webhook_incidents WHERE webhook_id = $1 AND series_id = $2 AND first_anomaly = $3",
+            )
+            .bind(&gone.webhook_id)
+            .bind(&gone.series_id)
+            .bind(&gone.first_anomaly)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for incident in open {
+            sqlx::query(
+                "INSERT INTO webhook_incidents (webhook_id, series_id, first_anomaly, opened_at_ms, last_at_ms, \
+                 anomalies, max_anomaly_score, last_anomaly, last_entry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (webhook_id, series_id) DO UPDATE SET first_anomaly = excluded.first_anomaly, \
+                 opened_at_ms = excluded.opened_at_ms, last_at_ms = excluded.last_at_ms, \
+                 anomalies = excluded.anomalies, max_anomaly_score = excluded.max_anomaly_score, \
+                 last_anomaly = excluded.last_anomaly, last_entry = excluded.last_entry",
+            )
+            .bind(&incident.webhook_id)
+            .bind(&incident.series_id)
+            .bind(&incident.first_anomaly)
+            .bind(incident.opened_at_ms)
+            .bind(incident.last_at_ms)
+            .bind(i64::try_from(incident.anomalies).unwrap_or(i64::MAX))
+            .bind(optional_f64(incident.max_anomaly_score))
+            .bind(&incident.last)
+            .bind(incident.last_entry.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
