@@ -160,6 +160,45 @@ async fn every_dashboard_page_renders_in_chromium() {
         assert!(seen.is_empty(), "{url}: {seen:#?}");
     }
 
+    // A label button changes the row, and the label is stored.
+    page.goto(format!("{monitor}/dashboard/anomalies").as_str()).await.expect("anomalies page");
+    page.wait_for_navigation().await.expect("loaded");
+    let first_row = "document.querySelector('#anomaly-rows tr.anomaly')";
+    let id: String = page
+        .evaluate(format!("{first_row}.querySelector('form.label-form').dataset.id"))
+        .await
+        .expect("id")
+        .into_value()
+        .expect("text");
+    page.evaluate(format!("{first_row}.querySelector('button[value=false_positive]').click()")).await.expect("clicked");
+    let clicked = Instant::now();
+    loop {
+        let state: Value = page
+            .evaluate(format!("(() => {{ const r = {first_row}; return [r.dataset.label, r.querySelector('.label-state').textContent]; }})()"))
+            .await
+            .expect("state")
+            .into_value()
+            .expect("json");
+        if state == json!(["false_positive", "false alarm"]) {
+            break;
+        }
+        assert!(clicked.elapsed() < Duration::from_secs(5), "the row never changed: {state}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, listed) = get_json(&format!("{monitor}/anomalies?label=false_positive")).await;
+    assert_eq!(listed["predictions"][0]["id"].as_str(), Some(id.as_str()), "stored: {listed}");
+    page.reload().await.expect("reloaded");
+    page.wait_for_navigation().await.expect("loaded");
+    let shown: String = page
+        .evaluate(format!("{first_row}.querySelector('.label-state').textContent"))
+        .await
+        .expect("state")
+        .into_value()
+        .expect("text");
+    assert_eq!(shown, "false alarm", "the page renders the stored label");
+    let seen = std::mem::take(&mut *problems.lock().expect("lock"));
+    assert!(seen.is_empty(), "labelling: {seen:#?}");
+
     // The live page, open: a spike ingested now appears without a reload.
     page.goto(format!("{monitor}/dashboard/live").as_str()).await.expect("live page");
     page.wait_for_navigation().await.expect("loaded");

@@ -89,37 +89,58 @@ pub async fn page(
     Ok(layout("Anomalies", Section::Anomalies, content))
 }
 
-/// The table of anomalies the anomalies and live pages share (the live
-/// page's script adds rows of the same shape).
+/// The table of anomalies the anomalies, live and series pages share (the
+/// live scripts add rows of the same shape), with its label buttons
+/// (`labels.js`).
 pub fn anomaly_table(anomalies: &[PredictionView], empty: &str) -> Markup {
     html! {
         table {
             thead { tr {
                 th { "Point time (UTC)" } th { "Series" } th.num { "Value" } th.num { "Score" } th { "Source" }
-                th { "Detector / version" } th { "Judged at (UTC)" }
+                th { "Detector / version" } th { "Judged at (UTC)" } th { "Label" }
             } }
             tbody #anomaly-rows {
                 @for anomaly in anomalies { (anomaly_row(anomaly)) }
                 @if anomalies.is_empty() {
-                    tr.empty { td colspan="7" .muted { (empty) } }
+                    tr.empty { td colspan="8" .muted { (empty) } }
                 }
             }
         }
+        script src="/dashboard/labels.js" {}
+    }
+}
+
+/// The label of an anomaly as a row shows it.
+fn label_name(label: Option<&str>) -> &'static str {
+    match label {
+        Some("true_positive") => "real",
+        Some("false_positive") => "false alarm",
+        _ => "unlabelled",
     }
 }
 
 fn anomaly_row(anomaly: &PredictionView) -> Markup {
     let version = anomaly.model_version.as_deref();
     let judged_by = [anomaly.detector.as_deref(), version].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let label = anomaly.label.as_deref();
     html! {
-        tr.anomaly {
+        tr.anomaly data-label=(label.unwrap_or_default()) {
             td { (format_seconds(anomaly.timestamp)) }
             td { a href=(series_link(anomaly)) { (anomaly.series_id) } }
             td.num { (format_value(anomaly.value)) }
             td.num { (anomaly.score.map(format_value).unwrap_or_default()) }
-            td { (anomaly.source) }
+            td { (anomaly.source) @if anomaly.muted { " " span.tag title="judged during a mute: no webhook fired" { "muted" } } }
             td { (judged_by) }
             td { (anomaly.recorded_at.replace('T', " ").get(..19).unwrap_or_default()) }
+            td.label-cell {
+                span class={ "label-state " (label.unwrap_or("unlabelled")) } title=[anomaly.label_note.as_deref()] {
+                    (label_name(label))
+                }
+                form.label-form method="post" action={ "/anomalies/" (anomaly.id) "/label" } data-id=(anomaly.id) {
+                    button type="submit" name="label" value="true_positive" { "Real" }
+                    button type="submit" name="label" value="false_positive" { "False alarm" }
+                }
+            }
         }
     }
 }

@@ -8,10 +8,11 @@ use axum::routing::get;
 const SCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Name under `/dashboard/`, content type, content.
-const FILES: [(&str, &str, &str); 4] = [
+const FILES: [(&str, &str, &str); 5] = [
     ("style.css", "text/css; charset=utf-8", include_str!("style.css")),
     ("format.js", SCRIPT, include_str!("format.js")),
     ("live.js", SCRIPT, include_str!("live.js")),
+    ("labels.js", SCRIPT, include_str!("labels.js")),
     ("series_live.js", SCRIPT, include_str!("series_live.js")),
 ];
 

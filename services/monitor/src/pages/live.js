@@ -1,6 +1,7 @@
 // The live page: follows GET /events (EventSource reconnects by itself,
 // resuming after the last event id) and adds each anomaly at the top of the
-// table, in the shape the server renders its rows. Needs format.js.
+// table, in the shape the server renders its rows. Needs format.js and
+// labels.js.
 (() => {
   "use strict";
   const MAX_ROWS = 200;
@@ -36,9 +37,18 @@
     const series = document.createElement("td");
     series.appendChild(link);
     const judgedBy = [anomaly.detector, anomaly.model_version].filter(Boolean).join(" ");
+    const source = cell(anomaly.source);
+    if (anomaly.muted) {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.title = "judged during a mute: no webhook fired";
+      tag.textContent = "muted";
+      source.append(" ", tag);
+    }
     tr.append(cell(time(anomaly.timestamp)), series, cell(number(anomaly.value), "num"),
-      cell(number(anomaly.score), "num"), cell(anomaly.source), cell(judgedBy),
-      cell(anomaly.recorded_at.slice(0, 19).replace("T", " ")));
+      cell(number(anomaly.score), "num"), source, cell(judgedBy),
+      cell(anomaly.recorded_at.slice(0, 19).replace("T", " ")), window.anomalyLabels.cell(anomaly));
+    window.anomalyLabels.mark(tr, anomaly.label);
     rows.querySelector("tr.empty")?.remove();
     rows.prepend(tr);
     while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
