@@ -1,8 +1,9 @@
 //! `anomaly`: replay CSV series into the stream, evaluate detectors on
 //! labelled data. See `anomaly --help`.
 
-use anomaly_cli::eval::command::{EvalOptions, rows_progress, run as run_eval};
+use anomaly_cli::eval::command::{EvalOptions, rows_progress, run as run_eval, run_on};
 use anomaly_cli::eval::corpus;
+use anomaly_cli::eval::platform::PlatformSource;
 use anomaly_cli::eval::tune::{format_row, tune};
 use anomaly_cli::replay::{ReplayOptions, ReplayTarget, replay};
 use anomaly_cli::series_file;
@@ -84,6 +85,18 @@ enum Command {
         /// Write results in NAB's layout here, for NAB's own scorer.
         #[arg(long)]
         export_nab: Option<PathBuf>,
+        /// Score on a running platform's own data instead of a corpus:
+        /// monitor's URL (e.g. http://127.0.0.1:8002). Each --series is the
+        /// points its stream kept, its anomalies labelled true_positive the
+        /// anomalies to find.
+        #[arg(long, requires = "series")]
+        platform: Option<String>,
+        /// A series of the platform (repeatable), with --platform.
+        #[arg(long = "series", requires = "platform")]
+        series: Vec<String>,
+        /// An API key with the read scope, when the platform has API_KEYS.
+        #[arg(long, env = "ANOMALY_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
     },
     /// Grid-search one detector's parameters on a labelled corpus: every
     /// combination of the axes, scored on the DEV half (even files within
@@ -143,8 +156,17 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Eval { corpus, detectors, params, profile, split, report, export_nab } => {
-            run_eval(&EvalOptions { corpus, detectors, params, profile, split, report, export_nab })?;
+        Command::Eval { corpus, detectors, params, profile, split, report, export_nab, platform, series, api_key } => {
+            let options = EvalOptions { corpus, detectors, params, profile, split, report, export_nab };
+            match platform {
+                Some(url) => {
+                    let files = PlatformSource { url, api_key }.corpus(&series).await?;
+                    tokio::task::spawn_blocking(move || run_on(files, &options)).await??;
+                }
+                None => {
+                    run_eval(&options)?;
+                }
+            }
             Ok(())
         }
         Command::Tune { corpus, detector, params, axes } => {

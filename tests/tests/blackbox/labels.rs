@@ -90,4 +90,50 @@ async fn labels_round_trip_and_filter(env: TestEnv) {
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_query")));
 }
 
-on_both_backends!(labels_round_trip_and_filter);
+/// `anomaly eval --platform`: a series' stored points and its labels make
+/// a corpus, scored like any other.
+async fn a_platform_s_own_labels_make_a_corpus(env: TestEnv) {
+    let platform = Platform::start(&env).await;
+    let monitor = platform.monitor.url.clone();
+    let body = calm_points(1_000_000, 300, &[100, 180, 250]);
+    let (status, _) = post_json(&format!("{}/ingest/temp", platform.infer.url), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_until("three anomalies listed", 15, async || listed(&monitor, "series_id=temp").await.len() >= 3).await;
+    let anomalies = listed(&monitor, "series_id=temp").await;
+    let time = |row: usize| 1_000_000 + 60 * row as i64;
+    for anomaly in &anomalies {
+        let label = if anomaly["timestamp"] == time(180) { "false_positive" } else { "true_positive" };
+        let url = format!("{monitor}/anomalies/{}/label", anomaly["id"].as_str().expect("id"));
+        assert_eq!(put_json(&url, &json!({"label": label})).await.0, StatusCode::OK);
+    }
+
+    let source = anomaly_cli::eval::platform::PlatformSource { url: monitor.clone(), api_key: None };
+    let corpus = source.corpus(&["temp".to_owned()]).await.expect("the platform's corpus");
+    let series = &corpus[0];
+    assert_eq!(
+        series.values,
+        body["values"].as_array().expect("values").iter().filter_map(Value::as_f64).collect::<Vec<_>>()
+    );
+    assert_eq!(series.timestamps.first(), Some(&time(0)), "oldest first");
+    let inside = |row: usize| series.windows.iter().any(|&(from, to)| (from..=to).contains(&row));
+    assert_eq!(series.windows.len(), 2, "{:?}", series.windows);
+    assert!(inside(100) && inside(250) && !inside(180), "{:?}", series.windows);
+
+    let options = anomaly_cli::eval::command::EvalOptions {
+        detectors: vec!["rolling_zscore".into()],
+        profile: "standard".into(),
+        split: "all".into(),
+        ..Default::default()
+    };
+    let evaluations = tokio::task::spawn_blocking(move || anomaly_cli::eval::command::run_on(corpus, &options))
+        .await
+        .expect("joined")
+        .expect("evaluated");
+    let score = evaluations[0].profiles[0].score;
+    assert!(score > 0.0 && score <= 100.0, "both labelled anomalies found: {score}");
+
+    let missing = source.corpus(&["never-streamed".to_owned()]).await.expect_err("no points");
+    assert!(missing.to_string().contains("no stored points"), "{missing}");
+}
+
+on_both_backends!(labels_round_trip_and_filter, a_platform_s_own_labels_make_a_corpus);

@@ -53,13 +53,22 @@ pub fn rows_progress(rows: usize) -> ProgressBar {
     progress
 }
 
-/// Runs the evaluation and prints the table.
+/// Runs the evaluation on the corpus folder and prints the table.
 pub fn run(options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
-    let profiles = profiles(&options.profile)?;
-    let detectors = EvalDetector::chosen(&options.detectors, &options.params)?;
-    let corpus = corpus::split(corpus::load(&options.corpus)?, &options.split)?;
+    let corpus = corpus::load(&options.corpus)?;
     if corpus.is_empty() {
         bail!("{} holds no labelled series", options.corpus.display());
+    }
+    run_on(corpus, options)
+}
+
+/// Runs the evaluation on `corpus` (a folder's, or a platform's) and prints the table.
+pub fn run_on(corpus: Vec<corpus::LabelledSeries>, options: &EvalOptions) -> anyhow::Result<Vec<Evaluation>> {
+    let profiles = profiles(&options.profile)?;
+    let detectors = EvalDetector::chosen(&options.detectors, &options.params)?;
+    let corpus = corpus::split(corpus, &options.split)?;
+    if corpus.is_empty() {
+        bail!("the {} split holds no series", options.split);
     }
     let rows: usize = corpus.iter().map(|s| s.values.len()).sum();
     let progress = rows_progress(rows * detectors.len());

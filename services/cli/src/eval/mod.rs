@@ -8,6 +8,7 @@ pub mod detector;
 pub mod export;
 pub mod forest;
 pub mod params;
+pub mod platform;
 pub mod published;
 pub mod report;
 pub mod run;
