@@ -49,6 +49,8 @@ pub struct MonitorState {
     pub webhook_targets: webhooks::Targets,
     /// One permit per live-feed client that may connect (`SSE_MAX_CLIENTS`).
     pub sse_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The dashboard's address for links in messages (`PUBLIC_URL`).
+    pub public_url: String,
 }
 
 impl MonitorState {
@@ -68,6 +70,7 @@ impl MonitorState {
             train_url: settings.train_url.clone(),
             infer_url: settings.infer_url.clone(),
             http: reqwest::Client::new(),
+            public_url: settings.public_url.clone(),
         })
     }
 }

@@ -3,8 +3,9 @@
 //! /webhooks/{id}/deliveries`. Delivery itself is [`crate::webhooks`].
 
 use crate::MonitorState;
+use crate::queries::PredictionView;
 use crate::query_params::page_limit;
-use crate::webhooks::{Targets, random_id};
+use crate::webhooks::{Message, Targets, body, random_id};
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody};
@@ -269,7 +270,8 @@ pub async fn delete(State(state): State<MonitorState>, Path(id): Path<String>) -
     if state.backends.webhooks.delete_webhook(&id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found(&id)) }
 }
 
-/// Sends a test delivery (`"test": true`, a made-up anomaly) now.
+/// Sends a test delivery now: a made-up anomaly (`"test": true`), in the
+/// webhook's format.
 #[utoipa::path(
     post,
     path = "/webhooks/{id}/test",
@@ -288,11 +290,17 @@ pub async fn test(
     let hook = state.backends.webhooks.webhook(&id).await?.ok_or_else(|| not_found(&id))?;
     let now = chrono::Utc::now().timestamp_millis();
     let delivery_id = random_id("dl");
-    let payload = json!({
+    let mut payload = json!({
         "test": true, "series_id": hook.series_id.as_deref().unwrap_or("test-series"), "timestamp": now / 1000,
-        "value": 42.0, "anomaly": true, "score": 9.0, "model_version": null, "recorded_at": rfc3339_millis(now),
-        "source": "test", "detector": "test",
+        "value": 42.0, "anomaly": true, "score": 9.0, "anomaly_score": 0.75, "model_version": null,
+        "recorded_at": rfc3339_millis(now), "source": "test", "detector": "test", "id": "test",
     });
+    if hook.format == "slack"
+        && let Ok(view) = serde_json::from_value::<PredictionView>(payload.clone())
+    {
+        payload =
+            serde_json::from_str(&body(Message::Anomaly(&view), &hook.format, &state.public_url)).unwrap_or(payload);
+    }
     let delivery = NewDelivery {
         id: delivery_id.clone(),
         webhook_id: hook.id,

@@ -15,6 +15,7 @@ mod targets;
 
 pub use dispatcher::RetryPolicy;
 pub use fanout::{AlertSettings, FanoutStatus, random_id};
+pub use messages::{Message, body};
 pub use targets::Targets;
 
 use anomaly_http::OwnedTasks;
