@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Query latency of the stream's history on a large table: fills a fresh
-# PostgreSQL database with ROWS stored points over the last 7 days (one
+# PostgreSQL database with ROWS stored points (in blocks of BLOCK, 200 by
+# default, per series) over the last 7 days (one
 # busy series of BUSY points, the rest spread over 4,000 series), starts the
 # release platform on it and times, through monitor's HTTP API, a 100-row
 # page of the busy series at a random point of the week and an 800-bucket
@@ -25,11 +26,23 @@ for day in $(seq 0 7); do
   psql $url/$db -qc "CREATE TABLE IF NOT EXISTS stream_points_d$d PARTITION OF stream_points FOR VALUES FROM ($((d * 86400000))) TO ($(((d + 1) * 86400000)))"
 done
 t0=$(($(date +%s) - week))
-time psql $url/$db -qc "INSERT INTO stream_points SELECT 'busy', $t0 + i * $week / $busy, 10 + (i % 97) / 10.0, 0.5, i % 50000 = 0, false, 'novelty', 0, $now_ms - ($busy - i) * $week * 1000 / $busy FROM generate_series(CAST(1 AS BIGINT), $busy) i"
+# Blocks of BLOCK points per series, as the stream writes them (one per
+# series and batch): the rows of a point each, grouped.
+block=${BLOCK:-200}
+blocks_of() {  # $1: a query of (series_id, ts, value, score, anomaly, judged_at_ms, grp) rows
+  echo "INSERT INTO stream_points SELECT series_id, MIN(ts), MAX(ts), COUNT(*), 'novelty', 0, MIN(judged_at_ms), \
+    array_agg(ts ORDER BY ts), array_agg(value ORDER BY ts), array_agg(score ORDER BY ts), \
+    array_agg(score ORDER BY ts), array_agg(anomaly ORDER BY ts), array_agg(false) FROM ($1) q GROUP BY series_id, grp"
+}
+time psql $url/$db -qc "$(blocks_of "SELECT 'busy' AS series_id, $t0 + i * $week / $busy AS ts, 10 + (i % 97) / 10.0 AS value, \
+  0.5 AS score, i % 50000 = 0 AS anomaly, $now_ms - ($busy - i) * $week * 1000 / $busy AS judged_at_ms, i / $block AS grp \
+  FROM generate_series(CAST(1 AS BIGINT), $busy) i")"
 rest=$((rows - busy)); per=$((rest / 4000))
-time psql $url/$db -qc "INSERT INTO stream_points SELECT 's' || (i % 4000), $t0 + (i / 4000) * $week / $per, (i % 31) / 3.0, 0.1, false, false, 'novelty', 0, $now_ms - ($per - i / 4000) * $week * 1000 / $per FROM generate_series(CAST(0 AS BIGINT), $rest - 1) i"
+time psql $url/$db -qc "$(blocks_of "SELECT 's' || (i % 4000) AS series_id, $t0 + (i / 4000) * $week / $per AS ts, (i % 31) / 3.0 AS value, \
+  0.1 AS score, false AS anomaly, $now_ms - ($per - i / 4000) * $week * 1000 / $per AS judged_at_ms, i / 4000 / $block AS grp \
+  FROM generate_series(CAST(0 AS BIGINT), $rest - 1) i")"
 psql $url/$db -qc "ANALYZE stream_points"
-psql -At $url/$db -c "SELECT count(*) FROM stream_points"
+psql -At $url/$db -c "SELECT sum(points), count(*) FROM stream_points"
 start_platform
 python3 - "$calls" "$t0" "$week" <<'PY'
 import random, sys, time, urllib.request

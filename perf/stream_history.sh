@@ -18,7 +18,7 @@ pid=$!
 for _ in $(seq 100); do curl -fs localhost:18001/ready >/dev/null && break; sleep 0.2; done
 python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 2000 1000 10000
 kill -TERM $pid; wait $pid
-psql -At postgres://postgres@127.0.0.1:5432/$db -c "SELECT count(*), \
+psql -At postgres://postgres@127.0.0.1:5432/$db -c "SELECT sum(points), \
   pg_total_relation_size('stream_points') + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits \
   WHERE inhparent = 'stream_points'::regclass), 0) FROM stream_points" 2>/dev/null \
   | awk -F'|' '$1 > 0 {printf "stored points %d, %.1f bytes per point (table and index)\n", $1, $2 / $1}'
