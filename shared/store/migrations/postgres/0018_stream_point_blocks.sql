@@ -36,7 +36,10 @@ CREATE TABLE stream_points (
     anomaly       BOOLEAN[] NOT NULL,
     warming_up    BOOLEAN[] NOT NULL
 ) PARTITION BY RANGE (judged_at_ms);
-CREATE INDEX stream_point_blocks_by_series ON stream_points (series_id, last_ts);
+-- Pages newest first start at an upper bound of time (first_ts); ranges
+-- start at a lower bound (last_ts).
+CREATE INDEX stream_point_blocks_by_start ON stream_points (series_id, first_ts) INCLUDE (last_ts);
+CREATE INDEX stream_point_blocks_by_end ON stream_points (series_id, last_ts) INCLUDE (first_ts);
 
 DO $$
 DECLARE

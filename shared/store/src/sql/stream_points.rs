@@ -299,7 +299,7 @@ impl PointHistory for SqlModelStore {
             None => {}
         }
         // A series' blocks hold disjoint, ascending ranges: newest block first, then its newest point.
-        let order = if postgres { "b.last_ts DESC, p.ts DESC" } else { "ts DESC" };
+        let order = if postgres { "b.first_ts DESC, p.ts DESC" } else { "ts DESC" };
         let _ = write!(sql, " ORDER BY {order} LIMIT {}", query.limit);
         let mut select = sqlx::query(AssertSqlSafe(sql)).bind(query.series_id.as_str());
         for bound in [query.from, query.to, query.before].into_iter().flatten() {
