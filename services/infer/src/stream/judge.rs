@@ -66,6 +66,14 @@ pub(crate) async fn claim(
 
 pub(crate) use anomaly_store::unix_millis;
 
+/// A judged batch, to commit.
+pub(crate) struct Judged {
+    /// What the commit writes.
+    pub(crate) checkpoint: Checkpoint,
+    /// The verdicts of watched series, published after the commit.
+    verdicts: Vec<LiveVerdict>,
+}
+
 /// Judges batches: the in-memory detector states of the series seen lately.
 pub(crate) struct Judge {
     backends: Backends,
@@ -140,7 +148,22 @@ impl Judge {
     /// effects. `Ok(false)`: a newer owner holds the partition, nothing was
     /// written. On success `held.position` is the last entry.
     pub(crate) async fn judge_and_commit(&mut self, held: &mut Held, entries: &[LogEntry]) -> Result<bool, StoreError> {
-        let Some(last) = entries.last().map(|e| e.id) else { return Ok(true) };
+        let Some(judged) = self.prepare(held, entries).await? else { return Ok(true) };
+        let last = judged.checkpoint.last_entry;
+        if !self.commit(judged).await? {
+            return Ok(false);
+        }
+        held.position = last;
+        self.keep_within_capacity();
+        Ok(true)
+    }
+
+    /// Judges `entries` (of `held`, after its position) into the batch to
+    /// commit: its states, anomalies, judged points and position. `None`
+    /// when there are no entries. The states in memory move on at once; a
+    /// batch whose commit fails is followed by [`forget_states`](Self::forget_states).
+    pub(crate) async fn prepare(&mut self, held: &Held, entries: &[LogEntry]) -> Result<Option<Judged>, StoreError> {
+        let Some(last) = entries.last().map(|e| e.id) else { return Ok(None) };
         let mut checkpoint = Checkpoint {
             log: held.log.clone(),
             partition: held.partition,
@@ -161,35 +184,54 @@ impl Judge {
                 checkpoint.series.push(state.clone());
             }
         }
-        // Published before the commit: at least once (a retried batch
-        // publishes again), never lost.
-        let published: Vec<FeedAnomaly> = checkpoint.anomalies.iter().map(FeedAnomaly::from).collect();
-        self.backends.anomaly_feed.publish(&published).await?;
-        if let Some((producer, topic)) = &self.kafka_sink {
-            producer.send_anomalies(topic, &published).await?;
-        }
-        if !self.backends.streams.commit(&checkpoint).await? {
-            return Ok(false);
-        }
-        held.position = last;
-        self.status.committed();
-        self.metrics.last_checkpoint.set(unix_millis() as f64 / 1000.0);
-        self.metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
-        self.metrics.points_stored.increment(checkpoint.judged.len() as u64);
-        self.keep_within_capacity();
-        let newest = &verdicts[verdicts.len().saturating_sub(MAX_LIVE_VERDICTS)..];
-        if !newest.is_empty()
-            && let Err(error) = self.backends.live_verdicts.publish(newest).await
-        {
-            tracing::debug!(%error, "live verdicts not published (best effort)");
-        }
-        Ok(true)
+        Ok(Some(Judged { checkpoint, verdicts }))
     }
 
-    /// After a commit (every state in memory is checkpointed): beyond
-    /// `max_states`, drops the least recently judged down to 90% of it, so
-    /// this runs once per many batches rather than after each.
-    fn keep_within_capacity(&mut self) {
+    /// The commit of `judged`, a future that borrows nothing of the judge
+    /// (it may run while the next batch is judged): publishes the
+    /// anomalies, then commits; `Ok(false)` when a newer owner holds the
+    /// partition. The position of the partition is the caller's to move.
+    pub(crate) fn commit(&self, judged: Judged) -> impl Future<Output = Result<bool, StoreError>> + Send + 'static {
+        let backends = self.backends.clone();
+        let kafka_sink = self.kafka_sink.clone();
+        let (status, metrics) = (self.status.clone(), self.metrics.clone());
+        async move {
+            let Judged { checkpoint, verdicts } = judged;
+            // Published before the commit: at least once (a retried batch
+            // publishes again), never lost.
+            let published: Vec<FeedAnomaly> = checkpoint.anomalies.iter().map(FeedAnomaly::from).collect();
+            backends.anomaly_feed.publish(&published).await?;
+            if let Some((producer, topic)) = &kafka_sink {
+                producer.send_anomalies(topic, &published).await?;
+            }
+            if !backends.streams.commit(&checkpoint).await? {
+                return Ok(false);
+            }
+            status.committed();
+            metrics.last_checkpoint.set(unix_millis() as f64 / 1000.0);
+            metrics.anomalies.increment(checkpoint.anomalies.len() as u64);
+            metrics.points_stored.increment(checkpoint.judged.len() as u64);
+            let newest = &verdicts[verdicts.len().saturating_sub(MAX_LIVE_VERDICTS)..];
+            if !newest.is_empty()
+                && let Err(error) = backends.live_verdicts.publish(newest).await
+            {
+                tracing::debug!(%error, "live verdicts not published (best effort)");
+            }
+            Ok(true)
+        }
+    }
+
+    /// Whether commits write every judged point (the history is on): long
+    /// enough to be worth overlapping with judging the next batch.
+    pub(crate) fn keeps_points(&self) -> bool {
+        self.keep_points
+    }
+
+    /// After a commit (every state in memory is checkpointed, or its
+    /// batch's commit is under way): beyond `max_states`, drops the least
+    /// recently judged down to 90% of it, so this runs once per many
+    /// batches rather than after each.
+    pub(crate) fn keep_within_capacity(&mut self) {
         if self.states.len() > self.max_states {
             let keep = self.max_states - self.max_states / 10;
             let mut by_age: Vec<(u64, SeriesId)> =

@@ -5,7 +5,7 @@
 //! with the states of that moment, so its verdicts equal those of an
 //! uninterrupted run.
 
-use super::judge::{Held, Judge, claim, unix_millis};
+use super::judge::{Held, Judge, Judged, claim, unix_millis};
 use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, LogEntry, LogPosition, POINT_LOG, PartitionLeases, StoreError};
@@ -77,35 +77,55 @@ impl Worker {
             self.judge.reload_if_reconnected();
             let mut judged_any = false;
             let mut index = 0;
+            // The commit of the batch judged last, running while the next
+            // partition's batch is read and judged.
+            let mut in_flight: Option<InFlight> = None;
             let leases = LeaseKeeper::of(&self.backends, &self.lease, &owned, self.renewed.clone());
             while index < owned.len() {
+                // A partition's next batch waits for its last commit: its
+                // states in memory must be those committed, if that failed.
+                if in_flight.as_ref().is_some_and(|flight| flight.partition == owned[index].partition) {
+                    let flight = in_flight.take();
+                    judged_any |= self.settle(flight, &mut owned, &mut index, &leases, &mut stop).await;
+                    continue;
+                }
                 let step = tokio::select! {
-                    stepped = self.step(&mut owned[index]) => stepped,
+                    stepped = self.step(&owned[index]) => stepped,
                     never = leases.renew_every_round() => match never {},
                 };
+                let partition = owned[index].partition;
+                index += 1;
                 match step {
-                    Ok(Some(judged)) => {
-                        judged_any |= judged;
-                        self.status.batch_done(owned[index].partition);
-                        self.status.set_position(owned[index].partition, owned[index].position);
-                        index += 1;
-                    }
                     Ok(None) => {
-                        let lost = owned.remove(index);
-                        tracing::warn!(partition = lost.partition, "a newer owner took the partition over");
-                        self.status.release(lost.partition);
-                        self.judge.forget_states();
+                        self.status.batch_done(partition);
+                    }
+                    Ok(Some((judged, entry_times))) => {
+                        let flight = in_flight.take();
+                        judged_any |= self.settle(flight, &mut owned, &mut index, &leases, &mut stop).await;
+                        let last = judged.checkpoint.last_entry;
+                        let commit = tokio::spawn(self.judge.commit(judged));
+                        let flight = InFlight { partition, last, entry_times, commit };
+                        // Overlapped only when the commit writes the history:
+                        // a short commit gains less than the smaller batches
+                        // cost (perf/README.md, #28).
+                        if self.judge.keeps_points() {
+                            in_flight = Some(flight);
+                        } else {
+                            judged_any |= self.settle(Some(flight), &mut owned, &mut index, &leases, &mut stop).await;
+                        }
                     }
                     Err(error) => {
-                        let partition = owned[index].partition;
                         tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
                         self.status.batch_failed(partition, &error);
+                        let flight = in_flight.take();
+                        judged_any |= self.settle(flight, &mut owned, &mut index, &leases, &mut stop).await;
                         self.judge.forget_states();
                         let _ = sleep_or_stop(&mut stop, RETRY_AFTER).await;
-                        index += 1;
                     }
                 }
             }
+            let flight = in_flight.take();
+            judged_any |= self.settle(flight, &mut owned, &mut index, &leases, &mut stop).await;
             if !judged_any {
                 let positions: Vec<(u32, LogPosition)> = owned.iter().map(|o| (o.partition, o.position)).collect();
                 let until_round = next_round.saturating_duration_since(tokio::time::Instant::now());
@@ -186,27 +206,86 @@ impl Worker {
         Ok(())
     }
 
-    /// Judges one batch of a partition. `Some(true)` if it judged entries,
-    /// `Some(false)` if there were none, `None` if it lost the partition.
-    async fn step(&mut self, owned: &mut Held) -> Result<Option<bool>, StoreError> {
+    /// Reads and judges one batch of a partition: `None` when there is
+    /// nothing to judge, else the batch to commit and, for a log whose ids
+    /// are times, the append time of each entry (ms).
+    async fn step(&mut self, owned: &Held) -> Result<Option<(Judged, Vec<u64>)>, StoreError> {
         let mut entries = self.backends.points.read_after(owned.partition, owned.position, BATCH_ENTRIES).await?;
         entries.truncate(entries_within(&entries, BATCH_MAX_SERIES));
-        let Some(last) = entries.last().map(|e| e.id) else { return Ok(Some(false)) };
-        if !self.judge.judge_and_commit(owned, &entries).await? {
-            return Ok(None);
-        }
+        let Some(judged) = self.judge.prepare(owned, &entries).await? else { return Ok(None) };
         // Redis stream ids carry the append time in ms; the SQL log's do not.
-        if self.backends.points.ids_are_times() {
-            let now = unix_millis().max(0) as u64;
-            for entry in &entries {
-                self.metrics.ingest_to_verdict.record(now.saturating_sub(entry.id.major) as f64 / 1000.0);
+        let times = if self.backends.points.ids_are_times() {
+            entries.iter().map(|e| e.id.major).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Some((judged, times)))
+    }
+
+    /// Waits for the commit in flight, if any, and records its outcome:
+    /// the partition's position moves and its entries are acknowledged;
+    /// a partition a newer owner took is dropped from `owned` (`index`,
+    /// the next partition to step, kept on it); after a failure the states
+    /// in memory are read again and the worker pauses. True when a batch
+    /// was committed.
+    async fn settle(
+        &mut self,
+        flight: Option<InFlight>,
+        owned: &mut Vec<Held>,
+        index: &mut usize,
+        leases: &LeaseKeeper,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        let Some(InFlight { partition, last, entry_times, commit }) = flight else { return false };
+        let outcome = tokio::select! {
+            outcome = commit => outcome.unwrap_or_else(|e| Err(StoreError::Corrupt(format!("the commit task failed: {e}")))),
+            never = leases.renew_every_round() => match never {},
+        };
+        let Some(at) = owned.iter().position(|held| held.partition == partition) else { return false };
+        match outcome {
+            Ok(true) => {
+                owned[at].position = last;
+                self.judge.keep_within_capacity();
+                self.status.batch_done(partition);
+                self.status.set_position(partition, last);
+                let now = unix_millis().max(0) as u64;
+                for appended in entry_times {
+                    self.metrics.ingest_to_verdict.record(now.saturating_sub(appended) as f64 / 1000.0);
+                }
+                if let Err(error) = self.backends.points.acknowledge(partition, last).await {
+                    tracing::debug!(%error, "could not trim the log; a later batch will");
+                }
+                true
+            }
+            Ok(false) => {
+                let lost = owned.remove(at);
+                if at < *index {
+                    *index -= 1;
+                }
+                tracing::warn!(partition = lost.partition, "a newer owner took the partition over");
+                self.status.release(lost.partition);
+                self.judge.forget_states();
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
+                self.status.batch_failed(partition, &error);
+                self.judge.forget_states();
+                let _ = sleep_or_stop(stop, RETRY_AFTER).await;
+                false
             }
         }
-        if let Err(error) = self.backends.points.acknowledge(owned.partition, last).await {
-            tracing::debug!(%error, "could not trim the log; a later batch will");
-        }
-        Ok(Some(true))
     }
+}
+
+/// A batch whose commit runs on a task of its own.
+struct InFlight {
+    partition: u32,
+    /// Its last entry: the partition's position once committed.
+    last: LogPosition,
+    /// When its entries were appended (ms), for ingest-to-verdict.
+    entry_times: Vec<u64>,
+    commit: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
 /// How many of `entries`, from the first, hold points of at most
