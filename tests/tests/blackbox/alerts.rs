@@ -65,6 +65,11 @@ async fn a_mute_stores_and_shows_but_sends_nothing(env: TestEnv) {
     );
     let (_, anomalies) = get_json(&format!("{monitor}/anomalies?series_id=mem")).await;
     assert_eq!(anomalies["predictions"][0]["muted"], false);
+    wait_until("the muted anomaly counted", 10, async || {
+        let text = client().get(format!("{monitor}/metrics")).send().await.expect("sent").text().await.expect("text");
+        text.lines().any(|line| line == "anomaly_webhook_muted_total 1")
+    })
+    .await;
 
     // After the mute, deliveries of cpu resume.
     let until = mute["to"].as_i64().expect("to");

@@ -134,7 +134,8 @@ async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<Webho
     let wait = WAIT.min(Duration::from_millis((ports.alerts.group_ms / 2).max(100) as u64));
     while workers.strong_count() > 0 {
         let page = feed.read_after(position, PAGE, wait).await?;
-        crate::live_feed::count_skipped("webhooks", page.skipped);
+        // Counted once the round is stored: a round that fails is read again.
+        let (mut skipped, mut muted) = (page.skipped, 0);
         let hooks = store.webhooks().await?;
         let mutes = if page.entries.is_empty() { Vec::new() } else { ports.mutes.mutes().await? };
         let mut book = IncidentBook::new(store.open_incidents().await?, ports.alerts.group_ms);
@@ -142,11 +143,11 @@ async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<Webho
         for entry in &page.entries {
             // An entry that names no anomaly of ours (a foreign producer's) is not delivered.
             let Some(anomaly_id) = entry.anomaly.id() else {
-                crate::live_feed::count_skipped("webhooks", 1);
+                skipped += 1;
                 continue;
             };
             if is_muted(&mutes, &entry.anomaly.series_id, entry.anomaly.recorded_at_ms) {
-                metrics::counter!("anomaly_webhook_muted_total").increment(1);
+                muted += 1;
                 continue;
             }
             let view = PredictionView::from(&entry.anomaly);
@@ -195,6 +196,8 @@ async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<Webho
             store.set_webhook_feed_position(last).await?;
             position = last;
         }
+        crate::live_feed::count_skipped("webhooks", skipped);
+        metrics::counter!("anomaly_webhook_muted_total").increment(muted);
         status.moved_to(position);
     }
     Ok(())
