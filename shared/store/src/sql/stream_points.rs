@@ -250,51 +250,37 @@ impl PointHistory for SqlModelStore {
             "SELECT b.series_id, p.ts, p.value, p.score, p.anomaly_score, \
              CAST(CASE WHEN p.anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly, \
              CAST(CASE WHEN p.warming_up THEN 1 ELSE 0 END AS BIGINT) AS warming_up, b.detector, b.version, \
-             b.judged_at_ms FROM "
+             b.judged_at_ms"
         } else {
             "SELECT series_id, ts, value, score, anomaly_score, CAST(CASE WHEN anomaly THEN 1 ELSE 0 END AS BIGINT) AS anomaly, \
-             CAST(CASE WHEN warming_up THEN 1 ELSE 0 END AS BIGINT) AS warming_up, detector, version, judged_at_ms \
-             FROM stream_points"
+             CAST(CASE WHEN warming_up THEN 1 ELSE 0 END AS BIGINT) AS warming_up, detector, version, judged_at_ms"
         });
-        if postgres {
-            sql.push_str(UNNESTED);
-            // Each bound picks the blocks by their range, then the points.
-            sql.push_str(" WHERE b.series_id = $1");
-            let mut number = 1;
-            for (present, block, point) in [
-                (query.from.is_some(), "b.last_ts >=", "p.ts >="),
-                (query.to.is_some(), "b.first_ts <=", "p.ts <="),
-                (query.before.is_some(), "b.first_ts <", "p.ts <"),
-                (query.min_value.is_some(), "", "p.value >="),
-                (query.max_value.is_some(), "", "p.value <="),
-            ] {
-                if present {
-                    number += 1;
-                    if !block.is_empty() {
-                        let _ = write!(sql, " AND {block} ${number}");
-                    }
-                    let _ = write!(sql, " AND {point} ${number}");
-                }
+        let (table, block, point) = if postgres { (UNNESTED, "b.", "p.") } else { ("stream_points", "", "") };
+        let _ = write!(sql, " FROM {table} WHERE {block}series_id = ");
+        self.push_placeholder(&mut sql, 1);
+        // On PostgreSQL each time bound picks the blocks by their range
+        // too, with the same parameter; SQLite binds one per placeholder.
+        let bounds = [
+            (query.from.is_some(), "b.last_ts >=", "ts >="),
+            (query.to.is_some(), "b.first_ts <=", "ts <="),
+            (query.before.is_some(), "b.first_ts <", "ts <"),
+            (query.min_value.is_some(), "", "value >="),
+            (query.max_value.is_some(), "", "value <="),
+        ];
+        for (number, (_, blocks, points)) in (2..).zip(bounds.into_iter().filter(|(present, ..)| *present)) {
+            if postgres && !blocks.is_empty() {
+                let _ = write!(sql, " AND {blocks} ");
+                self.push_placeholder(&mut sql, number);
             }
-        } else {
-            sql.push_str(" WHERE series_id = ");
-            self.push_placeholder(&mut sql, 1);
-            let conditions = [
-                (query.from.is_some(), "ts >="),
-                (query.to.is_some(), "ts <="),
-                (query.before.is_some(), "ts <"),
-                (query.min_value.is_some(), "value >="),
-                (query.max_value.is_some(), "value <="),
-            ];
-            self.push_conditions(&mut sql, 1, &conditions);
+            let _ = write!(sql, " AND {point}{points} ");
+            self.push_placeholder(&mut sql, number);
         }
-        let prefix = if postgres { "p." } else { "" };
         match query.anomaly {
             Some(true) => {
-                let _ = write!(sql, " AND {prefix}anomaly");
+                let _ = write!(sql, " AND {point}anomaly");
             }
             Some(false) => {
-                let _ = write!(sql, " AND NOT {prefix}anomaly");
+                let _ = write!(sql, " AND NOT {point}anomaly");
             }
             None => {}
         }
