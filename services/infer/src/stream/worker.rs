@@ -115,12 +115,9 @@ impl Worker {
                         }
                     }
                     Err(error) => {
-                        tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
-                        self.status.batch_failed(partition, &error);
                         let flight = in_flight.take();
                         judged_any |= self.settle(flight, &mut owned, &mut index, &leases, &mut stop).await;
-                        self.judge.forget_states();
-                        let _ = sleep_or_stop(&mut stop, RETRY_AFTER).await;
+                        self.batch_failed(partition, &error, &mut stop).await;
                     }
                 }
             }
@@ -268,13 +265,24 @@ impl Worker {
                 false
             }
             Err(error) => {
-                tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
-                self.status.batch_failed(partition, &error);
-                self.judge.forget_states();
-                let _ = sleep_or_stop(stop, RETRY_AFTER).await;
+                self.batch_failed(partition, &error, stop).await;
                 false
             }
         }
+    }
+
+    /// A batch of `partition` failed (judging or committing): reported, the
+    /// states in memory read again from the checkpoints, a pause.
+    async fn batch_failed(
+        &mut self,
+        partition: u32,
+        error: &StoreError,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) {
+        tracing::warn!(%error, partition, "stream batch failed; retrying from the last checkpoint");
+        self.status.batch_failed(partition, error);
+        self.judge.forget_states();
+        let _ = sleep_or_stop(stop, RETRY_AFTER).await;
     }
 }
 
