@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 pub const MAX_LIMIT: u32 = 10_000;
 
 /// One recorded verdict.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct PredictionView {
     /// The anomaly's stable id (the same in the listings, the feed and
     /// webhooks; `PUT /anomalies/{id}/label` takes it). Opaque.
@@ -94,10 +94,7 @@ impl From<&StreamAnomaly> for PredictionView {
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: "stream".into(),
             detector: Some(anomaly.detector.clone()),
-            label: None,
-            label_note: None,
-            labelled_at: None,
-            muted: false,
+            ..Self::default()
         }
         .with_label(anomaly.label.as_ref())
     }
@@ -117,10 +114,7 @@ impl From<&FeedAnomaly> for PredictionView {
             recorded_at: rfc3339_millis(anomaly.recorded_at_ms),
             source: anomaly.source.clone(),
             detector: anomaly.detector.clone(),
-            label: None,
-            label_note: None,
-            labelled_at: None,
-            muted: false,
+            ..Self::default()
         }
     }
 }
@@ -139,10 +133,7 @@ impl From<&PredictionRecord> for PredictionView {
             recorded_at: rfc3339_millis(record.recorded_at_ms),
             source: "predict".into(),
             detector: None,
-            label: None,
-            label_note: None,
-            labelled_at: None,
-            muted: false,
+            ..Self::default()
         }
         .with_label(record.label.as_ref())
     }
