@@ -1,5 +1,6 @@
 //! Checks of the query parameters several monitor routes and pages share:
-//! a page size, a time range, an optional series id, and the anomaly source.
+//! a page size, a time range, an optional series id, the anomaly source,
+//! and an answer's `format`.
 
 use anomaly_core::SeriesId;
 use anomaly_http::ApiError;
@@ -14,6 +15,26 @@ pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, Api
             code: "invalid_limit",
             message: format!("limit must be from 1 to {max}; got {limit}"),
         })
+    }
+}
+
+/// The answer format `format` forces: one of `choices` (given as two, the
+/// first the default form); `None` when omitted or empty, so the `Accept`
+/// header decides. 422 `invalid_query` for any other.
+pub fn format_param(format: Option<&str>, choices: [&'static str; 2]) -> Result<Option<&'static str>, ApiError> {
+    match format.filter(|f| !f.is_empty()) {
+        None => Ok(None),
+        Some(given) => {
+            choices.into_iter().find(|choice| *choice == given).map(Some).ok_or_else(|| ApiError::BadRequest {
+                code: "invalid_query",
+                message: format!(
+                    "format must be \"{}\" or \"{}\"; got {:?}",
+                    choices[0],
+                    choices[1],
+                    given.chars().take(40).collect::<String>()
+                ),
+            })
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! (drawn with its band, for browsers and `<img>` tags).
 
 use crate::MonitorState;
+use crate::query_params::format_param;
 use crate::render::draw_version;
 use anomaly_core::{ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiQuery, ErrorBody};
@@ -110,18 +111,9 @@ pub async fn plot(
 /// `format` wins; else the first of JSON, image or HTML that `Accept`
 /// names; else JSON.
 fn chosen_format(format: Option<&str>, headers: &HeaderMap) -> Result<PlotFormat, ApiError> {
-    match format.filter(|f| !f.is_empty()) {
-        Some("json") => return Ok(PlotFormat::Json),
+    match format_param(format, ["json", "svg"])? {
         Some("svg") => return Ok(PlotFormat::Svg),
-        Some(other) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_query",
-                message: format!(
-                    "format must be \"json\" or \"svg\"; got {:?}",
-                    other.chars().take(40).collect::<String>()
-                ),
-            });
-        }
+        Some(_) => return Ok(PlotFormat::Json),
         None => {}
     }
     let accept = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or_default();

@@ -6,7 +6,7 @@
 //! 200 with none.
 
 use crate::MonitorState;
-use crate::query_params::{check_range, page_limit};
+use crate::query_params::{check_range, format_param, page_limit};
 use anomaly_core::SeriesId;
 use anomaly_http::model_description::rfc3339_millis;
 use anomaly_http::{ApiError, ApiQuery, ErrorBody, SeriesIdPath};
@@ -143,16 +143,8 @@ pub async fn series_points(
 
 /// Whether the answer is CSV: `format` wins, then `Accept`.
 fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
-    match format.filter(|f| !f.is_empty()) {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(other) => Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: format!(
-                "format must be \"json\" or \"csv\"; got {:?}",
-                other.chars().take(40).collect::<String>()
-            ),
-        }),
+    match format_param(format, ["json", "csv"])? {
+        Some(chosen) => Ok(chosen == "csv"),
         None => Ok(headers
             .get(header::ACCEPT)
             .and_then(|accept| accept.to_str().ok())
