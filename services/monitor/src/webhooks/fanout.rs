@@ -132,8 +132,17 @@ async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<Webho
     status.resumed_at(position);
     // Reads wait at most half the grouping time, so incidents close on time.
     let wait = WAIT.min(Duration::from_millis((ports.alerts.group_ms / 2).max(100) as u64));
+    // An idle feed reads no incidents while none was open at the last
+    // look, but looks again once a grouping time has passed (another
+    // replica may have opened one and stopped).
+    let group = Duration::from_millis(ports.alerts.group_ms.max(0) as u64);
+    let (mut incidents_open, mut looked) = (true, std::time::Instant::now());
     while workers.strong_count() > 0 {
         let page = feed.read_after(position, PAGE, wait).await?;
+        if page.end.is_none() && !incidents_open && looked.elapsed() < group {
+            status.moved_to(position);
+            continue;
+        }
         // Counted once the round is stored: a round that fails is read again.
         let (mut skipped, mut muted) = (page.skipped, 0);
         let hooks = store.webhooks().await?;
@@ -188,6 +197,7 @@ async fn follow(ports: &FanoutPorts, status: &FanoutStatus, workers: &Weak<Webho
         {
             workers.created();
         }
+        (incidents_open, looked) = (book.has_open(), std::time::Instant::now());
         let (open, closed) = book.into_changes();
         if !open.is_empty() || !closed.is_empty() {
             store.save_incidents(&open, &closed).await?;

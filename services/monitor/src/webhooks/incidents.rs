@@ -123,6 +123,11 @@ impl IncidentBook {
         events
     }
 
+    /// Whether any incident is open.
+    pub fn has_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
     /// What to store: the incidents opened or changed (still open), and
     /// those closed.
     pub fn into_changes(self) -> (Vec<OpenIncident>, Vec<OpenIncident>) {
@@ -163,6 +168,7 @@ mod tests {
         let closed = book.expire(1_000 + 300_001);
         assert_eq!(closed.len(), 1);
         assert_eq!((closed[0].0, closed[0].1.anomalies), (IncidentEvent::Closed, 50));
+        assert!(!book.has_open());
         let (open, gone) = book.into_changes();
         assert!(open.is_empty());
         assert_eq!(gone.len(), 1);
