@@ -7,8 +7,8 @@ use super::SqlModelStore;
 use crate::StoreError;
 use crate::ports::anomaly_labels::{AnomalyId, AnomalyLabel, AnomalyLabels, Label, LabelFilter};
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 /// The condition of `filter` (its values are constants, no bind needed).
 pub(super) fn label_condition(filter: Option<LabelFilter>) -> &'static str {
@@ -34,24 +34,17 @@ pub(super) fn label_from_row(row: &AnyRow) -> Result<Option<AnomalyLabel>, Store
 #[async_trait]
 impl AnomalyLabels for SqlModelStore {
     async fn set_label(&self, id: &AnomalyId, label: Option<&AnomalyLabel>) -> Result<bool, StoreError> {
-        let (table, key): (&str, &[&str]) = match id {
-            AnomalyId::Stream { .. } => ("anomalies", &["series_id", "ts", "version", "detector"]),
-            AnomalyId::Predict { .. } => ("predictions", &["series_id", "ts", "version", "recorded_at_ms"]),
+        let sql = match id {
+            AnomalyId::Stream { .. } => {
+                "UPDATE anomalies SET label = $1, label_note = $2, labelled_at_ms = $3 \
+                 WHERE series_id = $4 AND ts = $5 AND version = $6 AND detector = $7"
+            }
+            AnomalyId::Predict { .. } => {
+                "UPDATE predictions SET label = $1, label_note = $2, labelled_at_ms = $3 \
+                 WHERE series_id = $4 AND ts = $5 AND version = $6 AND recorded_at_ms = $7 AND anomaly"
+            }
         };
-        let mut sql = format!("UPDATE {table} SET label = ");
-        self.push_placeholder(&mut sql, 1);
-        sql.push_str(", label_note = ");
-        self.push_placeholder(&mut sql, 2);
-        sql.push_str(", labelled_at_ms = ");
-        self.push_placeholder(&mut sql, 3);
-        sql.push_str(" WHERE 1 = 1");
-        let conditions: Vec<(bool, String)> = key.iter().map(|column| (true, format!("{column} ="))).collect();
-        let conditions: Vec<(bool, &str)> = conditions.iter().map(|(on, c)| (*on, c.as_str())).collect();
-        self.push_conditions(&mut sql, 3, &conditions);
-        if table == "predictions" {
-            sql.push_str(" AND anomaly");
-        }
-        let update = sqlx::query(AssertSqlSafe(sql))
+        let update = sqlx::query(sql)
             .bind(label.map(|l| l.label.as_str()))
             .bind(label.and_then(|l| l.note.clone()))
             .bind(label.map(|l| l.labelled_at_ms))
