@@ -108,7 +108,8 @@ impl Rule {
             (Some(a), Some(b)) => a - b,
             _ => above.or(below).unwrap_or(0.0).abs(),
         }
-        .max(1.0);
+        // Bounds near ±f64::MAX are as far apart as a double can say.
+        .clamp(1.0, f64::MAX);
         let mut excess: f64 = 0.0;
         let mut keep = |candidate: f64| {
             if candidate.abs() > excess.abs() || candidate.is_nan() {
@@ -206,6 +207,17 @@ mod tests {
         );
         let mut above = rule(json!({"above": -5.0}));
         assert_eq!(flags(&mut above, &[-6.0, -5.0, -4.9, -100.0]), [false, false, true, false]);
+    }
+
+    #[test]
+    fn bounds_at_the_ends_of_the_doubles_still_flag_past_them() {
+        let mut wide = rule(json!({"above": 1e308, "below": -1e308}));
+        assert_eq!(flags(&mut wide, &[0.0, 1e308, 1.5e308, -1.5e308, f64::MAX]), [false, false, true, true, true]);
+        let low = rule(json!({"above": -1.7e308}));
+        assert!(
+            low.judge(1.7e308).is_anomaly() && low.judge(1.7e308).anomaly_score() == 1.0,
+            "an overflowing distance"
+        );
     }
 
     #[test]
