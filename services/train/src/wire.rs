@@ -128,9 +128,11 @@ pub struct DetectorRequest {
     #[schema(minimum = 32, maximum = 5000)]
     pub probation: Option<u32>,
     /// `novelty`: its shape channel (the `discord` detector inside it)
-    /// alerts when the z of the newest period's distance to its nearest
-    /// earlier one exceeds this; > 0 and at most 1e6; above 100 (the highest
-    /// z it gives) the channel is off and not computed (default 1000: off).
+    /// judges regular series (autocorrelation at the period found in the
+    /// probation at least 0.6) and alerts when the z of the newest
+    /// period's distance to its nearest earlier one exceeds this; > 0 and
+    /// at most 1e6; above 100 (the highest z it gives) the channel is off
+    /// and not computed (default 6).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub discord: Option<f64>,
     /// `discord`: subsequence length in points; 0 (default) for the period

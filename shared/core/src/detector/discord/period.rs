@@ -7,8 +7,9 @@
 /// between on ucr-dev: heartbeats of varying rate correlate weakly).
 pub const MIN_CORRELATION: f64 = 0.1;
 
-/// The period of `values` in points, at most a third of their count.
-pub fn period(values: &[f64]) -> Option<usize> {
+/// The period of `values` in points, at most a third of their count, and
+/// the autocorrelation at that lag (how regular the series is).
+pub fn period(values: &[f64]) -> Option<(usize, f64)> {
     let n = values.len();
     let longest = n / 3;
     if longest < 4 {
@@ -25,7 +26,7 @@ pub fn period(values: &[f64]) -> Option<usize> {
     let (best, r) = (first_negative..=longest)
         .map(|lag| (lag, correlation(lag)))
         .fold((0, f64::NEG_INFINITY), |best, candidate| if candidate.1 > best.1 { candidate } else { best });
-    (r >= MIN_CORRELATION).then_some(best)
+    (r >= MIN_CORRELATION).then_some((best, r))
 }
 
 #[cfg(test)]
@@ -35,9 +36,10 @@ mod tests {
     #[test]
     fn finds_the_period_of_a_wave_and_none_in_noise_or_a_trend() {
         let wave: Vec<f64> = (0..2000).map(|i| (f64::from(i) * std::f64::consts::TAU / 77.0).sin()).collect();
-        assert_eq!(period(&wave), Some(77));
+        assert_eq!(period(&wave).map(|(p, _)| p), Some(77));
+        assert!(period(&wave).is_some_and(|(_, r)| r > 0.95), "a clean wave is regular");
         let beats: Vec<f64> = (0..3000).map(|i| if i % 150 < 10 { 5.0 } else { f64::from(i % 7) * 0.01 }).collect();
-        assert_eq!(period(&beats), Some(150));
+        assert_eq!(period(&beats).map(|(p, _)| p), Some(150));
         let mut state = 7u64;
         let noise: Vec<f64> = (0..2000)
             .map(|_| {

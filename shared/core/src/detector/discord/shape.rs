@@ -95,6 +95,10 @@ struct Judging {
     #[serde(with = "state_float")]
     variance: f64,
     judged: u64,
+    /// The autocorrelation at the period found while learning (0 when none
+    /// was found or a length was given).
+    #[serde(default, with = "state_float")]
+    regularity: f64,
 }
 
 impl Default for Shape {
@@ -107,6 +111,15 @@ impl Shape {
     /// Points seen.
     pub fn seen(&self) -> u64 {
         self.seen
+    }
+
+    /// The autocorrelation at the period found while learning: near 1 for
+    /// a series that repeats itself closely, 0 before that or when none.
+    pub fn regularity(&self) -> f64 {
+        match &self.phase {
+            Phase::Judging(judging) => judging.regularity,
+            Phase::Learning { .. } => 0.0,
+        }
     }
 
     /// The subsequence length in points, once learnt.
@@ -149,8 +162,9 @@ impl Shape {
 impl Judging {
     /// Starts judging after the learnt values `kept`.
     fn start(kept: &[f64], length: u32) -> Self {
-        let points = match (length, period(kept)) {
-            (0, Some(period)) => (period as f64 * LENGTH_SHARE).round() as usize,
+        let found = period(kept);
+        let points = match (length, found) {
+            (0, Some((period, _))) => (period as f64 * LENGTH_SHARE).round() as usize,
             (0, None) => WITHOUT_PERIOD,
             (given, _) => given as usize,
         };
@@ -167,6 +181,7 @@ impl Judging {
             mean: 0.0,
             variance: 0.0,
             judged: 0,
+            regularity: found.map_or(0.0, |(_, r)| r),
         };
         let replayed = kept.len() / block * block;
         for chunk in kept[kept.len() - replayed..].chunks(block) {
