@@ -3,9 +3,10 @@
 # platform on PostgreSQL + Redis, through Redis Streams or through Kafka
 # (the broker at 127.0.0.1:59092, as make test starts: topics of 16
 # partitions made with tansu), on a fresh database and key prefix.
-# Usage: perf/stream_kafka_vs_redis.sh redis|kafka TAG [RATE]
+# Usage: perf/stream_kafka_vs_redis.sh redis|kafka TAG [RATE] [BINARY]
+#   (BINARY: the platform to run, default target/release/platform)
 set -u
-mode=$1; tag=$2; rate=${3:-}
+mode=$1; tag=$2; rate=${3:-}; binary=${4:-$(dirname "$0")/../target/release/platform}
 db=perf_$tag
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 redis-cli --scan --pattern "perf$tag:*" | xargs -r redis-cli del >/dev/null
@@ -18,7 +19,7 @@ if [ "$mode" = kafka ]; then
 fi
 env DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX=perf$tag: \
   STREAM_DETECTOR=rolling_zscore RUST_LOG=warn TRAIN_PORT=18000 INFER_PORT=18001 MONITOR_PORT=18002 "${env_kafka[@]}" \
-  "$(dirname "$0")/../target/release/platform" > /tmp/perf_$tag.log 2>&1 &
+  "$binary" > /tmp/perf_$tag.log 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -fs localhost:18001/ready >/dev/null && break; sleep 0.2; done
 python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 10000 50 10000 $rate

@@ -1,6 +1,8 @@
 //! Shared pieces of the load tests: series names, request bodies, and
 //! seeding series through `POST /fit`.
 
+pub mod baseline;
+
 use futures::StreamExt;
 
 /// The body of every predict request (value 12.5: normal for seeded series).

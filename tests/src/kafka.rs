@@ -44,6 +44,25 @@ pub async fn produce(topic: &str, messages: &[(String, String)]) {
     }
 }
 
+/// Sends unkeyed `values` to `topic`, the i-th to partition i modulo
+/// `partitions` (as a producer that keys nothing may), waiting for every
+/// acknowledgement.
+pub async fn produce_round_robin(topic: &str, partitions: i32, values: &[String]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    for (i, value) in values.iter().enumerate() {
+        let partition = i32::try_from(i).unwrap_or_default() % partitions;
+        let record: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(partition).payload(value.as_str());
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|(error, _)| panic!("produce to {topic}: {error}"));
+    }
+}
+
 /// A message read back: key, value and its `anomaly-error` header, if any.
 #[derive(Debug, Clone)]
 pub struct ReadMessage {

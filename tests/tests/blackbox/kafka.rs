@@ -9,7 +9,7 @@
 
 use anomaly_core::{OnlineDetector, Verdict};
 use anomaly_store::KafkaClient;
-use blackbox_tests::kafka::{committed_offsets, create_topic, produce, read_all};
+use blackbox_tests::kafka::{committed_offsets, create_topic, produce, produce_round_robin, read_all};
 use blackbox_tests::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -317,6 +317,45 @@ async fn a_killed_worker_s_partitions_go_to_the_survivor_with_identical_verdicts
     })
     .await;
     assert_judged_once(&env, &survivor.url, series, n).await;
+}
+
+/// A producer that keys nothing spreads one series over every partition:
+/// the partitions' batches are committed concurrently, yet each point is
+/// judged once or counted late (their order across partitions is Kafka's),
+/// and the stored state and history agree with what was judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_series_on_every_partition_is_judged_once_and_stored_whole() {
+    let env = TestEnv::new(Kind::Production).await;
+    let topics = Topics::new().await;
+    let worker = start_worker(&env, &topics).await;
+    wait_until("the worker owns the 4 partitions", 30, async || owned(&worker.url).await == 4).await;
+    let n = 2000;
+    let values: Vec<String> = (0..n)
+        .map(|i| {
+            json!({ "series_id": "spread", "timestamp": 1_700_000_000 + i, "value": f64::from(i % 17) }).to_string()
+        })
+        .collect();
+    produce_round_robin(&topics.points, PARTITIONS, &values).await;
+    wait_until("every point is judged or late", 60, async || {
+        let state = stream_state(&worker.url, "spread").await;
+        state["points"].as_u64().unwrap_or(0) + state["late"].as_u64().unwrap_or(0) == n as u64
+    })
+    .await;
+    let state = stream_state(&worker.url, "spread").await;
+    let judged = state["points"].as_u64().expect("points");
+    assert!(judged > 0, "{state}");
+    let backends = env.connect().await;
+    let stored = backends.streams.series_stream(&anomaly_core::SeriesId::parse("spread").expect("valid")).await;
+    let stored = stored.expect("read").expect("a checkpointed state");
+    assert_eq!(
+        (stored.points, stored.points + stored.late),
+        (judged, n as u64),
+        "the last commit holds the newest state"
+    );
+    let query = anomaly_store::PointQuery::newest(anomaly_core::SeriesId::parse("spread").expect("valid"), 10_000);
+    let points = backends.stream_points.points(&query).await.expect("points read");
+    let times: BTreeSet<i64> = points.iter().map(|p| p.timestamp).collect();
+    assert_eq!((points.len() as u64, times.len() as u64), (judged, judged), "each judged point stored once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

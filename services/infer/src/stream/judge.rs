@@ -144,20 +144,6 @@ impl Judge {
         }
     }
 
-    /// Judges `entries` (of `held`, after its position) and commits their
-    /// effects. `Ok(false)`: a newer owner holds the partition, nothing was
-    /// written. On success `held.position` is the last entry.
-    pub(crate) async fn judge_and_commit(&mut self, held: &mut Held, entries: &[LogEntry]) -> Result<bool, StoreError> {
-        let Some(judged) = self.prepare(held, entries).await? else { return Ok(true) };
-        let last = judged.checkpoint.last_entry;
-        if !self.commit(judged).await? {
-            return Ok(false);
-        }
-        held.position = last;
-        self.keep_within_capacity();
-        Ok(true)
-    }
-
     /// Judges `entries` (of `held`, after its position) into the batch to
     /// commit: its states, anomalies, judged points and position. `None`
     /// when there are no entries. The states in memory move on at once; a

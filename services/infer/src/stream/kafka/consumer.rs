@@ -5,9 +5,10 @@
 //! in-flight batch and commits the offsets it answers; when partitions are
 //! assigned it asks the worker to claim them and starts each at the offset
 //! after the last one whose verdicts are durable (the database, not the
-//! group's committed offset, is the source of truth). Every second it reads
-//! the partitions' high watermarks for the lag. On close it commits what
-//! the worker asked for last and leaves the group.
+//! group's committed offset, is the source of truth). Every second
+//! librdkafka's statistics give the partitions' high watermarks (as the
+//! fetches saw them: no request of their own) for the lag. On close it
+//! commits what the worker asked for last and leaves the group.
 
 use crate::stream::{StreamMetrics, StreamStatus};
 use anomaly_store::KafkaClient;
@@ -15,10 +16,10 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// One message as received.
@@ -69,7 +70,10 @@ pub(super) struct ConsumerHandle {
     pub(super) thread: std::thread::JoinHandle<()>,
 }
 
-/// How often the high watermarks are read for the lag.
+/// How often librdkafka reports its statistics (the high watermarks).
+/// Asking the broker for them instead took 0.2 to 1.5 s a second on
+/// tansu for 16 partitions, with the poll loop standing still
+/// (perf/README.md, #31).
 const WATERMARKS_EVERY: Duration = Duration::from_secs(1);
 /// Longest a poll blocks (the thread looks at `closing` and the commits in between).
 const POLL_WAIT: Duration = Duration::from_millis(100);
@@ -78,6 +82,7 @@ struct GroupContext {
     topic: String,
     to_worker: mpsc::Sender<FromConsumer>,
     closing: Arc<AtomicBool>,
+    status: Arc<StreamStatus>,
 }
 
 impl GroupContext {
@@ -104,7 +109,19 @@ impl GroupContext {
     }
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    /// Records each owned partition's high watermark, and its lag in `/metrics`.
+    fn stats(&self, statistics: Statistics) {
+        let (Some(owned), Some(topic)) = (self.status.owned(), statistics.topics.get(&self.topic)) else { return };
+        for (partition, position) in owned {
+            let Some(high) = topic.partitions.get(&(partition as i32)).map(|p| p.hi_offset) else { continue };
+            if let Ok(high) = u64::try_from(high) {
+                self.status.set_end(partition, high);
+                StreamMetrics::set_lag(partition, self.status.kafka_lag(partition, position));
+            }
+        }
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
@@ -163,8 +180,12 @@ pub(super) fn start(
     status: Arc<StreamStatus>,
 ) -> KafkaResult<ConsumerHandle> {
     let closing = Arc::new(AtomicBool::new(false));
-    let context =
-        GroupContext { topic: settings.topic.clone(), to_worker: to_worker.clone(), closing: closing.clone() };
+    let context = GroupContext {
+        topic: settings.topic.clone(),
+        to_worker: to_worker.clone(),
+        closing: closing.clone(),
+        status: status.clone(),
+    };
     let consumer: BaseConsumer<GroupContext> = settings
         .client
         .config()
@@ -174,28 +195,25 @@ pub(super) fn start(
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", settings.session_timeout_ms.to_string())
         .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
+        .set("statistics.interval.ms", WATERMARKS_EVERY.as_millis().to_string())
         .create_with_context(context)?;
     consumer.subscribe(&[&settings.topic])?;
     let (commits, to_commit) = std::sync::mpsc::channel();
-    let topic = settings.topic.clone();
     let thread_closing = closing.clone();
     let thread = std::thread::Builder::new()
         .name("kafka-consumer".into())
-        .spawn(move || poll_until_closed(&consumer, &topic, &to_worker, &to_commit, &thread_closing, &status))
+        .spawn(move || poll_until_closed(&consumer, &to_worker, &to_commit, &thread_closing))
         .map_err(|e| rdkafka::error::KafkaError::ClientCreation(e.to_string()))?;
     Ok(ConsumerHandle { commits, closing, thread })
 }
 
 fn poll_until_closed(
     consumer: &BaseConsumer<GroupContext>,
-    topic: &str,
     to_worker: &mpsc::Sender<FromConsumer>,
     to_commit: &std::sync::mpsc::Receiver<Offsets>,
     closing: &AtomicBool,
-    status: &StreamStatus,
 ) {
     let offsets_list = |offsets: &Offsets| consumer.context().offsets_list(offsets);
-    let mut next_watermarks = Instant::now();
     while !closing.load(Ordering::SeqCst) {
         while let Ok(offsets) = to_commit.try_recv() {
             commit(consumer, &offsets_list(&offsets), CommitMode::Async);
@@ -216,28 +234,10 @@ fn poll_until_closed(
             Some(Err(error)) => tracing::warn!(%error, "kafka consumer error"),
             None => {}
         }
-        if Instant::now() >= next_watermarks {
-            read_watermarks(consumer, topic, status);
-            next_watermarks = Instant::now() + WATERMARKS_EVERY;
-        }
     }
     // The worker committed its last batch: commit it, then leave the group
     // (dropping the consumer closes it; the revoke it runs asks nobody).
     while let Ok(offsets) = to_commit.try_recv() {
         commit(consumer, &offsets_list(&offsets), CommitMode::Sync);
-    }
-}
-
-/// Records each owned partition's high watermark, and its lag in `/metrics`.
-fn read_watermarks(consumer: &BaseConsumer<GroupContext>, topic: &str, status: &StreamStatus) {
-    let Some(owned) = status.owned() else { return };
-    for (partition, position) in owned {
-        match consumer.fetch_watermarks(topic, partition as i32, WATERMARKS_EVERY) {
-            Ok((_, high)) => {
-                status.set_end(partition, u64::try_from(high).unwrap_or_default());
-                StreamMetrics::set_lag(partition, status.kafka_lag(partition, position));
-            }
-            Err(error) => tracing::debug!(%error, partition, "kafka watermarks unavailable"),
-        }
     }
 }

@@ -61,6 +61,8 @@ pub(super) fn start(
         consumer,
         held: Default::default(),
         pending: Default::default(),
+        in_flight: Vec::new(),
+        judging_failed: false,
     };
     let handle = tokio::spawn(worker.run(stop));
     Ok((KafkaIngest { producer, topic: settings.kafka_points_topic.clone() }, handle))

@@ -12,8 +12,9 @@ use crate::stream::judge::{Held, Judge, claim};
 use crate::stream::lag_minutes::LagMinutes;
 use crate::stream::worker::{BATCH_MAX_SERIES, entries_within};
 use crate::stream::{StreamMetrics, StreamStatus};
+use anomaly_core::SeriesId;
 use anomaly_store::{Backends, KafkaProducer, LogEntry, LogPosition, StoreError, decode_points_message};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -49,6 +50,26 @@ pub(super) struct KafkaWorker {
     pub(super) consumer: ConsumerHandle,
     pub(super) held: BTreeMap<u32, Held>,
     pub(super) pending: BTreeMap<u32, Vec<Received>>,
+    /// The commits of the last batch, one per partition.
+    pub(super) in_flight: Vec<InFlight>,
+    /// A batch failed to be judged since the last settle.
+    pub(super) judging_failed: bool,
+}
+
+/// The commits of one partition's batches, on a task of their own.
+pub(super) struct InFlight {
+    partition: u32,
+    /// Its batches in order.
+    chunks: Vec<Chunk>,
+    /// How many batches were committed, and how the first that was not
+    /// ended (`Ok(true)` when all were).
+    commit: tokio::task::JoinHandle<(usize, Result<bool, StoreError>)>,
+}
+
+/// One batch of a partition: its position once committed, and its messages.
+struct Chunk {
+    last: LogPosition,
+    messages: Vec<Received>,
 }
 
 /// A message's offset as a stored position: the next offset to read, so
@@ -73,6 +94,12 @@ impl KafkaWorker {
                     self.record_lag().await;
                     continue;
                 }
+                // Idle: the last batch's commits are recorded without
+                // waiting for the next message.
+                () = tokio::time::sleep(BATCH_WINDOW), if !self.in_flight.is_empty() => {
+                    self.settle(&stop).await;
+                    continue;
+                }
                 _ = stop.changed() => continue,
             };
             let Some(event) = event else {
@@ -91,7 +118,15 @@ impl KafkaWorker {
                 self.handle(event, &stop).await;
                 batched += 1;
             }
-            self.flush(&stop).await;
+            // The last batch's commits ran while this one gathered.
+            self.settle(&stop).await;
+            self.launch().await;
+            // Batches held back (a series of two partitions, a failure) go
+            // once the commits in flight are settled, not after the next message.
+            while !self.pending.is_empty() && !*stop.borrow() {
+                self.settle(&stop).await;
+                self.launch().await;
+            }
         }
         self.flush(&stop).await;
         let last: Offsets = self.held.values().map(|h| (h.partition, next_offset(h))).collect();
@@ -184,65 +219,146 @@ impl KafkaWorker {
         }
     }
 
-    /// Judges and commits every pending batch; a failed one is retried from
-    /// the last checkpoint's states until it succeeds or the worker stops.
+    /// Commits every pending batch and waits for the commits; a failed one
+    /// is retried from the last checkpoint's states until it succeeds or
+    /// the worker stops.
     async fn flush(&mut self, stop: &watch::Receiver<bool>) {
-        let pending = std::mem::take(&mut self.pending);
-        for (partition, messages) in pending {
-            let entries = self.entries(&messages).await;
-            let (mut entries, mut messages) = (entries.as_slice(), messages.as_slice());
-            // In batches of a bounded number of series, one commit each, in
-            // order: a batch not committed ends the partition's turn.
-            while !entries.is_empty() {
-                let cut = entries_within(entries, BATCH_MAX_SERIES);
-                if !self.judge_until_committed(partition, &entries[..cut], &messages[..cut], stop).await {
-                    break;
-                }
-                (entries, messages) = (&entries[cut..], &messages[cut..]);
+        loop {
+            let failed = self.settle(stop).await;
+            if self.pending.is_empty() || (failed && *stop.borrow()) {
+                return;
             }
+            self.launch().await;
         }
     }
 
-    /// Judges and commits `entries` (one per message of `messages`) of
-    /// `partition`, retrying from the last checkpoint's states until it
-    /// succeeds, the partition is lost, or the worker stops; true if committed.
-    async fn judge_until_committed(
-        &mut self,
-        partition: u32,
-        entries: &[LogEntry],
-        messages: &[Received],
-        stop: &watch::Receiver<bool>,
-    ) -> bool {
-        while let Some(held) = self.held.get_mut(&partition) {
-            match self.judge.judge_and_commit(held, entries).await {
-                Ok(true) => {
-                    self.status.batch_done(partition);
-                    let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
-                    self.status.set_position(partition, held.position);
-                    let now = crate::stream::judge::unix_millis();
-                    for sent in messages.iter().filter_map(|m| m.timestamp_ms) {
-                        self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
+    /// Judges the pending messages of every partition and starts their
+    /// commits, one task per partition, all at once (a commit is mostly
+    /// waiting on the database); they run while the next batch gathers,
+    /// and [`settle`](Self::settle) collects them. Call after `settle`: a
+    /// partition's batch is judged from the states its last commit wrote.
+    /// A partition whose batch names a series of a partition launched
+    /// before it (a producer that keyed a series' messages differently)
+    /// waits for the next round, so one series' commits never race.
+    async fn launch(&mut self) {
+        let mut launched_series = HashSet::new();
+        let mut waiting = BTreeMap::new();
+        for (partition, messages) in std::mem::take(&mut self.pending) {
+            let Some(held) = self.held.get(&partition).cloned() else { continue };
+            let entries = self.entries(&messages).await;
+            let series: HashSet<&SeriesId> =
+                entries.iter().flat_map(|e| e.points.iter().map(|p| &p.series_id)).collect();
+            if series.iter().any(|id| launched_series.contains(*id)) {
+                waiting.insert(partition, messages);
+                continue;
+            }
+            launched_series.extend(series.into_iter().cloned());
+            let mut chunks = Vec::new();
+            let mut commits = Vec::new();
+            let (mut rest_entries, mut rest_messages) = (entries.as_slice(), messages);
+            // In batches of a bounded number of series, committed in order.
+            while !rest_entries.is_empty() {
+                let cut = entries_within(rest_entries, BATCH_MAX_SERIES);
+                let tail = rest_messages.split_off(cut);
+                let these = std::mem::replace(&mut rest_messages, tail);
+                match self.judge.prepare(&held, &rest_entries[..cut]).await {
+                    Ok(Some(judged)) => {
+                        chunks.push(Chunk { last: judged.checkpoint.last_entry, messages: these });
+                        commits.push(self.judge.commit(judged));
                     }
-                    return true;
+                    Ok(None) => {}
+                    Err(error) => {
+                        // The states of the series judged are past their
+                        // checkpoints: read again; this batch and the rest
+                        // are judged again after the commits in flight.
+                        self.judge.forget_states();
+                        self.judging_failed = true;
+                        self.status.batch_failed(partition, &error);
+                        tracing::warn!(%error, partition, "judging a kafka batch failed; retrying from the last checkpoint");
+                        let mut retried = these;
+                        retried.append(&mut rest_messages);
+                        waiting.insert(partition, retried);
+                        break;
+                    }
                 }
+                rest_entries = &rest_entries[cut..];
+            }
+            if chunks.is_empty() {
+                continue;
+            }
+            let commit = tokio::spawn(async move {
+                let mut committed = 0;
+                for commit in commits {
+                    match commit.await {
+                        Ok(true) => committed += 1,
+                        outcome => return (committed, outcome),
+                    }
+                }
+                (committed, Ok(true))
+            });
+            self.in_flight.push(InFlight { partition, chunks, commit });
+        }
+        self.pending = waiting;
+    }
+
+    /// Waits for the commits in flight and records their outcomes: the
+    /// committed batches move their partition's position and offset; after
+    /// a failure the states in memory are read again, the uncommitted
+    /// messages go back to the front of their partition's queue, and the
+    /// worker pauses once (as after a batch that failed to be judged).
+    /// True after a failure.
+    async fn settle(&mut self, stop: &watch::Receiver<bool>) -> bool {
+        let mut failed = false;
+        for InFlight { partition, chunks, commit } in std::mem::take(&mut self.in_flight) {
+            let (committed, outcome) = commit
+                .await
+                .unwrap_or_else(|error| (0, Err(StoreError::Corrupt(format!("the commit task failed: {error}")))));
+            let mut chunks = chunks.into_iter();
+            for chunk in chunks.by_ref().take(committed) {
+                self.committed(partition, chunk);
+            }
+            match outcome {
+                Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(partition, "a newer owner took the kafka partition over");
                     self.held.remove(&partition);
+                    self.pending.remove(&partition);
                     self.after_rebalance();
-                    return false;
                 }
                 Err(error) => {
                     tracing::warn!(%error, partition, "kafka batch failed; retrying from the last checkpoint");
                     self.status.batch_failed(partition, &error);
-                    self.judge.forget_states();
-                    if *stop.borrow() {
-                        return false;
-                    }
-                    tokio::time::sleep(RETRY_AFTER).await;
+                    let mut uncommitted: Vec<Received> = chunks.flat_map(|chunk| chunk.messages).collect();
+                    uncommitted.append(self.pending.entry(partition).or_default());
+                    self.pending.insert(partition, uncommitted);
+                    failed = true;
                 }
             }
         }
-        false
+        if failed {
+            self.judge.forget_states();
+        } else {
+            self.judge.keep_within_capacity();
+        }
+        let failed = failed || std::mem::take(&mut self.judging_failed);
+        if failed && !*stop.borrow() {
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+        failed
+    }
+
+    /// A batch of `partition` is committed: its position and Kafka offset
+    /// move on.
+    fn committed(&mut self, partition: u32, chunk: Chunk) {
+        let Some(held) = self.held.get_mut(&partition) else { return };
+        held.position = chunk.last;
+        self.status.batch_done(partition);
+        let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
+        self.status.set_position(partition, held.position);
+        let now = crate::stream::judge::unix_millis();
+        for sent in chunk.messages.iter().filter_map(|m| m.timestamp_ms) {
+            self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
+        }
     }
 
     /// Decodes messages into log entries; a malformed one is logged with its
