@@ -49,7 +49,8 @@ pub(super) struct KafkaWorker {
     pub(super) from_consumer: mpsc::Receiver<FromConsumer>,
     pub(super) consumer: ConsumerHandle,
     pub(super) held: BTreeMap<u32, Held>,
-    pub(super) pending: BTreeMap<u32, Vec<Received>>,
+    /// Per partition, the messages received and not committed, decoded.
+    pub(super) pending: BTreeMap<u32, Batch>,
     /// The commits of the last batch, one per partition.
     pub(super) in_flight: Vec<InFlight>,
     /// A batch failed to be judged since the last settle.
@@ -69,7 +70,30 @@ pub(super) struct InFlight {
 /// One batch of a partition: its position once committed, and its messages.
 struct Chunk {
     last: LogPosition,
-    messages: Vec<Received>,
+    batch: Batch,
+}
+
+/// Messages of one partition in order, decoded once as they arrive (a
+/// malformed one is counted and dead-lettered once, however often its
+/// batch is retried).
+#[derive(Default)]
+pub(super) struct Batch {
+    entries: Vec<LogEntry>,
+    /// Each message's producer time (Unix ms), for ingest-to-verdict.
+    sent_ms: Vec<Option<i64>>,
+}
+
+impl Batch {
+    /// Moves the messages from `at` on into a batch of their own.
+    fn split_off(&mut self, at: usize) -> Batch {
+        Batch { entries: self.entries.split_off(at), sent_ms: self.sent_ms.split_off(at) }
+    }
+
+    /// Moves `later`'s messages to the end of this batch.
+    fn append(&mut self, later: &mut Batch) {
+        self.entries.append(&mut later.entries);
+        self.sent_ms.append(&mut later.sent_ms);
+    }
 }
 
 /// A message's offset as a stored position: the next offset to read, so
@@ -142,7 +166,10 @@ impl KafkaWorker {
         match event {
             FromConsumer::Message(message) => {
                 if self.held.contains_key(&message.partition) {
-                    self.pending.entry(message.partition).or_default().push(message);
+                    let entry = self.entry(&message).await;
+                    let batch = self.pending.entry(message.partition).or_default();
+                    batch.entries.push(entry);
+                    batch.sent_ms.push(message.timestamp_ms);
                 }
             }
             FromConsumer::Assigned { partitions, reply } => {
@@ -243,27 +270,25 @@ impl KafkaWorker {
     async fn launch(&mut self) {
         let mut launched_series = HashSet::new();
         let mut waiting = BTreeMap::new();
-        for (partition, messages) in std::mem::take(&mut self.pending) {
+        for (partition, mut rest) in std::mem::take(&mut self.pending) {
             let Some(held) = self.held.get(&partition).cloned() else { continue };
-            let entries = self.entries(&messages).await;
             let series: HashSet<&SeriesId> =
-                entries.iter().flat_map(|e| e.points.iter().map(|p| &p.series_id)).collect();
+                rest.entries.iter().flat_map(|e| e.points.iter().map(|p| &p.series_id)).collect();
             if series.iter().any(|id| launched_series.contains(*id)) {
-                waiting.insert(partition, messages);
+                waiting.insert(partition, rest);
                 continue;
             }
             launched_series.extend(series.into_iter().cloned());
             let mut chunks = Vec::new();
             let mut commits = Vec::new();
-            let (mut rest_entries, mut rest_messages) = (entries.as_slice(), messages);
             // In batches of a bounded number of series, committed in order.
-            while !rest_entries.is_empty() {
-                let cut = entries_within(rest_entries, BATCH_MAX_SERIES);
-                let tail = rest_messages.split_off(cut);
-                let these = std::mem::replace(&mut rest_messages, tail);
-                match self.judge.prepare(&held, &rest_entries[..cut]).await {
+            while !rest.entries.is_empty() {
+                let cut = entries_within(&rest.entries, BATCH_MAX_SERIES);
+                let tail = rest.split_off(cut);
+                let these = std::mem::replace(&mut rest, tail);
+                match self.judge.prepare(&held, &these.entries).await {
                     Ok(Some(judged)) => {
-                        chunks.push(Chunk { last: judged.checkpoint.last_entry, messages: these });
+                        chunks.push(Chunk { last: judged.checkpoint.last_entry, batch: these });
                         commits.push(self.judge.commit(judged));
                     }
                     Ok(None) => {}
@@ -276,12 +301,11 @@ impl KafkaWorker {
                         self.status.batch_failed(partition, &error);
                         tracing::warn!(%error, partition, "judging a kafka batch failed; retrying from the last checkpoint");
                         let mut retried = these;
-                        retried.append(&mut rest_messages);
+                        retried.append(&mut rest);
                         waiting.insert(partition, retried);
                         break;
                     }
                 }
-                rest_entries = &rest_entries[cut..];
             }
             if chunks.is_empty() {
                 continue;
@@ -328,7 +352,10 @@ impl KafkaWorker {
                 Err(error) => {
                     tracing::warn!(%error, partition, "kafka batch failed; retrying from the last checkpoint");
                     self.status.batch_failed(partition, &error);
-                    let mut uncommitted: Vec<Received> = chunks.flat_map(|chunk| chunk.messages).collect();
+                    let mut uncommitted = Batch::default();
+                    for mut chunk in chunks {
+                        uncommitted.append(&mut chunk.batch);
+                    }
                     uncommitted.append(self.pending.entry(partition).or_default());
                     self.pending.insert(partition, uncommitted);
                     failed = true;
@@ -356,31 +383,27 @@ impl KafkaWorker {
         let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
         self.status.set_position(partition, held.position);
         let now = crate::stream::judge::unix_millis();
-        for sent in chunk.messages.iter().filter_map(|m| m.timestamp_ms) {
+        for &sent in chunk.batch.sent_ms.iter().flatten() {
             self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
         }
     }
 
-    /// Decodes messages into log entries; a malformed one is logged with its
+    /// Decodes a message into a log entry; a malformed one is logged with its
     /// partition and offset, counted, copied to the dead-letter topic when
     /// there is one, and judged as no points (its offset still advances).
-    async fn entries(&self, messages: &[Received]) -> Vec<LogEntry> {
-        let mut entries = Vec::with_capacity(messages.len());
-        for message in messages {
-            let id = position_after(message.offset);
-            match decode_points_message(message.key.as_deref(), message.payload.as_deref()) {
-                Ok(points) => entries.push(LogEntry { id, points, malformed: 0 }),
-                Err(reason) => {
-                    tracing::warn!(partition = message.partition, offset = message.offset, %reason, "malformed kafka message skipped");
-                    metrics::counter!("anomaly_kafka_malformed_messages_total").increment(1);
-                    if let Err(error) = self.dead_letter(message, &reason).await {
-                        tracing::warn!(%error, offset = message.offset, "could not copy a malformed message to the dead-letter topic");
-                    }
-                    entries.push(LogEntry { id, points: Vec::new(), malformed: 1 });
+    async fn entry(&self, message: &Received) -> LogEntry {
+        let id = position_after(message.offset);
+        match decode_points_message(message.key.as_deref(), message.payload.as_deref()) {
+            Ok(points) => LogEntry { id, points, malformed: 0 },
+            Err(reason) => {
+                tracing::warn!(partition = message.partition, offset = message.offset, %reason, "malformed kafka message skipped");
+                metrics::counter!("anomaly_kafka_malformed_messages_total").increment(1);
+                if let Err(error) = self.dead_letter(message, &reason).await {
+                    tracing::warn!(%error, offset = message.offset, "could not copy a malformed message to the dead-letter topic");
                 }
+                LogEntry { id, points: Vec::new(), malformed: 1 }
             }
         }
-        entries
     }
 
     async fn dead_letter(&self, message: &Received, reason: &str) -> Result<(), StoreError> {
