@@ -15,6 +15,8 @@ mod period;
 mod profile;
 mod shape;
 
+#[cfg(test)]
+pub(crate) use shape::heartbeats;
 pub(crate) use shape::{MAX_Z, Shape};
 
 use super::params::{DetectorParams, check_positive, invalid};

@@ -219,22 +219,24 @@ impl Judging {
     }
 }
 
+/// A beat of period 120 (a sharp peak and a slow wave) with small noise,
+/// 6,000 points; the beat from point 5040 has its peak in the wrong place,
+/// inside the usual range.
+#[cfg(test)]
+pub(crate) fn heartbeats() -> Vec<f64> {
+    (0..6000u32)
+        .map(|i| {
+            let phase = i % 120;
+            let peak_at = if (5040..5160).contains(&i) { 70 } else { 20 };
+            let peak = if phase.abs_diff(peak_at) < 4 { 10.0 } else { 0.0 };
+            peak + (f64::from(phase) / 120.0 * std::f64::consts::TAU).sin() + f64::from(i * 7 % 11) * 0.01
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A beat of period 120 (a sharp peak and a slow wave) with small
-    /// noise; from point 5000, one beat has its peak in the wrong place.
-    fn heartbeats() -> Vec<f64> {
-        (0..6000u32)
-            .map(|i| {
-                let phase = i % 120;
-                let peak_at = if (5040..5160).contains(&i) { 70 } else { 20 };
-                let peak = if phase.abs_diff(peak_at) < 4 { 10.0 } else { 0.0 };
-                peak + (f64::from(phase) / 120.0 * std::f64::consts::TAU).sin() + f64::from(i * 7 % 11) * 0.01
-            })
-            .collect()
-    }
 
     fn scores(values: &[f64], learn: u32, length: u32) -> (Shape, Vec<(usize, f64)>) {
         let mut shape = Shape::default();

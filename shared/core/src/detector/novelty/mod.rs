@@ -480,6 +480,7 @@ impl OnlineDetector for Novelty {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detector::discord::heartbeats;
     use crate::detector::grade;
     use proptest::prelude::*;
 
@@ -665,20 +666,6 @@ mod tests {
 
     fn with_resonance() -> NoveltyParams {
         NoveltyParams { resonance: NoveltyParams::DEFAULT.resonance, probation: 400, ..params(30) }
-    }
-
-    /// Beats of period 120 (a sharp peak and a slow wave) with small
-    /// noise; the beat from point 5040 has its peak in the wrong place,
-    /// inside the usual range.
-    fn heartbeats() -> Vec<f64> {
-        (0..6000u32)
-            .map(|i| {
-                let phase = i % 120;
-                let peak_at = if (5040..5160).contains(&i) { 70 } else { 20 };
-                let peak = if phase.abs_diff(peak_at) < 4 { 10.0 } else { 0.0 };
-                peak + (f64::from(phase) / 120.0 * std::f64::consts::TAU).sin() + f64::from(i * 7 % 11) * 0.01
-            })
-            .collect()
     }
 
     fn noise(points: usize) -> Vec<f64> {
