@@ -188,6 +188,37 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        /// Causality: a verdict (its decision and both scores) depends only
+        /// on the points up to it. On a regular wave (so novelty's shape
+        /// channel judges too), replacing every point after `cut` by noise
+        /// changes no verdict up to `cut`, for every online kind.
+        #[test]
+        fn a_verdict_does_not_change_with_the_points_after_it(cut in 800usize..2400, seed: u64) {
+            let values: Vec<f64> = (0..2500u32)
+                .map(|i| 10.0 * (f64::from(i) * std::f64::consts::TAU / 60.0).sin() + f64::from(i * 7919 % 13) * 0.1)
+                .collect();
+            let mut changed = values.clone();
+            let mut state = seed;
+            for value in &mut changed[cut + 1..] {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                *value = (state >> 40) as f64 / 1e5 - 50.0;
+            }
+            for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
+                let (mut original, mut altered) = (online(kind), online(kind));
+                for (i, (a, b)) in values.iter().zip(&changed).enumerate() {
+                    let t = 1_700_000_000 + 60 * i as i64;
+                    let (first, second) = (original.update_at(t, *a), altered.update_at(t, *b));
+                    if i <= cut {
+                        prop_assert_eq!(first, second, "{} at {} (cut {})", kind, i, cut);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_state_overflowed_by_hostile_values_reads_back() {
         let hostile = [f64::MAX, -f64::MAX, 5e-324, 1.0, 1e308, -1e308];
