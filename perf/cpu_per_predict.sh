@@ -5,6 +5,8 @@
 # e.g.   perf/cpu_per_predict.sh PREDICTION_HISTORY_MAX_ROWS=0   (history off)
 #        SEED_DETECTOR=novelty perf/cpu_per_predict.sh   (series fitted with novelty)
 #        TARGET=baseline perf/cpu_per_predict.sh          (the bare axum baseline)
+#        TARGET=baseline BASELINE_ARGS=--our-server perf/cpu_per_predict.sh
+#                                       (the baseline's router on the platform's own server)
 # Prints requests/s and CPU µs per request for three 6-second wrk runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 cargo build --release -q -p platform -p perf
 out=target/bench-cpu && rm -rf "$out" && mkdir -p "$out"
 if [ "${TARGET:-platform}" = baseline ]; then
-  target/release/baseline 18001 >"$out/baseline.log" 2>&1 &
+  target/release/baseline 18001 ${BASELINE_ARGS:-} >"$out/baseline.log" 2>&1 &
   pid=$!
   seed_hosts=(--host http://127.0.0.1:18001)
 else
