@@ -293,6 +293,25 @@ fn never() -> u32 {
     u32::MAX
 }
 
+/// The score a channel must pass: 1, or in the quiet period after its
+/// last alert (`since` points ago, with `score`), that score times
+/// [`STRONGER`] (a long excursion is one event, not hundreds).
+fn quiet_bar(since: u32, score: f64, quiet_period: f64) -> f64 {
+    if f64::from(since) < quiet_period { (score * STRONGER).max(1.0) } else { 1.0 }
+}
+
+/// Moves a channel's last-alert bookkeeping on by one point: `alert` is
+/// its score when the point alerted.
+fn note_alert(alert: Option<f64>, since: &mut u32, score: &mut f64) {
+    match alert {
+        Some(alerted) => {
+            *since = 0;
+            *score = alerted;
+        }
+        None => *since = since.saturating_add(1),
+    }
+}
+
 impl Novelty {
     /// An empty detector.
     pub fn new(params: NoveltyParams) -> Self {
@@ -367,13 +386,8 @@ impl Novelty {
         let change = if season.expected { 0.0 } else { self.steps.z(seen.step) / self.params.change.get() };
         let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
-        // In the quiet period after an alert, the bar is that alert's
-        // score times STRONGER, unless the value is far past the range.
-        let bar = if f64::from(self.since_alert) < quiet_period && spatial <= FAR_PAST {
-            (self.alert_score * STRONGER).max(1.0)
-        } else {
-            1.0
-        };
+        // A value far past the range alerts even in the quiet period.
+        let bar = if spatial <= FAR_PAST { quiet_bar(self.since_alert, self.alert_score, quiet_period) } else { 1.0 };
         let novel = score > bar;
         // Resonance right after an alert of the others sees the same event
         // again: no new evidence.
@@ -381,12 +395,7 @@ impl Novelty {
         let resonance = if awake { shapes.resonance } else { 0.0 };
         // The shape channel has a quiet period of its own, so that a shape
         // seen right after a level alert still counts.
-        let shape_bar = if f64::from(self.since_shape_alert) < quiet_period {
-            (self.shape_alert_score * STRONGER).max(1.0)
-        } else {
-            1.0
-        };
-        let shape_alert = shapes.discord > shape_bar;
+        let shape_alert = shapes.discord > quiet_bar(self.since_shape_alert, self.shape_alert_score, quiet_period);
         // On a regular series the shape is the evidence that ranks: the
         // others' alerts count as at the edge.
         let others = if shapes.regular { (score / bar).min(1.0) } else { score / bar };
@@ -413,20 +422,8 @@ impl Novelty {
     /// Learns from `value`, observed as `seen`; `novel` is the score when
     /// the four channels (not resonance) alerted.
     fn learn_observed(&mut self, value: f64, seen: &Observation, alerts: Alerts) {
-        match alerts.novel {
-            Some(score) => {
-                self.since_alert = 0;
-                self.alert_score = score;
-            }
-            None => self.since_alert = self.since_alert.saturating_add(1),
-        }
-        match alerts.shape {
-            Some(score) => {
-                self.since_shape_alert = 0;
-                self.shape_alert_score = score;
-            }
-            None => self.since_shape_alert = self.since_shape_alert.saturating_add(1),
-        }
+        note_alert(alerts.novel, &mut self.since_alert, &mut self.alert_score);
+        note_alert(alerts.shape, &mut self.since_shape_alert, &mut self.shape_alert_score);
         // Warm-up values, judged against a short history, would set a peak
         // that mutes the channel for thousands of points.
         let level = seen.z / self.params.threshold.get();
