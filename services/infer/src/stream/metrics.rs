@@ -17,8 +17,9 @@ pub(crate) struct StreamMetrics {
     /// When the last batch was checkpointed, Unix seconds (its age is
     /// `time() - anomaly_stream_last_checkpoint_timestamp_seconds`).
     pub(crate) last_checkpoint: metrics::Gauge,
-    /// From the append of an entry (its Redis stream id's time) to the commit of its verdicts.
-    pub(crate) ingest_to_verdict: metrics::Histogram,
+    /// From the append of an entry (its Redis stream id's time, or a Kafka
+    /// message's producer time) to the commit of its verdicts.
+    ingest_to_verdict: metrics::Histogram,
 }
 
 impl StreamMetrics {
@@ -47,6 +48,15 @@ impl StreamMetrics {
     /// Batches of `partition` that failed in a row (0: the last went through).
     pub(crate) fn set_failures(partition: u32, failures: u32) {
         metrics::gauge!("anomaly_stream_partition_failures", "partition" => partition.to_string()).set(failures);
+    }
+
+    /// A batch is committed now: records ingest-to-verdict for each of its
+    /// entries, from when it was sent (Unix ms).
+    pub(crate) fn committed_now(&self, sent_ms: impl IntoIterator<Item = i64>) {
+        let now = anomaly_store::unix_millis();
+        for sent in sent_ms {
+            self.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
+        }
     }
 
     pub(crate) fn count(&self, verdict: &Verdict) {

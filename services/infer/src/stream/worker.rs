@@ -5,7 +5,7 @@
 //! with the states of that moment, so its verdicts equal those of an
 //! uninterrupted run.
 
-use super::judge::{Held, Judge, Judged, claim, unix_millis};
+use super::judge::{Held, Judge, Judged, claim};
 use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use anomaly_store::{Backends, LogEntry, LogPosition, POINT_LOG, PartitionLeases, StoreError};
@@ -206,13 +206,13 @@ impl Worker {
     /// Reads and judges one batch of a partition: `None` when there is
     /// nothing to judge, else the batch to commit and, for a log whose ids
     /// are times, the append time of each entry (ms).
-    async fn step(&mut self, owned: &Held) -> Result<Option<(Judged, Vec<u64>)>, StoreError> {
+    async fn step(&mut self, owned: &Held) -> Result<Option<(Judged, Vec<i64>)>, StoreError> {
         let mut entries = self.backends.points.read_after(owned.partition, owned.position, BATCH_ENTRIES).await?;
         entries.truncate(entries_within(&entries, BATCH_MAX_SERIES));
         let Some(judged) = self.judge.prepare(owned, &entries).await? else { return Ok(None) };
         // Redis stream ids carry the append time in ms; the SQL log's do not.
         let times = if self.backends.points.ids_are_times() {
-            entries.iter().map(|e| e.id.major).collect()
+            entries.iter().map(|e| i64::try_from(e.id.major).unwrap_or(i64::MAX)).collect()
         } else {
             Vec::new()
         };
@@ -245,10 +245,7 @@ impl Worker {
                 self.judge.keep_within_capacity();
                 self.status.batch_done(partition);
                 self.status.set_position(partition, last);
-                let now = unix_millis().max(0) as u64;
-                for appended in entry_times {
-                    self.metrics.ingest_to_verdict.record(now.saturating_sub(appended) as f64 / 1000.0);
-                }
+                self.metrics.committed_now(entry_times);
                 if let Err(error) = self.backends.points.acknowledge(partition, last).await {
                     tracing::debug!(%error, "could not trim the log; a later batch will");
                 }
@@ -291,8 +288,8 @@ struct InFlight {
     partition: u32,
     /// Its last entry: the partition's position once committed.
     last: LogPosition,
-    /// When its entries were appended (ms), for ingest-to-verdict.
-    entry_times: Vec<u64>,
+    /// When its entries were appended (Unix ms), for ingest-to-verdict.
+    entry_times: Vec<i64>,
     commit: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 

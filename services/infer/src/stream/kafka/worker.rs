@@ -12,9 +12,9 @@ use crate::stream::judge::{Held, Judge, claim};
 use crate::stream::lag_minutes::LagMinutes;
 use crate::stream::worker::{BATCH_MAX_SERIES, entries_within};
 use crate::stream::{StreamMetrics, StreamStatus};
-use anomaly_core::SeriesId;
 use anomaly_store::{Backends, KafkaProducer, LogEntry, LogPosition, StoreError, decode_points_message};
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -266,19 +266,22 @@ impl KafkaWorker {
     /// partition's batch is judged from the states its last commit wrote.
     /// A partition whose batch names a series of a partition launched
     /// before it (a producer that keyed a series' messages differently)
-    /// waits for the next round, so one series' commits never race.
+    /// waits for the next round, so one series' commits never race. The
+    /// series are compared by hash, not copied: a collision only holds a
+    /// batch back a round.
     async fn launch(&mut self) {
+        let hasher = RandomState::new();
         let mut launched_series = HashSet::new();
         let mut waiting = BTreeMap::new();
         for (partition, mut rest) in std::mem::take(&mut self.pending) {
             let Some(held) = self.held.get(&partition).cloned() else { continue };
-            let series: HashSet<&SeriesId> =
-                rest.entries.iter().flat_map(|e| e.points.iter().map(|p| &p.series_id)).collect();
-            if series.iter().any(|id| launched_series.contains(*id)) {
+            let series: HashSet<u64> =
+                rest.entries.iter().flat_map(|e| e.points.iter().map(|p| hasher.hash_one(&p.series_id))).collect();
+            if !series.is_disjoint(&launched_series) {
                 waiting.insert(partition, rest);
                 continue;
             }
-            launched_series.extend(series.into_iter().cloned());
+            launched_series.extend(series);
             let mut chunks = Vec::new();
             let mut commits = Vec::new();
             // In batches of a bounded number of series, committed in order.
@@ -382,10 +385,7 @@ impl KafkaWorker {
         self.status.batch_done(partition);
         let _ = self.consumer.commits.send(vec![(partition, next_offset(held))]);
         self.status.set_position(partition, held.position);
-        let now = crate::stream::judge::unix_millis();
-        for &sent in chunk.batch.sent_ms.iter().flatten() {
-            self.metrics.ingest_to_verdict.record(now.saturating_sub(sent).max(0) as f64 / 1000.0);
-        }
+        self.metrics.committed_now(chunk.batch.sent_ms.into_iter().flatten());
     }
 
     /// Decodes a message into a log entry; a malformed one is logged with its
