@@ -73,6 +73,13 @@ async fn start_worker(env: &TestEnv, topics: &Topics) -> Running {
     run(infer::build(env.connect().await, &settings, &http_args()).await.expect("infer binds"))
 }
 
+/// The only worker of the group, once it owns every partition.
+async fn sole_worker(env: &TestEnv, topics: &Topics) -> Running {
+    let worker = start_worker(env, topics).await;
+    wait_until("the worker owns the 4 partitions", 30, async || owned(&worker.url).await == 4).await;
+    worker
+}
+
 /// `n` points of series `s`: noise, a spike every 97 points, a level shift.
 fn series_values(s: usize, n: usize) -> Vec<f64> {
     (0..n)
@@ -162,8 +169,7 @@ async fn assert_judged_once(env: &TestEnv, infer: &str, series: usize, n: usize)
 async fn points_on_four_partitions_are_judged_once_and_anomalies_reach_postgres_and_the_topic() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let worker = start_worker(&env, &topics).await;
-    wait_until("the worker owns the 4 partitions", 30, async || owned(&worker.url).await == 4).await;
+    let worker = sole_worker(&env, &topics).await;
     let (series, n) = (8, 400);
     produce(&topics.points, &messages(series, 0..n, 40)).await;
     assert_judged_once(&env, &worker.url, series, n).await;
@@ -327,8 +333,7 @@ async fn a_killed_worker_s_partitions_go_to_the_survivor_with_identical_verdicts
 async fn one_series_on_every_partition_is_judged_once_and_stored_whole() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let worker = start_worker(&env, &topics).await;
-    wait_until("the worker owns the 4 partitions", 30, async || owned(&worker.url).await == 4).await;
+    let worker = sole_worker(&env, &topics).await;
     let n = 2000;
     let values: Vec<String> = (0..n)
         .map(|i| {
@@ -362,8 +367,7 @@ async fn one_series_on_every_partition_is_judged_once_and_stored_whole() {
 async fn malformed_messages_are_skipped_counted_and_sent_to_the_dead_letter_topic() {
     let env = TestEnv::new(Kind::Production).await;
     let topics = Topics::new().await;
-    let worker = start_worker(&env, &topics).await;
-    wait_until("the worker owns the 4 partitions", 30, async || owned(&worker.url).await == 4).await;
+    let worker = sole_worker(&env, &topics).await;
     let point = |t: i64| json!({ "timestamp": t, "value": 5.0 }).to_string();
     let bad = [
         ("m".to_owned(), "not json".to_owned()),
