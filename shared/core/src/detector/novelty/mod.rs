@@ -716,6 +716,31 @@ mod tests {
         assert!(others.iter().all(|s| *s == grade::EDGE), "their alerts count as at the edge: {others:?}");
     }
 
+    /// Through the `Model` every caller uses (values beyond its learning
+    /// limit are judged, not learnt).
+    #[test]
+    fn extreme_values_on_a_regular_series_neither_panic_nor_break_the_scores() {
+        let mut values = heartbeats();
+        for (at, extreme) in [(3000, f64::MAX), (3001, -f64::MAX), (4000, 1e308), (4500, 5e-324), (4600, 1e150)] {
+            values[at] = extreme;
+        }
+        let mut model =
+            crate::Model::Novelty(Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT }));
+        for (i, value) in values.iter().enumerate() {
+            let verdict = model.update(*value);
+            let score = verdict.anomaly_score();
+            assert!((0.0..=1.0).contains(&score), "score {score} at {i}");
+            if [3000, 3001, 4000].contains(&i) {
+                assert!(verdict.is_anomaly(), "{value:e} at {i} is flagged");
+            }
+        }
+        let crate::Model::Novelty(detector) = &model else { unreachable!("a novelty model") };
+        assert!(detector.regular(), "still judged as regular");
+        let text = serde_json::to_string(&model).expect("serialises");
+        let restored: crate::Model = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(restored, model, "every number of the state is finite and reads back");
+    }
+
     #[test]
     fn on_a_series_that_is_not_regular_the_shape_channel_changes_nothing() {
         let values = noise(4000);
