@@ -23,7 +23,7 @@ pub use error::ValidationError;
 pub use latency::LatencySummary;
 pub use latency_histogram::LatencyHistogram;
 pub use model::{ModelParams, ModelRecord};
-pub use partition::partition_of;
+pub use partition::{Partitioner, partition_of};
 pub use series_id::SeriesId;
 pub use threshold::Threshold;
 pub use timestamp::parse_timestamp;

@@ -13,6 +13,32 @@ pub fn partition_of(series_id: &SeriesId, partitions: u32) -> u32 {
     (hash % u64::from(partitions.max(1))) as u32
 }
 
+/// [`partition_of`] for points in order: a run of points of one series
+/// (as ingest and producers write them) is hashed once.
+pub struct Partitioner {
+    partitions: u32,
+    last: Option<(SeriesId, u32)>,
+}
+
+impl Partitioner {
+    /// For `partitions` partitions (>= 1).
+    pub fn new(partitions: u32) -> Self {
+        Self { partitions, last: None }
+    }
+
+    /// The partition of `series_id`.
+    pub fn of(&mut self, series_id: &SeriesId) -> u32 {
+        match &self.last {
+            Some((last, partition)) if last == series_id => *partition,
+            _ => {
+                let partition = partition_of(series_id, self.partitions);
+                self.last = Some((series_id.clone(), partition));
+                partition
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -26,5 +52,14 @@ mod tests {
         assert_eq!(partition_of(&a, 1), 0);
         // The README's producer example.
         assert_eq!(partition_of(&SeriesId::parse("cpu").expect("valid"), 16), 9);
+    }
+
+    #[test]
+    fn the_partitioner_agrees_with_partition_of_in_and_between_runs() {
+        let mut partitioner = Partitioner::new(16);
+        for name in ["cpu", "cpu", "a", "cpu", "a", "a", "b"] {
+            let id = SeriesId::parse(name).expect("valid");
+            assert_eq!(partitioner.of(&id), partition_of(&id, 16), "{name}");
+        }
     }
 }

@@ -2,12 +2,14 @@
 
 use crate::ValidationError;
 use std::fmt;
+use std::sync::Arc;
 
 /// A series id: 1 to 128 bytes of `[A-Za-z0-9._:-]`, other than `.` and
 /// `..` (which clients resolve as path segments, so such a series could
-/// never be reached in a URL).
+/// never be reached in a URL). Shared, not copied, when cloned: the stream
+/// carries it with each of its points.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SeriesId(String);
+pub struct SeriesId(Arc<str>);
 
 impl SeriesId {
     /// The longest accepted id, in bytes.
@@ -16,7 +18,7 @@ impl SeriesId {
     /// Checks `raw` and wraps a copy of it.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         Self::check(raw)?;
-        Ok(Self(raw.to_owned()))
+        Ok(Self(Arc::from(raw)))
     }
 
     fn check(raw: &str) -> Result<(), ValidationError> {
@@ -33,7 +35,7 @@ impl SeriesId {
 
     /// The id as an owned string.
     pub fn into_string(self) -> String {
-        self.0
+        self.0.as_ref().to_owned()
     }
 
     /// The id as text.
@@ -45,10 +47,17 @@ impl SeriesId {
 impl TryFrom<String> for SeriesId {
     type Error = ValidationError;
 
-    /// Checks `raw` and keeps it, without copying.
+    /// Checks `raw` and keeps it.
     fn try_from(raw: String) -> Result<Self, ValidationError> {
         Self::check(&raw)?;
-        Ok(Self(raw))
+        Ok(Self(Arc::from(raw)))
+    }
+}
+
+/// Looked up by its text in maps keyed by series (its order and hash are the text's).
+impl std::borrow::Borrow<str> for SeriesId {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -12,7 +12,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -36,17 +37,20 @@ pub struct IngestRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"points": [{"series_id": "cpu", "timestamp": 1609459200, "value": 20.1}]}))]
-pub struct BatchIngestRequest {
+pub struct BatchIngestRequest<'a> {
     /// The points, each series' in ascending time.
-    pub points: Vec<BatchPoint>,
+    #[serde(borrow)]
+    pub points: Vec<BatchPoint<'a>>,
 }
 
 /// One point of a many-series ingest (also one NDJSON line).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BatchPoint {
+pub struct BatchPoint<'a> {
     /// The series: 1 to 128 bytes of `[A-Za-z0-9._:-]`.
-    pub series_id: String,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub series_id: Cow<'a, str>,
     /// Unix seconds: digits in a string or an integer >= 0.
     #[schema(value_type = Object)]
     pub timestamp: serde_json::Value,
@@ -123,31 +127,63 @@ pub async fn ingest_many(
     if raw.is_empty() {
         return Err(ValidationError::EmptySeries.into());
     }
-    let mut by_series: BTreeMap<SeriesId, (Vec<i64>, Vec<f64>)> = BTreeMap::new();
+    let mut groups = SeriesGroups::default();
     let max_series = state.stream.ingest_max_series;
     for point in raw {
-        let series_id = SeriesId::parse(&point.series_id)?;
-        if by_series.len() == max_series && !by_series.contains_key(&series_id) {
-            return Err(ApiError::BadRequest {
-                code: "too_many_series",
-                message: format!(
-                    "this request holds points of more than {max_series} series (INGEST_MAX_SERIES_PER_REQUEST); \
-                     send them in several requests"
-                ),
-            });
-        }
+        let at = groups.find_or_add(&point.series_id, max_series)?;
         let timestamp = PredictRequest { timestamp: point.timestamp, value: point.value }.unix_seconds()?;
-        let entry = by_series.entry(series_id).or_default();
-        entry.0.push(timestamp);
-        entry.1.push(point.value);
+        groups.series[at].1.push(timestamp);
+        groups.series[at].2.push(point.value);
     }
     let mut points = Vec::new();
-    for (series_id, (timestamps, values)) in by_series {
+    for (series_id, timestamps, values) in groups.series {
         let series = TrainingSeries::new(timestamps, values, 1).map_err(|e| in_series(&series_id, e))?;
         points.extend(to_points(&series_id, &series));
     }
     let accepted = append(&state, points).await?;
     Ok((StatusCode::ACCEPTED, Json(IngestAccepted { series_id: None, accepted })))
+}
+
+/// The points of a many-series ingest by series, in the order each series
+/// first appears.
+#[derive(Default)]
+struct SeriesGroups {
+    /// Each series with its timestamps and values.
+    series: Vec<(SeriesId, Vec<i64>, Vec<f64>)>,
+    /// Where each series is in `series`.
+    index: HashMap<SeriesId, usize>,
+    /// The series of the point before (points of a series often come in a row).
+    last: usize,
+}
+
+impl SeriesGroups {
+    /// Where the series named `name` is, added if new: refused when its
+    /// name is invalid or it would be one series more than `max_series`.
+    fn find_or_add(&mut self, name: &str, max_series: usize) -> Result<usize, ApiError> {
+        if self.series.get(self.last).is_some_and(|(id, ..)| id.as_str() == name) {
+            return Ok(self.last);
+        }
+        let at = match self.index.get(name) {
+            Some(&at) => at,
+            None => {
+                let series_id = SeriesId::parse(name)?;
+                if self.series.len() == max_series {
+                    return Err(ApiError::BadRequest {
+                        code: "too_many_series",
+                        message: format!(
+                            "this request holds points of more than {max_series} series \
+                             (INGEST_MAX_SERIES_PER_REQUEST); send them in several requests"
+                        ),
+                    });
+                }
+                self.index.insert(series_id.clone(), self.series.len());
+                self.series.push((series_id, Vec::new(), Vec::new()));
+                self.series.len() - 1
+            }
+        };
+        self.last = at;
+        Ok(at)
+    }
 }
 
 /// Names the series in a validation message of a many-series ingest.

@@ -6,6 +6,7 @@
 //! configured). The log worker and the Kafka worker both judge through it,
 //! so verdicts do not depend on where the points came from.
 
+use super::metrics::VerdictCounts;
 use super::{StreamDefaults, StreamMetrics, StreamStatus};
 use crate::ModelLookup;
 use anomaly_core::{Model, OnlineDetector, SeriesId, Verdict};
@@ -246,60 +247,69 @@ impl Judge {
 
     /// Judges the entries' points in order, adding the anomalies and (with
     /// the history on) every judged point to `checkpoint`, and the verdicts
-    /// of watched series to `verdicts`; returns the series touched.
+    /// of watched series to `verdicts`; returns the series touched. A run
+    /// of points of one series (an entry of `POST /ingest` holds its series
+    /// one after the other) looks its state up once.
     async fn judge(
         &mut self,
         entries: &[LogEntry],
         checkpoint: &mut Checkpoint,
         verdicts: &mut Vec<LiveVerdict>,
-    ) -> Result<HashSet<SeriesId>, StoreError> {
-        let mut touched = HashSet::new();
+    ) -> Result<Vec<SeriesId>, StoreError> {
+        let mut touched = Vec::new();
+        let mut counts = VerdictCounts::default();
         let recorded_at_ms = unix_millis();
         let mut unloaded = self.read_unloaded(entries).await?;
         for entry in entries {
             self.metrics.malformed.increment(entry.malformed);
-            for point in &entry.points {
-                self.load_state(&point.series_id, &mut unloaded).await?;
-                let Some((state, judged_in)) = self.states.get_mut(&point.series_id) else { continue };
-                *judged_in = self.batches;
-                touched.insert(point.series_id.clone());
-                if state.last_point.is_some_and(|(last, _)| point.timestamp <= last) {
-                    state.late += 1;
-                    self.metrics.late.increment(1);
-                    continue;
+            for run in entry.points.chunk_by(|a, b| a.series_id == b.series_id) {
+                let series_id = &run[0].series_id;
+                self.load_state(series_id, &mut unloaded).await?;
+                let Some((state, judged_in)) = self.states.get_mut(series_id) else { continue };
+                if *judged_in != self.batches {
+                    *judged_in = self.batches;
+                    touched.push(series_id.clone());
                 }
-                let verdict = state.model.update_at(point.timestamp, point.value);
-                state.points += 1;
-                state.last_point = Some((point.timestamp, point.value));
-                self.metrics.count(&verdict);
-                let watched = !self.watched.0.is_empty() && self.watched.0.contains(&point.series_id);
-                if watched || self.keep_points {
-                    let judged = judged_point(point, &verdict, state, recorded_at_ms);
-                    if watched {
-                        verdicts.push(live_verdict(&judged));
+                let watched = !self.watched.0.is_empty() && self.watched.0.contains(series_id);
+                for point in run {
+                    if state.last_point.is_some_and(|(last, _)| point.timestamp <= last) {
+                        state.late += 1;
+                        counts.late += 1;
+                        continue;
                     }
-                    if self.keep_points {
-                        checkpoint.judged.push(judged);
+                    let verdict = state.model.update_at(point.timestamp, point.value);
+                    state.points += 1;
+                    state.last_point = Some((point.timestamp, point.value));
+                    counts.add(&verdict);
+                    if watched || self.keep_points {
+                        let judged = judged_point(point, &verdict, state, recorded_at_ms);
+                        if watched {
+                            verdicts.push(live_verdict(&judged));
+                        }
+                        if self.keep_points {
+                            checkpoint.judged.push(judged);
+                        }
                     }
-                }
-                if let Verdict::Judged(decision) = verdict
-                    && decision.anomaly
-                {
-                    state.anomalies += 1;
-                    checkpoint.anomalies.push(StreamAnomaly {
-                        series_id: point.series_id.clone(),
-                        timestamp: point.timestamp,
-                        value: point.value,
-                        score: decision.score.is_finite().then_some(decision.score),
-                        anomaly_score: Some(decision.anomaly_score),
-                        detector: state.model.kind().to_owned(),
-                        version: state.version,
-                        recorded_at_ms,
-                        label: None,
-                    });
+                    if let Verdict::Judged(decision) = verdict
+                        && decision.anomaly
+                    {
+                        state.anomalies += 1;
+                        checkpoint.anomalies.push(StreamAnomaly {
+                            series_id: series_id.clone(),
+                            timestamp: point.timestamp,
+                            value: point.value,
+                            score: decision.score.is_finite().then_some(decision.score),
+                            anomaly_score: Some(decision.anomaly_score),
+                            detector: state.model.kind().to_owned(),
+                            version: state.version,
+                            recorded_at_ms,
+                            label: None,
+                        });
+                    }
                 }
             }
         }
+        self.metrics.count(&counts);
         Ok(touched)
     }
 
@@ -358,7 +368,8 @@ impl Judge {
             (None, Some(current)) => current,
             (None, None) => self.fresh(series_id, self.defaults.model()),
         };
-        self.states.insert(series_id.clone(), (state, self.batches));
+        // Not judged in any batch yet: the caller marks it judged in this one.
+        self.states.insert(series_id.clone(), (state, 0));
         Ok(())
     }
 

@@ -59,11 +59,29 @@ impl StreamMetrics {
         }
     }
 
-    pub(crate) fn count(&self, verdict: &Verdict) {
+    /// Adds a batch's verdicts and late points.
+    pub(crate) fn count(&self, counts: &VerdictCounts) {
+        for (counter, count) in self.verdicts.iter().zip(counts.verdicts) {
+            counter.increment(count);
+        }
+        self.late.increment(counts.late);
+    }
+}
+
+/// Verdicts of a batch by result (warming up, normal, anomaly), and its
+/// late points: counted in the batch, added to `/metrics` once.
+#[derive(Default)]
+pub(crate) struct VerdictCounts {
+    verdicts: [u64; 3],
+    pub(crate) late: u64,
+}
+
+impl VerdictCounts {
+    pub(crate) fn add(&mut self, verdict: &Verdict) {
         let index = match verdict {
             Verdict::WarmingUp { .. } => 0,
             Verdict::Judged(decision) => 1 + usize::from(decision.anomaly),
         };
-        self.verdicts[index].increment(1);
+        self.verdicts[index] += 1;
     }
 }

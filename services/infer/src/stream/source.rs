@@ -7,7 +7,7 @@
 
 use super::StreamStatus;
 use super::kafka::KafkaIngest;
-use anomaly_core::partition_of;
+use anomaly_core::Partitioner;
 use anomaly_store::{LogPosition, PointLog, StoreError, StreamPoint};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -42,13 +42,12 @@ impl StreamSource for OwnLog {
     /// One entry per partition the points fall in.
     async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
         let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
+        let mut partitioner = Partitioner::new(self.0.partitions());
         for point in points {
-            by_partition.entry(partition_of(&point.series_id, self.0.partitions())).or_default().push(point);
+            by_partition.entry(partitioner.of(&point.series_id)).or_default().push(point);
         }
-        for (partition, points) in by_partition {
-            self.0.append(partition, &points).await?;
-        }
-        Ok(())
+        let entries: Vec<(u32, Vec<StreamPoint>)> = by_partition.into_iter().collect();
+        self.0.append_all(&entries).await
     }
 
     async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {

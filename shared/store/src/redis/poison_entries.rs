@@ -15,7 +15,7 @@
 
 use crate::StoreError;
 use crate::ports::stream::{LogPosition, StreamPoint, decode_points};
-use anomaly_core::partition_of;
+use anomaly_core::Partitioner;
 use deadpool_redis::Pool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -60,7 +60,8 @@ pub(super) fn decode_entry(
     let (mut points, malformed) = decode_points(text);
     let parsed = points.len();
     // A series is judged in its own partition only, where its points are in order.
-    points.retain(|point| partition_of(&point.series_id, partitions) == partition);
+    let mut partitioner = Partitioner::new(partitions);
+    points.retain(|point| partitioner.of(&point.series_id) == partition);
     let elsewhere = (parsed - points.len()) as u64;
     let reason = match (malformed, elsewhere) {
         (0, 0) => None,
@@ -176,9 +177,9 @@ mod tests {
 
     #[test]
     fn rows_of_series_of_other_partitions_are_left_out() {
-        let cpu = partition_of(&anomaly_core::SeriesId::parse("cpu").expect("valid"), 16);
+        let cpu = anomaly_core::partition_of(&anomaly_core::SeriesId::parse("cpu").expect("valid"), 16);
         let text = br#"[["cpu",1,1.5],["mem",1,2.5]]"#;
-        let mem = partition_of(&anomaly_core::SeriesId::parse("mem").expect("valid"), 16);
+        let mem = anomaly_core::partition_of(&anomaly_core::SeriesId::parse("mem").expect("valid"), 16);
         assert_ne!(cpu, mem, "two series of two partitions");
         let (points, malformed, reason) = decode_entry(&field("points", text), cpu, 16);
         assert_eq!((points.len(), points[0].series_id.as_str(), malformed), (1, "cpu", 1));

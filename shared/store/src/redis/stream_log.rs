@@ -16,6 +16,7 @@ use crate::StoreError;
 use crate::ports::stream::{LogEntry, LogPosition, PointLog, StreamPoint, encode_points};
 use async_trait::async_trait;
 use deadpool_redis::Pool;
+use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -51,6 +52,29 @@ impl RedisPointLog {
     }
 }
 
+impl RedisPointLog {
+    /// `XADD` of `points` to `partition`'s stream on `conn`.
+    async fn append_on(
+        &self,
+        conn: &mut MultiplexedConnection,
+        partition: u32,
+        points: &[StreamPoint],
+    ) -> Result<LogPosition, StoreError> {
+        let key = self.key(partition);
+        let entry = encode_points(points);
+        let add = redis::cmd("XADD").arg(&key).arg("*").arg("points").arg(&entry).to_owned();
+        let id: String = match add.query_async(conn).await {
+            Ok(id) => id,
+            Err(error) if moved_entries_ahead(&self.pool, &key).await? => {
+                tracing::debug!(%error, "append refused until entries ahead of the clock were moved");
+                add.query_async(conn).await?
+            }
+            Err(error) => return Err(error.into()),
+        };
+        parse_id(&id)
+    }
+}
+
 fn parse_id(text: &str) -> Result<LogPosition, StoreError> {
     LogPosition::parse(text).ok_or_else(|| StoreError::Corrupt(format!("stream entry id {text}")))
 }
@@ -69,20 +93,23 @@ impl PointLog for RedisPointLog {
     /// possible by another producer) moves the entries ahead of the clock
     /// back to now and is tried once more.
     async fn append(&self, partition: u32, points: &[StreamPoint]) -> Result<LogPosition, StoreError> {
-        let key = self.key(partition);
-        let entry = encode_points(points);
         let mut conn = self.pool.get().await?;
-        let add = redis::cmd("XADD").arg(&key).arg("*").arg("points").arg(&entry).to_owned();
-        let id: String = match add.query_async(&mut conn).await {
-            Ok(id) => id,
-            Err(error) if moved_entries_ahead(&self.pool, &key).await? => {
-                tracing::debug!(%error, "append refused until entries ahead of the clock were moved");
-                add.query_async(&mut conn).await?
-            }
-            Err(error) => return Err(error.into()),
-        };
+        let id = self.append_on(&mut conn, partition, points).await?;
         self.appended.notify_waiters();
-        parse_id(&id)
+        Ok(id)
+    }
+
+    /// The entries' `XADD`s go out together on one connection (pipelined
+    /// by it), not one round trip after the other.
+    async fn append_all(&self, entries: &[(u32, Vec<StreamPoint>)]) -> Result<(), StoreError> {
+        let conn = self.pool.get().await?;
+        let appends = entries.iter().map(|(partition, points)| {
+            let mut conn: MultiplexedConnection = (*conn).clone();
+            async move { self.append_on(&mut conn, *partition, points).await }
+        });
+        let appended = futures::future::join_all(appends).await;
+        self.appended.notify_waiters();
+        appended.into_iter().try_for_each(|id| id.map(|_| ()))
     }
 
     async fn read_after(&self, partition: u32, after: LogPosition, count: usize) -> Result<Vec<LogEntry>, StoreError> {
