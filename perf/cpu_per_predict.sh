@@ -7,6 +7,7 @@
 #        TARGET=baseline perf/cpu_per_predict.sh          (the bare axum baseline)
 #        TARGET=baseline BASELINE_ARGS=--our-server perf/cpu_per_predict.sh
 #                                       (the baseline's router on the platform's own server)
+#        PLATFORM_BINARY=/tmp/platform_before perf/cpu_per_predict.sh   (another build, side by side)
 # Prints requests/s and CPU µs per request for three 6-second wrk runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ if [ "${TARGET:-platform}" = baseline ]; then
   seed_hosts=(--host http://127.0.0.1:18001)
 else
   env "$@" SQLITE_PATH="$out/cpu.db" TRAIN_PORT=18000 INFER_PORT=18001 MONITOR_PORT=18002 RUST_LOG=warn \
-    target/release/platform >"$out/platform.log" 2>&1 &
+    "${PLATFORM_BINARY:-target/release/platform}" >"$out/platform.log" 2>&1 &
   pid=$!
   seed_hosts=(--host http://127.0.0.1:18001 --fit-host http://127.0.0.1:18000)
 fi

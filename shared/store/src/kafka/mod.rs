@@ -76,7 +76,12 @@ pub fn decode_points_message(key: Option<&[u8]>, payload: Option<&[u8]>) -> Resu
 
 /// Encodes points of one series as a batch message body.
 pub fn encode_points_message(timestamps: &[i64], values: &[f64]) -> String {
-    serde_json::json!({ "timestamps": timestamps, "values": values }).to_string()
+    #[derive(serde::Serialize)]
+    struct Batch<'a> {
+        timestamps: &'a [i64],
+        values: &'a [f64],
+    }
+    serde_json::to_string(&Batch { timestamps, values }).unwrap_or_default()
 }
 
 /// Writes to Kafka: idempotent (retries never duplicate a message), every
