@@ -226,3 +226,29 @@ async fn append(state: &InferState, points: Vec<StreamPoint>) -> Result<usize, A
     state.stream.metrics.ingested.increment(accepted as u64);
     Ok(accepted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_are_grouped_in_first_seen_order_whatever_the_points_order() {
+        let mut groups = SeriesGroups::default();
+        let found: Vec<usize> =
+            ["b", "a", "b", "b", "c", "a"].iter().map(|name| groups.find_or_add(name, 3).expect("within")).collect();
+        assert_eq!(found, [0, 1, 0, 0, 2, 1]);
+        let names: Vec<&str> = groups.series.iter().map(|(id, ..)| id.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn a_series_past_the_bound_and_a_bad_id_are_refused() {
+        let mut groups = SeriesGroups::default();
+        groups.find_or_add("a", 1).expect("the first series");
+        assert_eq!(groups.find_or_add("a", 1).expect("the same series"), 0);
+        let refused = groups.find_or_add("b", 1).expect_err("a second series");
+        assert!(matches!(refused, ApiError::BadRequest { code: "too_many_series", .. }), "{refused:?}");
+        let refused = groups.find_or_add("a b", 2).expect_err("not an id");
+        assert!(matches!(refused, ApiError::Validation(ValidationError::InvalidSeriesId { .. })), "{refused:?}");
+    }
+}

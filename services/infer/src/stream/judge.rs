@@ -342,9 +342,15 @@ impl Judge {
         if change.is_none() && self.states.contains_key(series_id) {
             return Ok(());
         }
+        // The batch that last judged the series stays (0: none yet), so the
+        // caller counts it touched once per batch, even when a refit
+        // replaces its state in the middle of one.
+        let (in_memory, judged_in) = match self.states.remove(series_id) {
+            Some((state, judged_in)) => (Some(state), judged_in),
+            None => (None, 0),
+        };
         // A deleted series' state in memory is not carried on.
-        let in_memory =
-            self.states.remove(series_id).map(|(state, _)| state).filter(|_| change != Some(Change::Deleted));
+        let in_memory = in_memory.filter(|_| change != Some(Change::Deleted));
         let read_before = unloaded.asked.contains(series_id);
         let current = match in_memory {
             Some(state) => Some(state),
@@ -368,8 +374,7 @@ impl Judge {
             (None, Some(current)) => current,
             (None, None) => self.fresh(series_id, self.defaults.model()),
         };
-        // Not judged in any batch yet: the caller marks it judged in this one.
-        self.states.insert(series_id.clone(), (state, 0));
+        self.states.insert(series_id.clone(), (state, judged_in));
         Ok(())
     }
 
