@@ -63,9 +63,11 @@ pub async fn produce_round_robin(topic: &str, partitions: i32, values: &[String]
     }
 }
 
-/// A message read back: key, value and its `anomaly-error` header, if any.
+/// A message read back: partition, key, value and its `anomaly-error` header, if any.
 #[derive(Debug, Clone)]
 pub struct ReadMessage {
+    /// The partition it was on.
+    pub partition: i32,
     /// The key, as text.
     pub key: String,
     /// The value, as text.
@@ -96,7 +98,12 @@ pub fn read_all(topic: &str, partitions: i32, count: usize, wait: Duration) -> V
             let error = message
                 .headers()
                 .and_then(|headers| headers.iter().find(|h| h.key == "anomaly-error").map(|h| text(h.value)));
-            read.push(ReadMessage { key: text(message.key()), value: text(message.payload()), error });
+            read.push(ReadMessage {
+                partition: message.partition(),
+                key: text(message.key()),
+                value: text(message.payload()),
+                error,
+            });
         }
     }
     read

@@ -205,6 +205,66 @@ async fn points_on_four_partitions_are_judged_once_and_anomalies_reach_postgres_
     .await;
 }
 
+/// `POST /ingest` of many series produces one message of rows per
+/// partition, each series on the partition librdkafka's default
+/// partitioner gives its id as a key: keyed messages of the same series
+/// from another producer land on the same partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_writes_rows_where_each_series_key_would_go() {
+    let env = TestEnv::new(Kind::Production).await;
+    let topics = Topics::new().await;
+    let worker = sole_worker(&env, &topics).await;
+    let series: Vec<String> = (0..40).map(name).collect();
+    let points: Vec<Value> =
+        series.iter().map(|id| json!({"series_id": id, "timestamp": 1_700_000_000, "value": 1.0})).collect();
+    let (status, answer) = post_json(&format!("{}/ingest", worker.url), &json!({ "points": points })).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let keyed: Vec<(String, String)> =
+        series.iter().map(|id| (id.clone(), json!({"timestamp": 1_700_000_060, "value": 1.0}).to_string())).collect();
+    produce(&topics.points, &keyed).await;
+
+    let partition_of = |id: &str| {
+        let id = anomaly_core::SeriesId::parse(id).expect("valid");
+        i32::try_from(anomaly_store::kafka_partition_of(&id, PARTITIONS as u32)).expect("small")
+    };
+    let partitions_written: BTreeSet<i32> = series.iter().map(|id| partition_of(id)).collect();
+    let read = read_all(&topics.points, PARTITIONS, series.len() + partitions_written.len(), Duration::from_secs(20));
+    let (rows, keyed): (Vec<_>, Vec<_>) = read.iter().partition(|message| message.key.is_empty());
+    assert_eq!(keyed.len(), series.len(), "every keyed message read back");
+    let rows_on: BTreeSet<i32> = rows.iter().map(|message| message.partition).collect();
+    assert_eq!(
+        (rows.len(), rows_on),
+        (partitions_written.len(), partitions_written),
+        "one message of rows a partition"
+    );
+    let mut ingested = BTreeSet::new();
+    for message in rows {
+        let decoded = anomaly_store::decode_points_message(None, Some(message.value.as_bytes())).expect("rows");
+        for point in decoded {
+            assert_eq!(
+                message.partition,
+                partition_of(point.series_id.as_str()),
+                "{} on its key's partition",
+                point.series_id
+            );
+            ingested.insert(point.series_id.to_string());
+        }
+    }
+    assert_eq!(ingested, series.iter().cloned().collect::<BTreeSet<_>>(), "every series ingested once");
+    for message in keyed {
+        assert_eq!(message.partition, partition_of(&message.key), "librdkafka put key {} elsewhere", message.key);
+    }
+    wait_until("both points of every series are judged", 30, async || {
+        for id in &series {
+            if stream_state(&worker.url, id).await["points"].as_u64() != Some(2) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+}
+
 /// Client properties that would undo the platform's guarantees, or that
 /// librdkafka does not know, stop infer at start with what to fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,9 +72,9 @@ impl StreamSource for KafkaTopic {
         "kafka"
     }
 
-    /// One message per series, acknowledged by the brokers.
+    /// One message of rows per partition, acknowledged by the brokers.
     async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
-        self.ingest.producer.send_points(&self.ingest.topic, &points).await
+        self.ingest.send(&points).await
     }
 
     async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {
@@ -82,6 +82,6 @@ impl StreamSource for KafkaTopic {
     }
 
     async fn answers(&self, timeout: Duration) -> bool {
-        self.ingest.producer.ping(timeout).await.is_ok()
+        self.ingest.ping(timeout).await.is_ok()
     }
 }

@@ -2,22 +2,30 @@
 //! producers write and the consumer decodes), and the producer that `POST
 //! /ingest`, `anomaly replay --kafka` and the anomalies sink write with.
 //!
-//! A points message is keyed by its series id (so that a series stays on one
-//! partition and is judged in order) and carries JSON: one point
-//! `{"series_id"?, "timestamp", "value"}` or a batch `{"series_id"?,
-//! "timestamps": [...], "values": [...]}`. The series id is the key, or the
-//! body's `series_id` when there is no key; the two must agree when both are
-//! given. A message is judged whole or not at all: one bad point makes it
+//! A points message is one of:
+//! - keyed by its series id (so that a series stays on one partition and is
+//!   judged in order), JSON of one point `{"series_id"?, "timestamp",
+//!   "value"}` or a batch of one series `{"series_id"?, "timestamps": [...],
+//!   "values": [...]}`. The series id is the key, or the body's `series_id`
+//!   when there is no key; the two must agree when both are given;
+//! - without a key, rows of any series `[["cpu",1609459200,20.1],...]` (the
+//!   platform's own log entries), each series' rows in order. `POST /ingest`
+//!   writes these: one message per partition instead of one per series, on
+//!   the partition librdkafka's default partitioner gives the series id as
+//!   a key ([`kafka_partition_of`]), so a series' keyed and row messages
+//!   meet on one partition.
+//!
+//! A message is judged whole or not at all: one bad point makes it
 //! malformed.
 
 pub(crate) mod client;
 
-use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint};
+use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint, decode_points, encode_points};
 use anomaly_core::SeriesId;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a send may wait for the broker's acknowledgement (queueing
@@ -38,6 +46,9 @@ struct PointsBody {
 /// Decodes a points message; `Err` says why it is malformed.
 pub fn decode_points_message(key: Option<&[u8]>, payload: Option<&[u8]>) -> Result<Vec<StreamPoint>, String> {
     let payload = payload.ok_or("the message has no value")?;
+    if payload.trim_ascii_start().starts_with(b"[") {
+        return decode_rows_message(key, payload);
+    }
     let body: PointsBody = serde_json::from_slice(payload).map_err(|e| format!("not a points message: {e}"))?;
     let key = key.map(|k| std::str::from_utf8(k).map_err(|_| "the key is not UTF-8".to_owned())).transpose()?;
     let name = match (key, body.series_id.as_deref()) {
@@ -74,6 +85,31 @@ pub fn decode_points_message(key: Option<&[u8]>, payload: Option<&[u8]>) -> Resu
         .collect())
 }
 
+/// Decodes a message of rows of any series: whole, or `Err` naming why not.
+fn decode_rows_message(key: Option<&[u8]>, payload: &[u8]) -> Result<Vec<StreamPoint>, String> {
+    if key.is_some() {
+        return Err("a message of rows has no key (a keyed message holds one series)".into());
+    }
+    let text = std::str::from_utf8(payload).map_err(|_| "the value is not UTF-8".to_owned())?;
+    match decode_points(text) {
+        (_, malformed) if malformed > 0 && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {
+            Err("not a JSON array of rows".into())
+        }
+        (_, malformed) if malformed > 0 => {
+            Err(format!("{malformed} row(s) are not [series_id, unix_seconds >= 0, finite value]"))
+        }
+        (points, _) if points.is_empty() => Err("a message of rows holds at least one row".into()),
+        (points, _) => Ok(points),
+    }
+}
+
+/// The partition librdkafka's default partitioner (`consistent_random`)
+/// gives a message keyed by `series_id` among `partitions` (>= 1): the
+/// CRC-32 of the key modulo the partition count.
+pub fn kafka_partition_of(series_id: &SeriesId, partitions: u32) -> u32 {
+    crc32fast::hash(series_id.as_str().as_bytes()) % partitions.max(1)
+}
+
 /// Encodes points of one series as a batch message body.
 pub fn encode_points_message(timestamps: &[i64], values: &[f64]) -> String {
     #[derive(serde::Serialize)]
@@ -98,7 +134,9 @@ impl KafkaProducer {
             .config()
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", "5")
+            // Sends wait for their acknowledgement (a 202 does): no lingering
+            // for more messages; those queued while a request is out go together.
+            .set("linger.ms", "0")
             .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
             .create()?;
         Ok(Self { producer })
@@ -142,19 +180,45 @@ impl KafkaProducer {
         Ok(())
     }
 
-    /// Sends the points of each series as one batch message keyed by its id.
-    pub async fn send_points(&self, topic: &str, points: &[StreamPoint]) -> Result<(), StoreError> {
-        let mut by_series: HashMap<&SeriesId, (Vec<i64>, Vec<f64>)> = HashMap::new();
+    /// Sends `points` (of any series, each series' in order) to `topic`
+    /// of `partitions` partitions: one message of rows per partition, on
+    /// the partition of each series' key ([`kafka_partition_of`]).
+    pub async fn send_points(&self, topic: &str, partitions: u32, points: &[StreamPoint]) -> Result<(), StoreError> {
+        let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
+        let mut last: Option<(&SeriesId, u32)> = None;
         for point in points {
-            let (timestamps, values) = by_series.entry(&point.series_id).or_default();
-            timestamps.push(point.timestamp);
-            values.push(point.value);
+            let partition = match last {
+                Some((series_id, partition)) if *series_id == point.series_id => partition,
+                _ => kafka_partition_of(&point.series_id, partitions),
+            };
+            last = Some((&point.series_id, partition));
+            by_partition.entry(partition).or_default().push(point.clone());
         }
-        let messages: Vec<(String, String)> = by_series
+        let messages: Vec<(i32, String)> = by_partition
             .iter()
-            .map(|(id, (timestamps, values))| (id.to_string(), encode_points_message(timestamps, values)))
+            .map(|(partition, points)| (i32::try_from(*partition).unwrap_or(i32::MAX), encode_points(points)))
             .collect();
-        self.send_all(topic, &messages).await
+        let sends = messages.iter().map(|(partition, rows)| {
+            let record: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(*partition).payload(rows);
+            self.producer.send(record, SEND_TIMEOUT)
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent.map_err(|(error, _)| error)?;
+        }
+        Ok(())
+    }
+
+    /// How many partitions `topic` has (a metadata request), within `timeout`.
+    pub async fn partitions_of(&self, topic: &str, timeout: Duration) -> Result<u32, StoreError> {
+        let (producer, name) = (self.producer.clone(), topic.to_owned());
+        let metadata = tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&name), timeout))
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+        let partitions = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+        match u32::try_from(partitions) {
+            Ok(count) if count > 0 => Ok(count),
+            _ => Err(StoreError::Corrupt(format!("the topic {topic} has no partitions (does it exist?)"))),
+        }
     }
 
     /// Sends anomalies to `topic`, keyed by series id, as `GET /anomalies` lists them.
@@ -187,6 +251,34 @@ mod tests {
         );
         let body = encode_points_message(&[7, 8], &[f64::MAX, -0.5]);
         assert_eq!(decode(Some("m"), &body), Ok(vec![("m".into(), 7, f64::MAX), ("m".into(), 8, -0.5)]));
+    }
+
+    #[test]
+    fn rows_of_many_series_decode_whole_or_not_at_all() {
+        assert_eq!(
+            decode(None, r#" [["cpu",5,1.5],["mem",5,2],["cpu",6,1e300]]"#),
+            Ok(vec![("cpu".into(), 5, 1.5), ("mem".into(), 5, 2.0), ("cpu".into(), 6, 1e300)])
+        );
+        let cases = [
+            (Some("cpu"), r#"[["cpu",5,1.5]]"#, "a message of rows has no key"),
+            (None, r#"[["cpu",5,1.5],["bad id",5,1]]"#, "1 row(s) are not"),
+            (None, r#"[["cpu",-5,1.5],["cpu",5,"x"]]"#, "2 row(s) are not"),
+            (None, r#"[["cpu",5,1.5]"#, "not a JSON array of rows"),
+            (None, "[]", "at least one row"),
+        ];
+        for (key, body, says) in cases {
+            let error = decode(key, body).expect_err(body);
+            assert!(error.contains(says), "{body}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_partition_of_a_series_is_the_crc32_of_its_id() {
+        // CRC-32 (IEEE) of "123456789" is 0xcbf43926, the standard check value.
+        let id = SeriesId::parse("123456789").expect("valid");
+        assert_eq!(kafka_partition_of(&id, u32::MAX), 0xcbf4_3926 % u32::MAX);
+        assert_eq!(kafka_partition_of(&id, 16), 0xcbf4_3926 % 16);
+        assert_eq!(kafka_partition_of(&id, 0), 0, "no partitions counts as one");
     }
 
     #[test]

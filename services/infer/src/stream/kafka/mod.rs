@@ -6,7 +6,10 @@
 //! the same ([`super::judge`]).
 
 mod consumer;
+mod ingest;
 mod worker;
+
+pub(crate) use ingest::KafkaIngest;
 
 use super::judge::Judge;
 use super::lag_minutes::LagMinutes;
@@ -18,13 +21,6 @@ use tokio::sync::{mpsc, watch};
 
 /// Messages handed from the consumer thread to the worker without waiting.
 const CHANNEL_MESSAGES: usize = 16_384;
-
-/// Where `POST /ingest` writes when the stream reads Kafka.
-#[derive(Clone)]
-pub(crate) struct KafkaIngest {
-    pub(crate) producer: KafkaProducer,
-    pub(crate) topic: String,
-}
 
 /// Joins the group and starts the worker; the returned ingest writes to the
 /// points topic.
@@ -65,5 +61,5 @@ pub(super) fn start(
         judging_failed: false,
     };
     let handle = tokio::spawn(worker.run(stop));
-    Ok((KafkaIngest { producer, topic: settings.kafka_points_topic.clone() }, handle))
+    Ok((KafkaIngest::new(producer, settings.kafka_points_topic.clone()), handle))
 }
