@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, watch};
 
 /// Messages judged in one batch at most (over all partitions).
 const BATCH_MESSAGES: usize = 8192;
+/// Points a batch gathers at most (it ends after the message that passes
+/// them): messages of rows hold many points each.
+const BATCH_POINTS: usize = 200_000;
 /// How long a batch gathers messages after its first one.
 const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Pause after a storage failure.
@@ -130,16 +133,16 @@ impl KafkaWorker {
                 tracing::error!("the kafka consumer thread ended; the stream stops judging");
                 break;
             };
-            self.handle(event, &stop).await;
+            let mut points = self.handle(event, &stop).await;
             // Gather what arrives in the next few milliseconds into the same
             // batch: one commit per partition and batch is what costs.
             let gathered_by = tokio::time::Instant::now() + BATCH_WINDOW;
             let mut batched = 1;
-            while batched < BATCH_MESSAGES {
+            while batched < BATCH_MESSAGES && points < BATCH_POINTS {
                 let Ok(Some(event)) = tokio::time::timeout_at(gathered_by, self.from_consumer.recv()).await else {
                     break;
                 };
-                self.handle(event, &stop).await;
+                points += self.handle(event, &stop).await;
                 batched += 1;
             }
             // The last batch's commits ran while this one gathered.
@@ -162,15 +165,20 @@ impl KafkaWorker {
         tracing::info!("kafka worker committed its last batch and left the group");
     }
 
-    async fn handle(&mut self, event: FromConsumer, stop: &watch::Receiver<bool>) {
+    /// Takes a message into its partition's batch, or handles a rebalance;
+    /// returns the points taken.
+    async fn handle(&mut self, event: FromConsumer, stop: &watch::Receiver<bool>) -> usize {
         match event {
             FromConsumer::Message(message) => {
-                if self.held.contains_key(&message.partition) {
-                    let entry = self.entry(&message).await;
-                    let batch = self.pending.entry(message.partition).or_default();
-                    batch.entries.push(entry);
-                    batch.sent_ms.push(message.timestamp_ms);
+                if !self.held.contains_key(&message.partition) {
+                    return 0;
                 }
+                let entry = self.entry(&message).await;
+                let points = entry.points.len();
+                let batch = self.pending.entry(message.partition).or_default();
+                batch.entries.push(entry);
+                batch.sent_ms.push(message.timestamp_ms);
+                points
             }
             FromConsumer::Assigned { partitions, reply } => {
                 self.flush(stop).await;
@@ -184,6 +192,7 @@ impl KafkaWorker {
                 }
                 self.after_rebalance();
                 let _ = reply.send(starts);
+                0
             }
             FromConsumer::Revoked { partitions, reply } => {
                 self.flush(stop).await;
@@ -196,6 +205,7 @@ impl KafkaWorker {
                 }
                 self.after_rebalance();
                 let _ = reply.send(commits);
+                0
             }
         }
     }
