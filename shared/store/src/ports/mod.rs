@@ -10,6 +10,7 @@ pub(crate) mod cache;
 pub(crate) mod latency_log;
 pub(crate) mod leases;
 pub(crate) mod live_verdicts;
+pub(crate) mod log_rows;
 pub(crate) mod models;
 pub(crate) mod mutes;
 pub(crate) mod prediction_history;
