@@ -13,17 +13,24 @@ pub fn partition_of(series_id: &SeriesId, partitions: u32) -> u32 {
     (hash % u64::from(partitions.max(1))) as u32
 }
 
-/// [`partition_of`] for points in order: a run of points of one series
-/// (as ingest and producers write them) is hashed once.
+/// [`partition_of`] (or another partition function) for points in order:
+/// a run of points of one series (as ingest and producers write them) is
+/// hashed once.
 pub struct Partitioner {
     partitions: u32,
+    function: fn(&SeriesId, u32) -> u32,
     last: Option<(SeriesId, u32)>,
 }
 
 impl Partitioner {
-    /// For `partitions` partitions (>= 1).
+    /// [`partition_of`] among `partitions` partitions (>= 1).
     pub fn new(partitions: u32) -> Self {
-        Self { partitions, last: None }
+        Self::with(partitions, partition_of)
+    }
+
+    /// `function` among `partitions` partitions (>= 1).
+    pub fn with(partitions: u32, function: fn(&SeriesId, u32) -> u32) -> Self {
+        Self { partitions, function, last: None }
     }
 
     /// The partition of `series_id`.
@@ -31,7 +38,7 @@ impl Partitioner {
         match &self.last {
             Some((last, partition)) if last == series_id => *partition,
             _ => {
-                let partition = partition_of(series_id, self.partitions);
+                let partition = (self.function)(series_id, self.partitions);
                 self.last = Some((series_id.clone(), partition));
                 partition
             }

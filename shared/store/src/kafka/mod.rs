@@ -21,7 +21,7 @@
 pub(crate) mod client;
 
 use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint, decode_points, encode_points};
-use anomaly_core::SeriesId;
+use anomaly_core::{Partitioner, SeriesId};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
@@ -185,14 +185,9 @@ impl KafkaProducer {
     /// the partition of each series' key ([`kafka_partition_of`]).
     pub async fn send_points(&self, topic: &str, partitions: u32, points: &[StreamPoint]) -> Result<(), StoreError> {
         let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
-        let mut last: Option<(&SeriesId, u32)> = None;
+        let mut partitioner = Partitioner::with(partitions, kafka_partition_of);
         for point in points {
-            let partition = match last {
-                Some((series_id, partition)) if *series_id == point.series_id => partition,
-                _ => kafka_partition_of(&point.series_id, partitions),
-            };
-            last = Some((&point.series_id, partition));
-            by_partition.entry(partition).or_default().push(point.clone());
+            by_partition.entry(partitioner.of(&point.series_id)).or_default().push(point.clone());
         }
         let messages: Vec<(i32, String)> = by_partition
             .iter()

@@ -50,9 +50,7 @@ impl RedisPointLog {
     fn key(&self, partition: u32) -> String {
         format!("{}points:{partition}", self.prefix)
     }
-}
 
-impl RedisPointLog {
     /// `XADD` of `points` to `partition`'s stream on `conn`.
     async fn append_on(
         &self,
