@@ -40,7 +40,7 @@ pub use ports::prediction_history::{
 };
 pub use ports::stream::{
     AnomalyQuery, Checkpoint, LogEntry, LogPosition, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,
-    StreamPoint, StreamStore, decode_points, encode_points,
+    StreamPoint, StreamStore, by_partition, decode_points, encode_points,
 };
 pub use ports::stream_points::{Buckets, JudgedPoint, PointBucket, PointHistory, PointQuery, unix_day};
 pub use ports::webhooks::{

@@ -8,9 +8,8 @@
 use super::StreamStatus;
 use super::kafka::KafkaIngest;
 use anomaly_core::Partitioner;
-use anomaly_store::{LogPosition, PointLog, StoreError, StreamPoint};
+use anomaly_store::{LogPosition, PointLog, StoreError, StreamPoint, by_partition};
 use async_trait::async_trait;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,13 +40,7 @@ impl StreamSource for OwnLog {
 
     /// One entry per partition the points fall in.
     async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
-        let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
-        let mut partitioner = Partitioner::new(self.0.partitions());
-        for point in points {
-            by_partition.entry(partitioner.of(&point.series_id)).or_default().push(point);
-        }
-        let entries: Vec<(u32, Vec<StreamPoint>)> = by_partition.into_iter().collect();
-        self.0.append_all(&entries).await
+        self.0.append_all(&by_partition(points, Partitioner::new(self.0.partitions()))).await
     }
 
     async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {
@@ -74,7 +67,7 @@ impl StreamSource for KafkaTopic {
 
     /// One message of rows per partition, acknowledged by the brokers.
     async fn append(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
-        self.ingest.send(&points).await
+        self.ingest.send(points).await
     }
 
     async fn behind(&self, partition: u32, position: LogPosition) -> Result<u64, StoreError> {

@@ -20,12 +20,13 @@
 
 pub(crate) mod client;
 
-use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint, decode_points, encode_points};
+use crate::ports::log_rows::malformed_rows_reason;
+use crate::{FeedAnomaly, KafkaClient, StoreError, StreamPoint, by_partition, decode_points, encode_points};
 use anomaly_core::{Partitioner, SeriesId};
 use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::future_producer::OwnedDeliveryResult;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a send may wait for the broker's acknowledgement (queueing
@@ -92,12 +93,7 @@ fn decode_rows_message(key: Option<&[u8]>, payload: &[u8]) -> Result<Vec<StreamP
     }
     let text = std::str::from_utf8(payload).map_err(|_| "the value is not UTF-8".to_owned())?;
     match decode_points(text) {
-        (_, malformed) if malformed > 0 && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {
-            Err("not a JSON array of rows".into())
-        }
-        (_, malformed) if malformed > 0 => {
-            Err(format!("{malformed} row(s) are not [series_id, unix_seconds >= 0, finite value]"))
-        }
+        (_, malformed) if malformed > 0 => Err(malformed_rows_reason("the value", text, malformed)),
         (points, _) if points.is_empty() => Err("a message of rows holds at least one row".into()),
         (points, _) => Ok(points),
     }
@@ -118,6 +114,16 @@ pub fn encode_points_message(timestamps: &[i64], values: &[f64]) -> String {
         values: &'a [f64],
     }
     serde_json::to_string(&Batch { timestamps, values }).unwrap_or_default()
+}
+
+/// Waits for every one of `sends`; the first failure is the error.
+async fn all_acknowledged(
+    sends: impl IntoIterator<Item = impl Future<Output = OwnedDeliveryResult>>,
+) -> Result<(), StoreError> {
+    for sent in futures::future::join_all(sends).await {
+        sent.map_err(|(error, _)| error)?;
+    }
+    Ok(())
 }
 
 /// Writes to Kafka: idempotent (retries never duplicate a message), every
@@ -154,13 +160,10 @@ impl KafkaProducer {
     /// Sends `(key, value)` messages to `topic` and waits until every one is
     /// acknowledged. Messages of one key keep their order.
     pub async fn send_all(&self, topic: &str, messages: &[(String, String)]) -> Result<(), StoreError> {
-        let sends = messages.iter().map(|(key, value)| {
+        all_acknowledged(messages.iter().map(|(key, value)| {
             self.producer.send(FutureRecord::to(topic).key(key.as_str()).payload(value.as_str()), SEND_TIMEOUT)
-        });
-        for sent in futures::future::join_all(sends).await {
-            sent.map_err(|(error, _)| error)?;
-        }
-        Ok(())
+        }))
+        .await
     }
 
     /// Copies a malformed message (key and value as they came) to `topic`,
@@ -183,24 +186,16 @@ impl KafkaProducer {
     /// Sends `points` (of any series, each series' in order) to `topic`
     /// of `partitions` partitions: one message of rows per partition, on
     /// the partition of each series' key ([`kafka_partition_of`]).
-    pub async fn send_points(&self, topic: &str, partitions: u32, points: &[StreamPoint]) -> Result<(), StoreError> {
-        let mut by_partition: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
-        let mut partitioner = Partitioner::with(partitions, kafka_partition_of);
-        for point in points {
-            by_partition.entry(partitioner.of(&point.series_id)).or_default().push(point.clone());
-        }
-        let messages: Vec<(i32, String)> = by_partition
+    pub async fn send_points(&self, topic: &str, partitions: u32, points: Vec<StreamPoint>) -> Result<(), StoreError> {
+        let messages: Vec<(i32, String)> = by_partition(points, Partitioner::with(partitions, kafka_partition_of))
             .iter()
             .map(|(partition, points)| (i32::try_from(*partition).unwrap_or(i32::MAX), encode_points(points)))
             .collect();
-        let sends = messages.iter().map(|(partition, rows)| {
+        all_acknowledged(messages.iter().map(|(partition, rows)| {
             let record: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(*partition).payload(rows);
             self.producer.send(record, SEND_TIMEOUT)
-        });
-        for sent in futures::future::join_all(sends).await {
-            sent.map_err(|(error, _)| error)?;
-        }
-        Ok(())
+        }))
+        .await
     }
 
     /// How many partitions `topic` has (a metadata request), within `timeout`.

@@ -47,6 +47,17 @@ pub fn decode_points(text: &str) -> (Vec<StreamPoint>, u64) {
     (points, malformed)
 }
 
+/// Why rows did not all decode, `malformed` (> 0) being what [`decode_points`]
+/// counted: `subject` (the field or value that holds them) is not a JSON
+/// array, or so many of its rows are not points.
+pub(crate) fn malformed_rows_reason(subject: &str, text: &str, malformed: u64) -> String {
+    if serde_json::from_str::<Vec<serde_json::Value>>(text).is_err() {
+        format!("{subject} is not a JSON array of rows")
+    } else {
+        format!("{malformed} row(s) are not [series_id, unix_seconds >= 0, finite value]")
+    }
+}
+
 /// One row of an entry as read, without copying its series id: a row of
 /// another shape is `Malformed` rather than an error, so one bad row does
 /// not cost the entry its other points.

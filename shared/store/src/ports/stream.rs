@@ -8,8 +8,9 @@
 
 use crate::StoreError;
 use crate::ports::anomaly_labels::{AnomalyId, AnomalyLabel, LabelFilter};
-use anomaly_core::{Model, ModelVersion, SeriesId};
+use anomaly_core::{Model, ModelVersion, Partitioner, SeriesId};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -71,6 +72,16 @@ pub struct LogEntry {
     pub points: Vec<StreamPoint>,
     /// Points of the entry that did not parse (written by a foreign producer).
     pub malformed: u64,
+}
+
+/// `points` grouped by the partition `partitioner` gives their series, in
+/// partition order, each partition's points in their order.
+pub fn by_partition(points: Vec<StreamPoint>, mut partitioner: Partitioner) -> Vec<(u32, Vec<StreamPoint>)> {
+    let mut grouped: BTreeMap<u32, Vec<StreamPoint>> = BTreeMap::new();
+    for point in points {
+        grouped.entry(partitioner.of(&point.series_id)).or_default().push(point);
+    }
+    grouped.into_iter().collect()
 }
 
 /// The partitioned, durable log of incoming points.

@@ -14,6 +14,7 @@
 //!   are judged, and appends go on. The anomaly feed does the same.
 
 use crate::StoreError;
+use crate::ports::log_rows::malformed_rows_reason;
 use crate::ports::stream::{LogPosition, StreamPoint, decode_points};
 use anomaly_core::Partitioner;
 use deadpool_redis::Pool;
@@ -66,10 +67,7 @@ pub(super) fn decode_entry(
     let reason = match (malformed, elsewhere) {
         (0, 0) => None,
         (0, n) => Some(format!("{n} row(s) are of series of other partitions (FNV-1a of the id modulo {partitions})")),
-        _ if serde_json::from_str::<Vec<serde_json::Value>>(text).is_err() => {
-            Some("the field `points` is not a JSON array of rows".into())
-        }
-        (n, _) => Some(format!("{n} row(s) are not [series_id, unix_seconds >= 0, finite value]")),
+        (n, _) => Some(malformed_rows_reason("the field `points`", text, n)),
     };
     (points, malformed + elsewhere, reason)
 }

@@ -3,7 +3,7 @@
 //! would have as a key), acknowledged by the brokers before the 202.
 
 use anomaly_store::{KafkaProducer, StoreError, StreamPoint};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long the topic's partition count is taken as known (partitions
@@ -17,16 +17,16 @@ pub(crate) struct KafkaIngest {
     producer: KafkaProducer,
     topic: String,
     /// The topic's partition count, and when it was read.
-    partitions: Arc<Mutex<Option<(Instant, u32)>>>,
+    partitions: Mutex<Option<(Instant, u32)>>,
 }
 
 impl KafkaIngest {
     pub(crate) fn new(producer: KafkaProducer, topic: String) -> Self {
-        Self { producer, topic, partitions: Arc::default() }
+        Self { producer, topic, partitions: Mutex::default() }
     }
 
     /// Produces `points` (each series' in order) and waits for the acknowledgements.
-    pub(crate) async fn send(&self, points: &[StreamPoint]) -> Result<(), StoreError> {
+    pub(crate) async fn send(&self, points: Vec<StreamPoint>) -> Result<(), StoreError> {
         let partitions = self.partitions().await?;
         self.producer.send_points(&self.topic, partitions, points).await
     }

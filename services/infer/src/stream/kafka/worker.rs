@@ -285,8 +285,13 @@ impl KafkaWorker {
         let mut waiting = BTreeMap::new();
         for (partition, mut rest) in std::mem::take(&mut self.pending) {
             let Some(held) = self.held.get(&partition).cloned() else { continue };
-            let series: HashSet<u64> =
-                rest.entries.iter().flat_map(|e| e.points.iter().map(|p| hasher.hash_one(&p.series_id))).collect();
+            // A run of one series' points is hashed once.
+            let series: HashSet<u64> = rest
+                .entries
+                .iter()
+                .flat_map(|e| e.points.chunk_by(|a, b| a.series_id == b.series_id))
+                .map(|run| hasher.hash_one(&run[0].series_id))
+                .collect();
             if !series.is_disjoint(&launched_series) {
                 waiting.insert(partition, rest);
                 continue;
