@@ -130,8 +130,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
                     }
                     count += 1;
                 }
+                // Elements after the third are read and ignored, as they
+                // always were: a producer may append fields of its own.
                 Ok(match elements {
-                    [Element::Text(name), timestamp, value] if count == 3 => {
+                    [Element::Text(name), timestamp, value] if count >= 3 => {
                         Row::Point(name, timestamp.scalar(), value.scalar())
                     }
                     _ => Row::Malformed,
