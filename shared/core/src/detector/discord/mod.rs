@@ -15,9 +15,9 @@ mod period;
 mod profile;
 mod shape;
 
-#[cfg(test)]
-pub(crate) use shape::heartbeats;
 pub(crate) use shape::{MAX_Z, Shape};
+#[cfg(test)]
+pub(crate) use shape::{heartbeats, uneven_bursts};
 
 use super::params::{DetectorParams, check_positive, invalid};
 use super::{Decision, OnlineDetector, Verdict};

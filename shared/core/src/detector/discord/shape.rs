@@ -99,6 +99,17 @@ struct Judging {
     /// was found or a length was given).
     #[serde(default, with = "state_float")]
     regularity: f64,
+    /// How the learnt points repeat themselves: the mean distance of each
+    /// learnt subsequence to its nearest earlier one over the mean distance
+    /// to the others (see [`Shape::repetition`]); 1 when not measured (a
+    /// state from before it was).
+    #[serde(default = "unmeasured", with = "state_float")]
+    repetition: f64,
+}
+
+/// The repetition of a state from before it was measured: none.
+fn unmeasured() -> f64 {
+    1.0
 }
 
 impl Default for Shape {
@@ -119,6 +130,18 @@ impl Shape {
         match &self.phase {
             Phase::Judging(judging) => judging.regularity,
             Phase::Learning { .. } => 0.0,
+        }
+    }
+
+    /// How closely the learnt points repeat their own shapes, whether or
+    /// not at a fixed period: near 0 when every stretch has a close earlier
+    /// match (heartbeats of varying rate, a machine's repeated motions),
+    /// near 1 for noise (the nearest stretch no closer than any other);
+    /// 1 before that or when the learnt points have no spread.
+    pub fn repetition(&self) -> f64 {
+        match &self.phase {
+            Phase::Judging(judging) => judging.repetition,
+            Phase::Learning { .. } => unmeasured(),
         }
     }
 
@@ -182,11 +205,22 @@ impl Judging {
             variance: 0.0,
             judged: 0,
             regularity: found.map_or(0.0, |(_, r)| r),
+            repetition: unmeasured(),
         };
         let replayed = kept.len() / block * block;
+        let (mut nearest, mut typical) = (0.0, 0.0);
         for chunk in kept[kept.len() - replayed..].chunks(block) {
             let mean = chunk.iter().sum::<f64>() / block as f64;
-            judging.block_ends(mean);
+            let measured = judging.profile.push_measured(judging.quantise(mean));
+            if let Some((distance, others)) = measured {
+                if let Some(others) = others {
+                    (nearest, typical) = (nearest + distance, typical + others);
+                }
+                judging.score(distance);
+            }
+        }
+        if typical > 0.0 {
+            judging.repetition = nearest / typical;
         }
         judging
     }
@@ -205,9 +239,18 @@ impl Judging {
 
     /// Compares a block's value, learns its distance, and scores it.
     fn block_ends(&mut self, value: f64) -> Option<f64> {
+        let distance = self.profile.push(self.quantise(value))?;
+        self.score(distance)
+    }
+
+    /// A block's value in the profile's integer units.
+    fn quantise(&self, value: f64) -> i32 {
         let scaled = ((value - self.centre) / self.half * UNIT).round();
-        let quantised = if scaled.is_nan() { 0 } else { scaled.clamp(-f64::from(LIMIT), f64::from(LIMIT)) as i32 };
-        let distance = self.profile.push(quantised)?;
+        if scaled.is_nan() { 0 } else { scaled.clamp(-f64::from(LIMIT), f64::from(LIMIT)) as i32 }
+    }
+
+    /// Learns a block's nearest-neighbour `distance` and scores it.
+    fn score(&mut self, distance: f64) -> Option<f64> {
         let spread = self.variance.sqrt().max(SPREAD_SHARE * self.mean).max(SPREAD_MIN);
         let z = ((distance - self.mean) / spread).max(0.0);
         let alpha = ALPHA.max(1.0 / (self.judged as f64 + 1.0));
@@ -232,6 +275,26 @@ pub(crate) fn heartbeats() -> Vec<f64> {
             peak + (f64::from(phase) / 120.0 * std::f64::consts::TAU).sin() + f64::from(i * 7 % 11) * 0.01
         })
         .collect()
+}
+
+/// One shape (a rise and a slower fall, 48 points) at uneven intervals
+/// (gaps of 130, 200 or 330 points, in an order from a fixed generator)
+/// over small noise, 6,000 points: it repeats, but at no period.
+#[cfg(test)]
+pub(crate) fn uneven_bursts() -> Vec<f64> {
+    let mut state = 11u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    let mut values = Vec::with_capacity(6000);
+    while values.len() < 6000 {
+        let gap = [130, 200, 330][(next() % 3) as usize];
+        values.extend((0..gap).map(|_| (next() % 100) as f64 * 0.0001));
+        values.extend((0..48u32).map(|i| if i < 16 { f64::from(i) } else { f64::from(48 - i) / 2.0 }));
+    }
+    values.truncate(6000);
+    values
 }
 
 #[cfg(test)]
@@ -261,6 +324,39 @@ mod tests {
         let block = WITHOUT_PERIOD.div_ceil(RESOLUTION);
         assert_eq!(scores(&trend, 1000, 0).0.length_in_points(), Some(WITHOUT_PERIOD / block * block), "whole blocks");
         assert_eq!(scores(&trend, 1000, 48).0.length_in_points(), Some(48));
+    }
+
+    #[test]
+    fn a_shape_repeated_at_uneven_intervals_repeats_without_a_period() {
+        let (bursts, _) = scores(&uneven_bursts(), 2000, 0);
+        assert!(bursts.regularity() < 0.6, "no strong period: {}", bursts.regularity());
+        eprintln!("DBG reg {} rep {} len {:?}", bursts.regularity(), bursts.repetition(), bursts.length_in_points());
+        eprintln!("DBG reg {} rep {} len {:?}", bursts.regularity(), bursts.repetition(), bursts.length_in_points());
+        assert!(bursts.repetition() < 0.2, "its shapes repeat: {}", bursts.repetition());
+        let (beats, _) = scores(&heartbeats(), 2000, 0);
+        assert!(beats.repetition() < 0.2, "a heartbeat repeats: {}", beats.repetition());
+        let mut state = 5u64;
+        let noise: Vec<f64> = (0..3000)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f64
+            })
+            .collect();
+        let (noisy, _) = scores(&noise, 2000, 0);
+        assert!(noisy.repetition() > 0.5, "noise does not: {}", noisy.repetition());
+        let (flat, _) = scores(&[3.0; 3000], 2000, 0);
+        assert_eq!(flat.repetition(), 1.0, "no spread, nothing measured");
+        assert_eq!(Shape::default().repetition(), 1.0, "not measured while learning");
+    }
+
+    #[test]
+    fn a_state_from_before_repetition_reads_back_as_not_repeating() {
+        let (shape, _) = scores(&uneven_bursts(), 2000, 0);
+        let mut json = serde_json::to_value(&shape).expect("serialises");
+        let judging = json.pointer_mut("/phase/judging").and_then(|j| j.as_object_mut()).expect("judging");
+        assert!(judging.remove("repetition").is_some(), "written: {judging:?}");
+        let old: Shape = serde_json::from_value(json).expect("reads back");
+        assert_eq!(old.repetition(), 1.0);
     }
 
     #[test]
