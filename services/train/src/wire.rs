@@ -129,12 +129,20 @@ pub struct DetectorRequest {
     pub probation: Option<u32>,
     /// `novelty`: its shape channel (the `discord` detector inside it)
     /// judges regular series (autocorrelation at the period found in the
-    /// probation at least 0.6) and alerts when the z of the newest
+    /// probation at least 0.6, or a probation that repeats its own shapes)
+    /// and alerts when the z of the newest
     /// period's distance to its nearest earlier one exceeds this; > 0 and
     /// at most 1e6; above 100 (the highest z it gives) the channel is off
     /// and not computed (default 6).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub discord: Option<f64>,
+    /// `novelty`: how readily it alerts, between 0 and 1 (both excluded;
+    /// default 0.5). Every channel's evidence is scaled by
+    /// sensitivity / (1 - sensitivity): at 0.75 a point alerts where the
+    /// default's `anomaly_score` is 0.25 or more, at 0.25 where it is 0.75
+    /// or more. Flagged points still score 0.5 or more.
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
+    pub sensitivity: Option<f64>,
     /// `discord`: subsequence length in points; 0 (default) for the period
     /// found while learning (100 points when there is none), else 2 to 10,000.
     #[schema(maximum = 10000)]

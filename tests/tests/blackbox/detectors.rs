@@ -23,7 +23,15 @@ async fn a_fit_chooses_its_detector(env: TestEnv) {
         ("ewma_zscore", json!({"alpha": 0.2, "warmup": 10})),
         (
             "novelty",
-            json!({"warmup": 20, "change": 5.0, "seasonal": 7.0, "quiet": 100, "resonance": 0.6, "probation": 100}),
+            json!({
+                "warmup": 20,
+                "change": 5.0,
+                "seasonal": 7.0,
+                "quiet": 100,
+                "resonance": 0.6,
+                "probation": 100,
+                "sensitivity": 0.6
+            }),
         ),
     ] {
         let mut body = calm(60);
@@ -58,6 +66,8 @@ async fn bad_detectors_are_422_and_store_nothing(env: TestEnv) {
         (json!({"kind": "novelty", "seasonal": -1}), "invalid_detector"),
         (json!({"kind": "novelty", "resonance": 0}), "invalid_detector"),
         (json!({"kind": "novelty", "probation": 10}), "invalid_detector"),
+        (json!({"kind": "novelty", "sensitivity": 1}), "invalid_detector"),
+        (json!({"kind": "novelty", "sensitivity": 0}), "invalid_detector"),
         (json!({"kind": "ewma_zscore", "probation": 100}), "invalid_detector"),
         (json!({"kind": "rolling_zscore", "change": 3}), "invalid_detector"),
         (json!({"kind": "rolling_mad", "threshold": -1}), "invalid_threshold"),

@@ -134,6 +134,13 @@ pub struct NoveltyParams {
     /// [`REGULAR`]). Above [`MAX_Z`] (100) the channel is off and not
     /// computed.
     pub discord: Threshold,
+    /// How readily it alerts, between 0 and 1 (default 0.5): every
+    /// channel's evidence is scaled by `sensitivity / (1 - sensitivity)`,
+    /// so at 0.75 a point alerts on a third of the evidence the default
+    /// needs (where the default's `anomaly_score` is 0.25 or more), at
+    /// 0.25 on three times it (0.75 or more). The graded score is then
+    /// that of the scaled evidence: flagged points still score 0.5 or more.
+    pub sensitivity: f64,
 }
 
 impl NoveltyParams {
@@ -149,6 +156,7 @@ impl NoveltyParams {
         resonance: 0.48,
         probation: 750,
         discord: Threshold::constant(6.0),
+        sensitivity: 0.5,
     };
 }
 
@@ -189,7 +197,14 @@ impl DetectorParams for NoveltyParams {
         check_warmup(kind, self.warmup)?;
         check_positive(kind, "change", self.change.get())?;
         check_positive(kind, "seasonal", self.seasonal.get())?;
-        check_positive(kind, "discord", self.discord.get())
+        check_positive(kind, "discord", self.discord.get())?;
+        if !(self.sensitivity > 0.0 && self.sensitivity < 1.0) {
+            return Err(invalid(format!(
+                "sensitivity of {kind} must be between 0 and 1, both excluded (default 0.5); got {}",
+                self.sensitivity
+            )));
+        }
+        Ok(())
     }
 
     fn of(detector: &Novelty) -> Self {
@@ -394,7 +409,11 @@ impl Novelty {
             seen.z / self.params.threshold.get() / (PEAK_SHARE * self.level_peak).max(1.0)
         };
         let change = if season.expected { 0.0 } else { self.steps.z(seen.step) / self.params.change.get() };
-        let score = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
+        let raw = spatial.max(level).max(change).max(season.z / self.params.seasonal.get());
+        // Every channel's evidence scaled by the sensitivity (exactly 1 at
+        // the default, 0.5).
+        let gain = self.params.sensitivity / (1.0 - self.params.sensitivity);
+        let score = gain * raw;
         let quiet_period = f64::from(self.params.quiet).min(self.seen as f64 * QUIET_SHARE);
         // A value far past the range alerts even in the quiet period.
         let bar = if spatial <= FAR_PAST { quiet_bar(self.since_alert, self.alert_score, quiet_period) } else { 1.0 };
@@ -402,21 +421,23 @@ impl Novelty {
         // Resonance right after an alert of the others sees the same event
         // again: no new evidence.
         let awake = self.since_alert.saturating_add(1) >= RESONANCE_AFTER;
-        let resonance = if awake { shapes.resonance } else { 0.0 };
+        let raw_resonance = if awake { shapes.resonance } else { 0.0 };
+        let resonance = gain * raw_resonance;
+        let discord = gain * shapes.discord;
         // The shape channel has a quiet period of its own, so that a shape
         // seen right after a level alert still counts.
-        let shape_alert = shapes.discord > quiet_bar(self.since_shape_alert, self.shape_alert_score, quiet_period);
+        let shape_alert = discord > quiet_bar(self.since_shape_alert, self.shape_alert_score, quiet_period);
         // On a regular series the shape is the evidence that ranks: the
         // others' alerts, resonance's too, count as at the edge.
         let (others, resonance_evidence) =
             if shapes.regular { ((score / bar).min(1.0), resonance.min(1.0)) } else { (score / bar, resonance) };
-        let evidence = others.max(resonance_evidence).max(shapes.discord);
+        let evidence = others.max(resonance_evidence).max(discord);
         let decision = Decision::graded(
             novel || resonance >= 1.0 || shape_alert,
-            score.max(resonance).max(shapes.discord),
+            raw.max(raw_resonance).max(shapes.discord),
             evidence,
         );
-        (decision, Alerts { novel: novel.then_some(score), shape: shape_alert.then_some(shapes.discord) })
+        (decision, Alerts { novel: novel.then_some(score), shape: shape_alert.then_some(discord) })
     }
 
     /// The verdict on `value`, observed as `seen` with the sequence
@@ -504,6 +525,7 @@ mod tests {
             resonance: RESONANCE_OFF,
             probation: 750,
             discord: DISCORD_OFF,
+            sensitivity: 0.5,
         }
     }
 
@@ -519,6 +541,35 @@ mod tests {
             assert!(!detector.update(10.0 + f64::from(i % 5)).is_anomaly(), "normal noise at {i}");
         }
         detector
+    }
+
+    #[test]
+    fn sensitivity_moves_the_bar_along_the_default_graded_score() {
+        let warmed_at = |sensitivity: f64| {
+            let mut detector = Novelty::new(NoveltyParams { sensitivity, ..params(100) });
+            for i in 0..200 {
+                detector.update(10.0 + f64::from(i % 5));
+            }
+            detector
+        };
+        let default = warmed_at(0.5);
+        let scored = |detector: &Novelty, value: f64| match detector.judge(value) {
+            Verdict::Judged(decision) => decision,
+            Verdict::WarmingUp { .. } => panic!("warmed up"),
+        };
+        let value = (0..2000)
+            .map(|i| 14.0 + f64::from(i) * 0.0005)
+            .find(|v| (0.38..0.42).contains(&scored(&default, *v).anomaly_score))
+            .expect("a value the default scores about 0.4");
+        assert!(!scored(&default, value).anomaly);
+        let eager = scored(&warmed_at(0.65), value);
+        assert!(eager.anomaly && eager.anomaly_score >= 0.5, "0.4 is past 1 - 0.65: {eager:?}");
+        assert!(!scored(&warmed_at(0.55), value).anomaly, "0.4 is short of 1 - 0.55");
+        assert_eq!(scored(&warmed_at(0.65), value).score, scored(&default, value).score, "the raw score stays");
+        for bad in [0.0, 1.0, -0.5, f64::NAN] {
+            let params = NoveltyParams { sensitivity: bad, ..NoveltyParams::DEFAULT };
+            assert!(params.check("novelty").is_err(), "{bad} refused");
+        }
     }
 
     #[test]
