@@ -6,7 +6,9 @@
 //!   [`LEARN_KEPT`] of them). At their end the channel takes the
 //!   subsequence length, `length` points or, when 0, [`LENGTH_SHARE`] of
 //!   the [period](super::period) found in them ([`WITHOUT_PERIOD`] points
-//!   when there is none), and the value scale, their range.
+//!   when there is none), and the value scale, their range. Replaying
+//!   them, it measures how they repeat their own shapes
+//!   ([`Shape::repetition`]).
 //! - **Blocks.** Points are averaged in blocks so that a subsequence spans
 //!   at most [`RESOLUTION`] blocks; the profile compares block values, one
 //!   step per block, so a long period costs no more per point than a short
