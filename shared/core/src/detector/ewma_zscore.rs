@@ -3,7 +3,7 @@
 //! when it lies more than k of those standard deviations from that mean.
 //! O(1) per point and three numbers of state.
 
-use super::params::{DEFAULT_WINDOW, DetectorParams, check_alpha, check_warmup};
+use super::params::{DEFAULT_WINDOW, DetectorParams, check_share, check_warmup};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ impl DetectorParams for EwmaZScoreParams {
     type Detector = EwmaZScore;
 
     fn check(&self, kind: &str) -> Result<(), ValidationError> {
-        check_alpha(kind, self.alpha)?;
+        check_share(kind, "alpha", self.alpha)?;
         check_warmup(kind, self.warmup)
     }
 

@@ -154,6 +154,17 @@ where
     }
 }
 
+/// The detectors' tests' random numbers: a PCG-style linear congruential
+/// generator from `seed`, each call the next state (callers shift it).
+#[cfg(test)]
+pub(crate) fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state
+    }
+}
+
 /// Which side of the band counts as anomalous.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

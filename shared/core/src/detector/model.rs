@@ -201,10 +201,9 @@ mod tests {
                 .map(|i| 10.0 * (f64::from(i) * std::f64::consts::TAU / 60.0).sin() + f64::from(i * 7919 % 13) * 0.1)
                 .collect();
             let mut changed = values.clone();
-            let mut state = seed;
+            let mut next = crate::detector::lcg(seed);
             for value in &mut changed[cut + 1..] {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                *value = (state >> 40) as f64 / 1e5 - 50.0;
+                *value = (next() >> 40) as f64 / 1e5 - 50.0;
             }
             for kind in DetectorConfig::KINDS.iter().filter(|k| **k != "three_sigma") {
                 let (mut original, mut altered) = (online(kind), online(kind));

@@ -87,12 +87,13 @@ pub(crate) fn check_window(kind: &str, window: u32) -> Result<(), ValidationErro
     }
 }
 
-/// Checks an EWMA weight of `kind`.
-pub(crate) fn check_alpha(kind: &str, alpha: f64) -> Result<(), ValidationError> {
-    if alpha > 0.0 && alpha < 1.0 {
+/// Checks a share strictly between 0 and 1 named `name` of `kind` (an
+/// EWMA weight, a sensitivity).
+pub(crate) fn check_share(kind: &str, name: &str, value: f64) -> Result<(), ValidationError> {
+    if value > 0.0 && value < 1.0 {
         Ok(())
     } else {
-        Err(invalid(format!("alpha of {kind} must be between 0 and 1 (exclusive); got {alpha}")))
+        Err(invalid(format!("{name} of {kind} must be between 0 and 1 (exclusive); got {value}")))
     }
 }
 

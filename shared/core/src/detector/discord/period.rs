@@ -40,13 +40,8 @@ mod tests {
         assert!(period(&wave).is_some_and(|(_, r)| r > 0.95), "a clean wave is regular");
         let beats: Vec<f64> = (0..3000).map(|i| if i % 150 < 10 { 5.0 } else { f64::from(i % 7) * 0.01 }).collect();
         assert_eq!(period(&beats).map(|(p, _)| p), Some(150));
-        let mut state = 7u64;
-        let noise: Vec<f64> = (0..2000)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                (state >> 33) as f64
-            })
-            .collect();
+        let mut next = crate::detector::lcg(7);
+        let noise: Vec<f64> = (0..2000).map(|_| (next() >> 33) as f64).collect();
         assert_eq!(period(&noise), None);
         let trend: Vec<f64> = (0..2000).map(f64::from).collect();
         assert_eq!(period(&trend), None);

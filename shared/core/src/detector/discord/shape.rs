@@ -284,11 +284,8 @@ pub(crate) fn heartbeats() -> Vec<f64> {
 /// over small noise, 6,000 points: it repeats, but at no period.
 #[cfg(test)]
 pub(crate) fn uneven_bursts() -> Vec<f64> {
-    let mut state = 11u64;
-    let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        state >> 33
-    };
+    let mut random = crate::detector::lcg(11);
+    let mut next = move || random() >> 33;
     let mut values = Vec::with_capacity(6000);
     while values.len() < 6000 {
         let gap = [130, 200, 330][(next() % 3) as usize];
@@ -332,18 +329,11 @@ mod tests {
     fn a_shape_repeated_at_uneven_intervals_repeats_without_a_period() {
         let (bursts, _) = scores(&uneven_bursts(), 2000, 0);
         assert!(bursts.regularity() < 0.6, "no strong period: {}", bursts.regularity());
-        eprintln!("DBG reg {} rep {} len {:?}", bursts.regularity(), bursts.repetition(), bursts.length_in_points());
-        eprintln!("DBG reg {} rep {} len {:?}", bursts.regularity(), bursts.repetition(), bursts.length_in_points());
         assert!(bursts.repetition() < 0.2, "its shapes repeat: {}", bursts.repetition());
         let (beats, _) = scores(&heartbeats(), 2000, 0);
         assert!(beats.repetition() < 0.2, "a heartbeat repeats: {}", beats.repetition());
-        let mut state = 5u64;
-        let noise: Vec<f64> = (0..3000)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                (state >> 40) as f64
-            })
-            .collect();
+        let mut next = crate::detector::lcg(5);
+        let noise: Vec<f64> = (0..3000).map(|_| (next() >> 40) as f64).collect();
         let (noisy, _) = scores(&noise, 2000, 0);
         assert!(noisy.repetition() > 0.5, "noise does not: {}", noisy.repetition());
         let (flat, _) = scores(&[3.0; 3000], 2000, 0);

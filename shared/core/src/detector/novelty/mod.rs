@@ -58,7 +58,7 @@ mod resonance;
 mod seasonal;
 
 use super::discord::{MAX_Z, Shape};
-use super::params::{DetectorParams, check_alpha, check_positive, check_warmup, invalid};
+use super::params::{DetectorParams, check_positive, check_share, check_warmup, invalid};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
 use likelihood::AnomalyLikelihood;
@@ -193,18 +193,12 @@ impl DetectorParams for NoveltyParams {
                 self.probation
             )));
         }
-        check_alpha(kind, self.alpha)?;
+        check_share(kind, "alpha", self.alpha)?;
         check_warmup(kind, self.warmup)?;
         check_positive(kind, "change", self.change.get())?;
         check_positive(kind, "seasonal", self.seasonal.get())?;
         check_positive(kind, "discord", self.discord.get())?;
-        if !(self.sensitivity > 0.0 && self.sensitivity < 1.0) {
-            return Err(invalid(format!(
-                "sensitivity of {kind} must be between 0 and 1, both excluded (default 0.5); got {}",
-                self.sensitivity
-            )));
-        }
-        Ok(())
+        check_share(kind, "sensitivity", self.sensitivity)
     }
 
     fn of(detector: &Novelty) -> Self {
@@ -728,13 +722,8 @@ mod tests {
     }
 
     fn noise(points: usize) -> Vec<f64> {
-        let mut state = 11u64;
-        (0..points)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                (state >> 40) as f64 / 1e4
-            })
-            .collect()
+        let mut next = crate::detector::lcg(11);
+        (0..points).map(|_| (next() >> 40) as f64 / 1e4).collect()
     }
 
     #[test]
