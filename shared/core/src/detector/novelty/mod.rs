@@ -46,7 +46,8 @@
 //! [`REPEATING`] or closer without a fixed period (a machine's repeated
 //! motions at uneven intervals). There a wrong shape inside the usual
 //! range is what matters most: the shape channel alerts past `discord`
-//! (with a quiet period of its own, as the four have), and it ranks the
+//! (with a quiet period of its own, as the four have; its alert starts
+//! theirs too, and resonance's rest: one event, one alert), and it ranks the
 //! graded score: the alerts of the other channels (resonance included)
 //! count as at the edge (score 0.5), so the most anomalous moment of a
 //! regular series is its strangest shape. On other series it is not
@@ -237,7 +238,8 @@ pub struct Novelty {
     mean: f64,
     #[serde(with = "crate::detector::state_float")]
     variance: f64,
-    /// Points since the last alert (saturating); `u32::MAX` before any.
+    /// Points since the last alert of the four channels or the shape
+    /// channel (saturating); `u32::MAX` before any.
     since_alert: u32,
     /// The score of the last alert.
     #[serde(with = "crate::detector::state_float")]
@@ -448,7 +450,10 @@ impl Novelty {
     /// Learns from `value`, observed as `seen`; `novel` is the score when
     /// the four channels (not resonance) alerted.
     fn learn_observed(&mut self, value: f64, seen: &Observation, alerts: Alerts) {
-        note_alert(alerts.novel, &mut self.since_alert, &mut self.alert_score);
+        // One event, one alert: a wrong shape is usually the start of what
+        // the four see next, so a shape alert starts their quiet period too
+        // (they then need three times its score).
+        note_alert(alerts.novel.or(alerts.shape), &mut self.since_alert, &mut self.alert_score);
         note_alert(alerts.shape, &mut self.since_shape_alert, &mut self.shape_alert_score);
         // Warm-up values, judged against a short history, would set a peak
         // that mutes the channel for thousands of points.
@@ -769,6 +774,32 @@ mod tests {
             scores[2000..].iter().filter(|s| s.2 && !(5040..5300).contains(&s.0)).map(|s| s.1).collect();
         assert!(!others.is_empty(), "the other channels alert too (on the noise)");
         assert!(others.iter().all(|s| *s == grade::EDGE), "their alerts count as at the edge: {others:?}");
+    }
+
+    #[test]
+    fn a_shape_alert_starts_the_quiet_period_of_the_other_channels() {
+        let mut detector = Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT });
+        let mut before = detector.clone();
+        let shape_only = heartbeats().into_iter().position(|value| {
+            before = detector.clone();
+            detector.update(value).is_anomaly()
+                && detector.since_shape_alert == 0
+                && detector.alert_score == detector.shape_alert_score
+        });
+        assert!(
+            shape_only.is_some_and(|at| (5040..5300).contains(&at)),
+            "the wrong beat alerts by shape: {shape_only:?}"
+        );
+        assert_eq!(detector.since_alert, 0, "the four's quiet period starts");
+        // Past the range by 6 tolerances: a spatial score of 6, past the
+        // bar of the four's own last alert, short of three times the shape
+        // alert's score, and not far enough past to alert anyway.
+        assert!(before.alert_score * STRONGER < 6.0 && detector.alert_score * STRONGER > 6.0 && FAR_PAST > 6.0);
+        let past = detector.max + 6.0 * detector.params.tolerance * (detector.max - detector.min);
+        let mut unaware = detector.clone();
+        (unaware.since_alert, unaware.alert_score) = (before.since_alert.saturating_add(1), before.alert_score);
+        assert!(unaware.update(past).is_anomaly(), "alone it alerts");
+        assert!(!detector.update(past).is_anomaly(), "after the shape alert it is the same event");
     }
 
     /// Through the `Model` every caller uses (values beyond its learning
