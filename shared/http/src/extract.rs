@@ -4,42 +4,43 @@
 //! a validated series id from the path.
 
 use crate::ApiError;
-use crate::body_deadline::BodyDeadlinePassed;
+use crate::body_guard::{BodyDeadlinePassed, BodyTooLarge};
 use anomaly_core::{SeriesId, ValidationError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// The raw body, within the configured size limit (413 beyond it).
+/// The raw body, within the server's bounds (413 past its size limit,
+/// 408 past its deadline: see [`crate::body_guard`]).
 #[derive(Debug)]
 pub struct ApiBytes(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let collected = request.into_body().collect().await.map_err(|error| {
+            if caused_by::<BodyTooLarge>(&error) {
                 ApiError::PayloadTooLarge
-            } else if timed_out(&rejection) {
+            } else if caused_by::<BodyDeadlinePassed>(&error) {
                 ApiError::RequestTimeout
             } else {
-                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
+                ApiError::BadRequest { code: "unreadable_body", message: format!("could not read the body: {error}") }
             }
         })?;
-        Ok(Self(bytes))
+        Ok(Self(collected.to_bytes()))
     }
 }
 
-/// Whether `error` comes from the body deadline ([`BodyDeadlinePassed`]
-/// somewhere down its chain of sources).
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether `error` comes from an `E` somewhere down its chain of sources.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(error) = current {
-        if error.is::<BodyDeadlinePassed>() {
+        if error.is::<E>() {
             return true;
         }
         current = error.source();

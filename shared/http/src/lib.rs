@@ -4,7 +4,7 @@
 //! that binds first and serves later (so tests start it on port 0).
 
 pub mod access;
-pub mod body_deadline;
+pub mod body_guard;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -1,16 +1,16 @@
 //! A server that binds when built and serves when run, so a caller (or a
 //! test on port 0) knows the address before requests arrive. Every router
-//! gets the same outer layers: body limit, body timeout, tracing, JSON 404.
+//! gets the same outer layers: the body's bounds (size and time, one
+//! wrapper), tracing, JSON 404.
 //! Connections are served by hyper with a header-read timeout (which also
 //! closes idle keep-alive connections) and a cap on how many are open; a
 //! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`, then runs
 //! the service's own stopping tasks (drain its workers, flush its queues).
 
 use crate::HttpArgs;
-use crate::body_deadline::with_deadline;
+use crate::body_guard::guard;
 use crate::error::{method_not_allowed, route_not_found};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -45,11 +45,12 @@ impl Server {
     /// enables them (`RUST_LOG=tower_http=debug`).
     pub async fn bind(host: &str, port: u16, router: Router, http: &HttpArgs) -> std::io::Result<Self> {
         let listener = TcpListener::bind((host, port)).await?;
-        let mut router = router
-            .fallback(route_not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            .layer(DefaultBodyLimit::max(http.max_body_bytes))
-            .layer(tower::util::MapRequestLayer::new(with_deadline(Duration::from_secs(http.request_body_timeout))));
+        let mut router = router.fallback(route_not_found).method_not_allowed_fallback(method_not_allowed).layer(
+            tower::util::MapRequestLayer::new(guard(
+                http.max_body_bytes,
+                Duration::from_secs(http.request_body_timeout),
+            )),
+        );
         if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
             router = router.layer(TraceLayer::new_for_http());
         }
