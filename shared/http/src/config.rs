@@ -86,9 +86,10 @@ pub struct HttpArgs {
     /// byte at a time, cannot hold a connection for ever).
     #[arg(long, env = "REQUEST_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_body_timeout: u64,
-    /// Seconds a connection may take to send a request's headers, the idle
-    /// time before them included: half-sent headers and idle keep-alive
-    /// connections are closed after it.
+    /// Seconds a connection may go without a request whose headers have
+    /// arrived, while none is open: silent, idle keep-alive and half-sent
+    /// (or trickled) headers alike are closed after it (checked a quarter
+    /// of it apart; an open request, a live feed included, is never cut).
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout: u64,
     /// Most open connections per process; further clients wait in the

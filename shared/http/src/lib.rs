@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idle_watch;
 pub mod latency;
 pub mod metrics;
 pub mod model_description;

@@ -2,16 +2,17 @@
 //! test on port 0) knows the address before requests arrive. Every router
 //! gets the same outer layers: the body's bounds (size and time, one
 //! wrapper), tracing, JSON 404.
-//! Connections are served by hyper with a header-read timeout (which also
-//! closes idle keep-alive connections) and a cap on how many are open; a
+//! Connections are served by hyper, closed when they ask nothing for the
+//! header-read timeout (see [`crate::idle_watch`]), and capped in number; a
 //! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`, then runs
 //! the service's own stopping tasks (drain its workers, flush its queues).
 
 use crate::HttpArgs;
 use crate::body_guard::guard;
 use crate::error::{method_not_allowed, route_not_found};
+use crate::idle_watch::{Activity, Watched};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -95,11 +96,8 @@ impl Server {
     /// are left to the process' exit), then runs the [`Server::after_stop`]
     /// tasks in order.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        // HTTP/1 only: the auto-detection of HTTP/2 waits for a client's
-        // first bytes with no timeout, which would let a silent connection
-        // stay open for good (HTTP/2 reaches services through a proxy anyway).
-        let mut builder = Builder::new(TokioExecutor::new()).http1_only();
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_read_timeout);
+        // HTTP/1 only (HTTP/2 reaches services through a proxy anyway).
+        let builder = Builder::new(TokioExecutor::new()).http1_only();
         let graceful = GracefulShutdown::new();
         let open = Arc::new(Semaphore::new(self.max_connections));
         let mut shutdown = std::pin::pin!(shutdown);
@@ -123,14 +121,16 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(self.router.clone());
+            let activity = Arc::new(Activity::default());
+            let service = TowerToHyperService::new(Watched::new(self.router.clone(), activity.clone()));
             let (builder, watcher, silence) = (builder.clone(), graceful.watcher(), self.header_read_timeout);
             tokio::spawn(async move {
-                // hyper's header timer starts at the first byte: a client that
-                // sends nothing at all is closed after the same timeout.
-                if tokio::time::timeout(silence, stream.peek(&mut [0u8; 1])).await.is_ok() {
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let _ = watcher.watch(connection.into_owned()).await;
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                // A connection that asks nothing for the header-read timeout
+                // is dropped, which closes it.
+                tokio::select! {
+                    _ = watcher.watch(connection.into_owned()) => {}
+                    () = activity.silent_for(silence) => {}
                 }
                 drop(permit);
             });

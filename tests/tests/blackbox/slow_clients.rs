@@ -1,5 +1,6 @@
-//! Slow clients cannot hold a service: half-sent headers and idle
-//! connections are closed after `HEADER_READ_TIMEOUT`, a body that stops
+//! Slow clients cannot hold a service: half-sent or trickled headers and
+//! idle connections are closed after `HEADER_READ_TIMEOUT` (a live feed,
+//! answering all along, is not), a body that stops
 //! arriving, or trickles in, is answered and closed once
 //! `REQUEST_BODY_TIMEOUT` has passed, at most
 //! `MAX_CONNECTIONS` are open at once, and a stop waits for slow requests at
@@ -107,6 +108,48 @@ async fn half_sent_headers_and_idle_connections_are_closed() {
     assert!(closed_within(&mut idle, 15).await, "an idle connection is not held open");
     let (status, _) = get_json(&format!("{}/healthcheck", infer.url)).await;
     assert_eq!(status, StatusCode::OK, "the service still accepts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_sent_a_byte_at_a_time_and_idle_keep_alive_connections_are_closed() {
+    let (server, _env) = infer_with(anomaly_http::HttpArgs { header_read_timeout: 1, ..http_args() }).await;
+    let infer = run(server);
+    let address = infer.url.trim_start_matches("http://").to_owned();
+    let (mut trickle_in, mut trickle_out) = TcpStream::connect(&address).await.expect("connects").into_split();
+    let trickling = tokio::spawn(async move {
+        // Never silent for long, never done: one byte every 200 ms.
+        for byte in b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nX-Padding: ".iter().chain(std::iter::repeat(&b'a')) {
+            if trickle_out.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut rest = Vec::new();
+    let cut = tokio::time::timeout(Duration::from_secs(15), trickle_in.read_to_end(&mut rest)).await;
+    assert!(cut.is_ok(), "headers trickled a byte at a time are not held open");
+    trickling.abort();
+
+    let mut kept_alive = TcpStream::connect(&address).await.expect("connects");
+    kept_alive.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("writes");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), kept_alive.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection is closed after its answer");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "answered first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_feed_stays_open_past_the_header_read_timeout() {
+    let env = TestEnv::new(Kind::Embedded).await;
+    let http = anomaly_http::HttpArgs { header_read_timeout: 1, ..http_args() };
+    let settings = monitor_settings("http://127.0.0.1:9", "http://127.0.0.1:9");
+    let monitor = run(monitor::build(env.connect().await, &settings, &http).await.expect("binds"));
+    let mut feed = TcpStream::connect(monitor.url.trim_start_matches("http://")).await.expect("connects");
+    feed.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").await.expect("writes");
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(4), feed.read_to_end(&mut received)).await;
+    assert!(read.is_err(), "still open after 4 header-read timeouts");
+    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 200"), "the feed answered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
