@@ -60,17 +60,23 @@ pub enum BodyFormat {
 /// The format `headers` declare: JSON, or NDJSON where `ndjson_allowed`;
 /// 415 for anything else, a missing `Content-Type` included.
 fn body_format(headers: &HeaderMap, ndjson_allowed: bool) -> Result<BodyFormat, ApiError> {
-    let declared = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let essence = declared.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
-    if json {
+    let declared = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+    // The media type before any parameters, compared without copying (a
+    // request's only look at it on the way to the handler).
+    let essence = declared.unwrap_or_default().split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+    let is = |expected: &[u8]| essence.eq_ignore_ascii_case(expected);
+    let (prefix, suffix) = (b"application/".len(), b"+json".len());
+    let structured_json = essence.len() >= prefix + suffix
+        && essence[..prefix].eq_ignore_ascii_case(b"application/")
+        && essence[essence.len() - suffix..].eq_ignore_ascii_case(b"+json");
+    if is(b"application/json") || structured_json {
         return Ok(BodyFormat::Json);
     }
-    if ndjson_allowed && essence == "application/x-ndjson" {
+    if ndjson_allowed && is(b"application/x-ndjson") {
         return Ok(BodyFormat::Ndjson);
     }
     let expected = if ndjson_allowed { "application/json or application/x-ndjson" } else { "application/json" };
-    let got = declared.map_or_else(|| "none".to_owned(), |value| format!("{value:?}"));
+    let got = declared.map_or_else(|| "none".to_owned(), |value| format!("{:?}", String::from_utf8_lossy(value)));
     Err(ApiError::UnsupportedMediaType {
         message: format!(
             "send the body with Content-Type: {expected} (got {got}); with curl: --json or -H 'Content-Type: application/json'"
@@ -235,6 +241,15 @@ mod tests {
             assert_eq!(format_of(refused, true), Err("unsupported_media_type".to_owned()), "{refused:?}");
         }
         assert_eq!(format_of(Some("application/x-ndjson"), false), Err("unsupported_media_type".to_owned()));
+        assert_eq!(format_of(Some(" APPLICATION/X-NDJSON ; q=1"), true), Ok(BodyFormat::Ndjson));
+        assert_eq!(format_of(Some("application+json"), false), Err("unsupported_media_type".to_owned()));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_bytes(b"application/\xffjson").expect("obs-text"),
+        );
+        let refused = body_format(&headers, false).expect_err("not JSON");
+        assert!(refused.public_parts().2.contains("application/\u{fffd}json"), "named in the message: {refused:?}");
     }
 
     #[test]
