@@ -130,12 +130,20 @@ async fn headers_sent_a_byte_at_a_time_and_idle_keep_alive_connections_are_close
     assert!(cut.is_ok(), "headers trickled a byte at a time are not held open");
     trickling.abort();
 
-    let mut kept_alive = TcpStream::connect(&address).await.expect("connects");
-    kept_alive.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("writes");
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(15), kept_alive.read_to_end(&mut answer)).await;
-    assert!(read.is_ok(), "an idle keep-alive connection is closed after its answer");
-    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "answered first");
+    let (closed, answer) = ask(&address, b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n", 15).await;
+    assert!(closed, "an idle keep-alive connection is closed after its answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "answered first");
+}
+
+/// Sends `request` on a new connection to `address` and reads for at most
+/// `seconds`: whether the server closed the connection by then, and what
+/// it sent.
+async fn ask(address: &str, request: &[u8], seconds: u64) -> (bool, String) {
+    let mut stream = TcpStream::connect(address).await.expect("connects");
+    stream.write_all(request).await.expect("writes");
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(seconds), stream.read_to_end(&mut received)).await;
+    (read.is_ok(), String::from_utf8_lossy(&received).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,12 +152,10 @@ async fn a_live_feed_stays_open_past_the_header_read_timeout() {
     let http = anomaly_http::HttpArgs { header_read_timeout: 1, ..http_args() };
     let settings = monitor_settings("http://127.0.0.1:9", "http://127.0.0.1:9");
     let monitor = run(monitor::build(env.connect().await, &settings, &http).await.expect("binds"));
-    let mut feed = TcpStream::connect(monitor.url.trim_start_matches("http://")).await.expect("connects");
-    feed.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").await.expect("writes");
-    let mut received = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(4), feed.read_to_end(&mut received)).await;
-    assert!(read.is_err(), "still open after 4 header-read timeouts");
-    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 200"), "the feed answered");
+    let feed = b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    let (closed, received) = ask(monitor.url.trim_start_matches("http://"), feed, 4).await;
+    assert!(!closed, "still open after 4 header-read timeouts");
+    assert!(received.starts_with("HTTP/1.1 200"), "the feed answered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
