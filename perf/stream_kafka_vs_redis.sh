@@ -4,7 +4,8 @@
 # (the broker at 127.0.0.1:59092, as make test starts: topics of 16
 # partitions made with tansu), on a fresh database and key prefix.
 # Usage: perf/stream_kafka_vs_redis.sh redis|kafka TAG [RATE] [BINARY]
-#   (BINARY: the platform to run, default target/release/platform)
+#   (BINARY: the platform to run, default target/release/platform;
+#    POINTS_PER_SERIES: points of each of the 10,000 series, default 50)
 set -u
 mode=$1; tag=$2; rate=${3:-}; binary=${4:-$(dirname "$0")/../target/release/platform}
 db=perf_$tag
@@ -22,5 +23,5 @@ env DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.
   "$binary" > /tmp/perf_$tag.log 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -fs localhost:18001/ready >/dev/null && break; sleep 0.2; done
-python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 10000 50 10000 $rate
+python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 10000 "${POINTS_PER_SERIES:-50}" 10000 $rate
 kill -TERM $pid; wait $pid
