@@ -64,7 +64,8 @@ impl Sender {
                 Self::Http(reqwest::Client::new(), url.trim_end_matches('/').to_owned(), api_key.clone())
             }
             ReplayTarget::Kafka { client, topic } => {
-                Self::Kafka(KafkaProducer::new(client).context("Kafka producer")?, topic.clone())
+                // Keyed messages only, which all take the first connection.
+                Self::Kafka(KafkaProducer::new(client, 1).context("Kafka producer")?, topic.clone())
             }
         })
     }

@@ -24,7 +24,7 @@ pub use cache_repair::Repair;
 pub use clock::unix_millis;
 pub use error::StoreError;
 pub use kafka::client::KafkaClient;
-pub use kafka::{KafkaProducer, decode_points_message, encode_points_message, kafka_partition_of};
+pub use kafka::{KafkaProducer, ROWS_CONNECTIONS, decode_points_message, encode_points_message, kafka_partition_of};
 pub use memory::{MemoryAnomalyFeed, MemoryBus, MemoryCache, MemoryLatencyLog, MemoryLeases, MemoryLiveVerdicts};
 pub use ports::anomaly_feed::{AnomalyFeed, FeedAnomaly, FeedEntry, FeedPage};
 pub use ports::anomaly_labels::{AnomalyId, AnomalyLabel, AnomalyLabels, Label, LabelFilter};

@@ -126,29 +126,28 @@ async fn all_acknowledged(
     Ok(())
 }
 
-/// Connections the rows of `POST /ingest` are spread over, partition `p`
-/// on connection `p % ROWS_CONNECTIONS`. librdkafka sends one produce
-/// request per partition and a broker answers a connection's requests one
-/// at a time, so a body's messages to 16 partitions would wait behind each
-/// other on one connection. Measured on tansu (perf/README.md, "Kafka:
-/// rows over four connections"): 4 connections judged 20% more points a
-/// second than 1 on a long-running broker, 4% on a fresh one; 16 ingested
-/// no faster than 4.
+/// Connections `POST /ingest` spreads its rows over, partition `p` on
+/// connection `p % ROWS_CONNECTIONS`. librdkafka sends one produce request
+/// per partition and a broker answers a connection's requests one at a
+/// time, so a body's messages to 16 partitions would wait behind each other
+/// on one connection. Measured on tansu (perf/README.md, "Kafka: rows over
+/// four connections"): 4 connections judged 20% more points a second than 1
+/// on a long-running broker, 4% on a fresh one; 16 ingested no faster than 4.
 pub const ROWS_CONNECTIONS: usize = 4;
 
 /// Writes to Kafka: idempotent (retries never duplicate a message), every
 /// send acknowledged by all in-sync replicas.
 #[derive(Clone)]
 pub struct KafkaProducer {
-    producer: FutureProducer,
-    /// [`ROWS_CONNECTIONS`] producers (the first is `producer`): a
-    /// partition's messages always take the same one, so they keep their order.
-    rows: Vec<FutureProducer>,
+    /// At least one; rows of a partition always take the same one (so they
+    /// keep their order), every other send the first.
+    connections: Vec<FutureProducer>,
 }
 
 impl KafkaProducer {
-    /// A producer for `client`'s brokers, with its properties.
-    pub fn new(client: &KafkaClient) -> Result<Self, StoreError> {
+    /// A producer for `client`'s brokers, with its properties, over
+    /// `connections` connections (at least one; see [`ROWS_CONNECTIONS`]).
+    pub fn new(client: &KafkaClient, connections: usize) -> Result<Self, StoreError> {
         let connect = || {
             client
                 .config()
@@ -160,17 +159,18 @@ impl KafkaProducer {
                 .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
                 .create::<FutureProducer>()
         };
-        let producer = connect()?;
-        let mut rows = vec![producer.clone()];
-        for _ in 1..ROWS_CONNECTIONS {
-            rows.push(connect()?);
-        }
-        Ok(Self { producer, rows })
+        let connections = (0..connections.max(1)).map(|_| connect()).collect::<Result<_, _>>()?;
+        Ok(Self { connections })
+    }
+
+    /// The connection of every send but rows.
+    fn first(&self) -> &FutureProducer {
+        &self.connections[0]
     }
 
     /// Checks that the brokers answer (a metadata request), within `timeout`.
     pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
-        let producer = self.producer.clone();
+        let producer = self.first().clone();
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|_| ()))
             .await
             .map_err(|e| StoreError::Corrupt(e.to_string()))??;
@@ -181,7 +181,7 @@ impl KafkaProducer {
     /// acknowledged. Messages of one key keep their order.
     pub async fn send_all(&self, topic: &str, messages: &[(String, String)]) -> Result<(), StoreError> {
         all_acknowledged(messages.iter().map(|(key, value)| {
-            self.producer.send(FutureRecord::to(topic).key(key.as_str()).payload(value.as_str()), SEND_TIMEOUT)
+            self.first().send(FutureRecord::to(topic).key(key.as_str()).payload(value.as_str()), SEND_TIMEOUT)
         }))
         .await
     }
@@ -199,7 +199,7 @@ impl KafkaProducer {
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
         record.key = key;
         record.payload = payload;
-        self.producer.send(record, SEND_TIMEOUT).await.map_err(|(error, _)| error)?;
+        self.first().send(record, SEND_TIMEOUT).await.map_err(|(error, _)| error)?;
         Ok(())
     }
 
@@ -214,15 +214,15 @@ impl KafkaProducer {
             .collect();
         all_acknowledged(messages.iter().map(|(partition, rows)| {
             let record: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(*partition).payload(rows);
-            let connection = usize::try_from(*partition).unwrap_or_default() % self.rows.len();
-            self.rows[connection].send(record, SEND_TIMEOUT)
+            let connection = usize::try_from(*partition).unwrap_or_default() % self.connections.len();
+            self.connections[connection].send(record, SEND_TIMEOUT)
         }))
         .await
     }
 
     /// How many partitions `topic` has (a metadata request), within `timeout`.
     pub async fn partitions_of(&self, topic: &str, timeout: Duration) -> Result<u32, StoreError> {
-        let (producer, name) = (self.producer.clone(), topic.to_owned());
+        let (producer, name) = (self.first().clone(), topic.to_owned());
         let metadata = tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&name), timeout))
             .await
             .map_err(|e| StoreError::Corrupt(e.to_string()))??;

@@ -15,7 +15,7 @@ use super::judge::Judge;
 use super::lag_minutes::LagMinutes;
 use super::{StreamMetrics, StreamStatus};
 use crate::settings::KafkaSettings;
-use anomaly_store::{Backends, KafkaProducer, StoreError};
+use anomaly_store::{Backends, KafkaProducer, ROWS_CONNECTIONS, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
@@ -33,7 +33,7 @@ pub(super) fn start(
     stop: watch::Receiver<bool>,
 ) -> Result<(KafkaIngest, tokio::task::JoinHandle<()>), StoreError> {
     let client = settings.client()?;
-    let producer = KafkaProducer::new(&client)?;
+    let producer = KafkaProducer::new(&client, ROWS_CONNECTIONS)?;
     let judge = judge.with_kafka_sink(producer.clone(), settings.kafka_anomalies_topic.clone());
     let (to_worker, from_consumer) = mpsc::channel(CHANNEL_MESSAGES);
     let consumer_settings = consumer::ConsumerSettings {
