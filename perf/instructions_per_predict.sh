@@ -7,8 +7,8 @@
 # SECONDS of wrk (1 thread, 8 connections): the difference over the
 # requests served is the cost of one predict, start-up and seeding left
 # out. Prints instructions per request and a budget by part; with two
-# targets, the parts of the second against the first.
-# Usage: perf/instructions_per_predict.sh TARGET [TARGET2]
+# targets, the functions where the second spends most over the first.
+# Usage: perf/instructions_per_predict.sh TARGET [TARGET...]
 #   TARGET: baseline | baseline-our-server | platform[:VAR=value,VAR=value]
 #   e.g.    perf/instructions_per_predict.sh baseline platform:PREDICTION_HISTORY_MAX_ROWS=0
 # Env: SECONDS_OF_LOAD (default 15), PLATFORM_BINARY (default target/release/platform).
