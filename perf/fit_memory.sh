@@ -3,6 +3,7 @@
 # (2.85M points each), the scenario that peaked at 1.17 GB before fits had a
 # memory budget. Usage: perf/fit_memory.sh [VAR=value ...] (platform settings)
 # e.g.   perf/fit_memory.sh FIT_MAX_BYTES_IN_FLIGHT=4294967296   (no budget in effect)
+#        PLATFORM_BINARY=/tmp/platform_before perf/fit_memory.sh   (another build)
 # Prints the statuses of the fits, peak RSS (VmHWM) and RSS 5 s after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ with open(sys.argv[1], "w") as f:
 PY
 echo "body: $(stat -c %s "$out/body.json") bytes"
 env MAX_BODY_BYTES=67108864 "$@" SQLITE_PATH="$out/fit.db" TRAIN_PORT=18100 INFER_PORT=18101 MONITOR_PORT=18102 \
-  RUST_LOG=warn target/release/platform >"$out/platform.log" 2>&1 &
+  RUST_LOG=warn "${PLATFORM_BINARY:-target/release/platform}" >"$out/platform.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18100/healthcheck && break; sleep 0.1; done

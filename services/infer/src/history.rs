@@ -1,18 +1,20 @@
 //! Recording predictions without slowing predict. Each verdict is counted
 //! in `anomaly_predictions_total{result}` and handed to a bounded queue; the
 //! handler never waits. One task drains the queue every 200 ms and writes
-//! one batch: the per-series and per-minute counters of every verdict, and
-//! the verdicts themselves as rows up to `PREDICTION_HISTORY_MAX_RATE` per
-//! second (anomalies first, then the newest normal ones), so the history's
-//! cost stays bounded at any request rate. The oldest rows beyond
-//! `PREDICTION_HISTORY_MAX_ROWS` are pruned. The anomalies among the rows,
-//! once stored, are published to the anomaly feed (`source: predict`), and
-//! so reach the live feed and the webhooks, when the caller may write
-//! (with `API_KEYS` set, a key of the write scope): a read-only or
-//! anonymous caller's anomalies are stored and listed, but alert nobody.
+//! the verdicts as rows, up to `PREDICTION_HISTORY_MAX_RATE` per second
+//! (anomalies first, then the newest normal ones), so the history's cost
+//! stays bounded at any request rate. The per-series and per-minute
+//! counters of every verdict are added up in memory and written with the
+//! rows once a second: one upsert per active series a second, not five.
+//! The oldest rows beyond `PREDICTION_HISTORY_MAX_ROWS` are pruned. The
+//! anomalies among the rows, once stored, are published to the anomaly feed
+//! (`source: predict`), and so reach the live feed and the webhooks, when
+//! the caller may write (with `API_KEYS` set, a key of the write scope): a
+//! read-only or anonymous caller's anomalies are stored and listed, but
+//! alert nobody.
 //!
 //! On a stop, once no request can queue more, [`HistoryRecorder::drain`]
-//! writes what is queued: a clean stop loses no verdict.
+//! writes what is queued and counted: a clean stop loses no verdict.
 //!
 //! Verdicts that find the queue full are counted in
 //! `anomaly_prediction_history_dropped_total`, rows left out by the rate in
@@ -26,6 +28,8 @@ use tokio::sync::{mpsc, watch};
 
 /// How often the writer drains the queue and writes a batch.
 const CYCLE: Duration = Duration::from_millis(200);
+/// How often the counters go with the batch.
+const COUNT_EVERY: Duration = Duration::from_secs(1);
 /// How often the oldest rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(10);
 
@@ -101,8 +105,9 @@ impl HistoryRecorder {
 /// How long the last write of the history may take on a stop.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Writes a batch every [`CYCLE`] while verdicts come; once `stop` turns
-/// true, writes what is queued and ends.
+/// Writes a batch every [`CYCLE`] while verdicts come, and the counters
+/// every [`COUNT_EVERY`] until none are left; once `stop` turns true,
+/// writes what is queued and counted, and ends.
 async fn write_batches(
     mut queue: mpsc::Receiver<Queued>,
     mut stop: watch::Receiver<bool>,
@@ -115,12 +120,16 @@ async fn write_batches(
     let lost = metrics::counter!("anomaly_prediction_history_lost_total");
     let rows_per_cycle = (f64::from(limits.max_rows_per_second) * CYCLE.as_secs_f64()).ceil().max(1.0) as usize;
     let mut drained = Vec::new();
-    let mut last_prune = Instant::now();
+    let mut counted = PredictionBatch::default();
+    let (mut last_prune, mut last_count) = (Instant::now(), Instant::now());
     let mut stopping = false;
     while !stopping {
-        tokio::select! {
-            received = queue.recv_many(&mut drained, limits.queue.max(1)) => stopping = received == 0,
-            _ = stop.wait_for(|stop| *stop) => stopping = true,
+        // Idle with nothing left to count: wait for the next verdict.
+        if counted.is_empty() {
+            tokio::select! {
+                received = queue.recv_many(&mut drained, limits.queue.max(1)) => stopping = received == 0,
+                _ = stop.wait_for(|stop| *stop) => stopping = true,
+            }
         }
         if !stopping {
             tokio::select! {
@@ -131,12 +140,18 @@ async fn write_batches(
         while let Ok(record) = queue.try_recv() {
             drained.push(record);
         }
-        if drained.is_empty() {
+        let verdicts = drained.len();
+        let (rows, alerting) = keep_within(std::mem::take(&mut drained), rows_per_cycle, &mut counted);
+        sampled_out.increment((verdicts - rows.len()) as u64);
+        let mut batch = PredictionBatch { rows, ..PredictionBatch::default() };
+        if stopping || last_count.elapsed() >= COUNT_EVERY {
+            last_count = Instant::now();
+            (batch.per_series, batch.per_minute) =
+                (std::mem::take(&mut counted.per_series), std::mem::take(&mut counted.per_minute));
+        }
+        if batch.is_empty() {
             continue;
         }
-        let (batch, alerting) = keep_within(std::mem::take(&mut drained), rows_per_cycle);
-        let total: u64 = batch.per_series.values().map(|s| s.predictions).sum();
-        sampled_out.increment(total - batch.rows.len() as u64);
         match history.append(&batch).await {
             Ok(()) => {
                 written.increment(batch.rows.len() as u64);
@@ -158,27 +173,31 @@ async fn write_batches(
     }
 }
 
-/// Counts every verdict, and keeps at most `max_rows` of them as rows:
-/// anomalies first, then the newest normal verdicts. Also gives the kept
-/// anomalies whose callers may raise alerts, for the feed.
-fn keep_within(verdicts: Vec<Queued>, max_rows: usize) -> (PredictionBatch, Vec<FeedAnomaly>) {
-    let mut batch = PredictionBatch::default();
+/// Counts every verdict in `counted`, and keeps at most `max_rows` of them
+/// as rows: anomalies first, then the newest normal verdicts. Also gives
+/// the kept anomalies whose callers may raise alerts, for the feed.
+fn keep_within(
+    verdicts: Vec<Queued>,
+    max_rows: usize,
+    counted: &mut PredictionBatch,
+) -> (Vec<PredictionRecord>, Vec<FeedAnomaly>) {
+    let mut rows = Vec::new();
     let mut alerting = Vec::new();
     let mut normal = Vec::new();
     for Queued { record, alerts } in verdicts {
-        batch.count(&record);
+        counted.count(&record);
         if !record.anomaly {
             normal.push(record);
-        } else if batch.rows.len() < max_rows {
+        } else if rows.len() < max_rows {
             if alerts {
                 alerting.push(FeedAnomaly::from(&record));
             }
-            batch.rows.push(record);
+            rows.push(record);
         }
     }
-    let room = max_rows - batch.rows.len();
-    batch.rows.extend(normal.drain(normal.len().saturating_sub(room)..));
-    (batch, alerting)
+    let room = max_rows - rows.len();
+    rows.extend(normal.drain(normal.len().saturating_sub(room)..));
+    (rows, alerting)
 }
 
 #[cfg(test)]
@@ -204,14 +223,15 @@ mod tests {
     }
 
     #[test]
-    fn keeps_anomalies_then_the_newest_normal_verdicts_and_counts_all() {
+    fn keeps_anomalies_then_the_newest_normal_verdicts_and_counts_all_of_them() {
+        let mut counted = PredictionBatch::default();
         let verdicts = (0..10).map(|t| verdict(t, t == 2 || t == 5)).collect();
-        let (batch, alerting) = keep_within(verdicts, 4);
-        let kept: Vec<_> = batch.rows.iter().map(|r| r.timestamp).collect();
+        let (rows, alerting) = keep_within(verdicts, 4, &mut counted);
+        let kept: Vec<_> = rows.iter().map(|r| r.timestamp).collect();
         assert_eq!(kept, [2, 5, 8, 9]);
         assert_eq!(alerting.iter().map(|a| a.timestamp).collect::<Vec<_>>(), [5]);
-        let counted = batch.per_series.values().next().expect("one series");
-        assert_eq!((counted.predictions, counted.anomalies), (10, 2));
-        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10).0.rows.len(), 3);
+        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10, &mut counted).0.len(), 3);
+        let series = counted.per_series.values().next().expect("one series");
+        assert_eq!((series.predictions, series.anomalies), (13, 2), "counted across calls");
     }
 }

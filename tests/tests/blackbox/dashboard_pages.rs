@@ -30,11 +30,13 @@ async fn pages_show_the_platform(env: TestEnv) {
         post_json(&format!("{}/predict/web-1", platform.infer.url), &body).await;
     }
     let monitor = &platform.monitor.url;
+    // The anomaly's row comes first, its series' counters within a second.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while get_json(&format!("{monitor}/anomalies")).await.1["predictions"].as_array().is_none_or(Vec::is_empty) {
-        assert!(Instant::now() < deadline, "the anomaly was never recorded");
+    while !page(&format!("{monitor}/dashboard/series")).await.1.contains("<span class=\"badge\">1</span>") {
+        assert!(Instant::now() < deadline, "the anomaly was never counted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(get_json(&format!("{monitor}/anomalies")).await.1["predictions"].as_array().map(Vec::len), Some(1));
 
     let redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let root = redirect.get(format!("{monitor}/")).send().await.expect("sent");

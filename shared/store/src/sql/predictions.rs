@@ -60,19 +60,18 @@ impl PredictionHistory for SqlModelStore {
                 .bind(activity.last_predicted_ms)
         })
         .await?;
-        let sql = self.multi_row_insert(
-            "INSERT INTO activity_minutes (minute, predictions, anomalies) VALUES ",
-            3,
-            batch.per_minute.len(),
-            " ON CONFLICT (minute) DO UPDATE SET \
-             predictions = activity_minutes.predictions + excluded.predictions, \
-             anomalies = activity_minutes.anomalies + excluded.anomalies",
-        );
-        let mut upsert = sqlx::query(AssertSqlSafe(sql));
-        for (minute, (predictions, anomalies)) in &batch.per_minute {
-            upsert = upsert.bind(*minute).bind(*predictions as i64).bind(*anomalies as i64);
-        }
-        upsert.execute(&mut *tx).await?;
+        let per_minute: Vec<_> = batch.per_minute.iter().collect();
+        let upsert = RowsStatement {
+            head: "INSERT INTO activity_minutes (minute, predictions, anomalies) VALUES ",
+            columns: 3,
+            tail: " ON CONFLICT (minute) DO UPDATE SET \
+                   predictions = activity_minutes.predictions + excluded.predictions, \
+                   anomalies = activity_minutes.anomalies + excluded.anomalies",
+        };
+        self.insert_rows(&mut tx, upsert, &per_minute, |upsert, (minute, (predictions, anomalies))| {
+            upsert.bind(**minute).bind(*predictions as i64).bind(*anomalies as i64)
+        })
+        .await?;
         tx.commit().await?;
         Ok(())
     }
