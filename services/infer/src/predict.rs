@@ -5,7 +5,6 @@ use crate::{InferState, PredictRequest, PredictResponse};
 use anomaly_core::{ModelVersion, SeriesId};
 use anomaly_http::{ApiError, ApiJson, ApiQuery, ErrorBody, Scope, SeriesIdPath};
 use anomaly_store::PredictionRecord;
-use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use std::convert::Infallible;
@@ -47,8 +46,8 @@ pub async fn predict(
     ApiQuery(query): ApiQuery<VersionQuery>,
     CallerMayWrite(alerts): CallerMayWrite,
     ApiJson(request): ApiJson<PredictRequest>,
-) -> Result<Json<PredictResponse>, ApiError> {
-    state.recorder.time(judge(&state, series_id, query, request, alerts)).await.map(Json)
+) -> Result<PredictResponse, ApiError> {
+    state.recorder.time(judge(&state, series_id, query, request, alerts)).await
 }
 
 async fn judge(

@@ -1,6 +1,10 @@
 //! The JSON shapes of `POST /predict`, as the public contract names them.
 
 use anomaly_core::{ValidationError, parse_timestamp};
+use axum::Json;
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -68,6 +72,23 @@ pub struct PredictResponse {
     pub threshold: f64,
     /// `two_sided`, `upper` or `lower`.
     pub direction: &'static str,
+}
+
+/// A verdict's JSON without its series id is under this many bytes.
+const VERDICT_BYTES: usize = 320;
+
+impl IntoResponse for PredictResponse {
+    /// The JSON written into a buffer sized for it up front: axum's `Json`
+    /// starts at 128 bytes and grows once for a verdict, a `realloc` per
+    /// request that under load also wakes glibc's arena lock.
+    fn into_response(self) -> Response {
+        let mut body = Vec::with_capacity(VERDICT_BYTES + self.series_id.len());
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+            // Not reached (every field serializes); axum's own answer if it were.
+            Err(_) => Json(self).into_response(),
+        }
+    }
 }
 
 /// `?version=` of a predict call.
