@@ -224,9 +224,14 @@ mod tests {
         let activity = store.series_activity(&ids[..1]).await.expect("read");
         assert_eq!((activity[0].predictions, activity[0].anomalies), (3, 2), "counted without a row");
 
-        assert_eq!(store.prune(2).await.expect("pruned"), 3);
+        let rows_only = PredictionBatch { rows: vec![verdict("b", 10, false)], ..PredictionBatch::default() };
+        store.append(&rows_only).await.expect("appended");
+        let activity = store.series_activity(&ids[..1]).await.expect("read");
+        assert_eq!(activity[0].predictions, 3, "a row without its count (counted in a later batch)");
+
+        assert_eq!(store.prune(2).await.expect("pruned"), 4);
         let everything = PredictionQuery { limit: 10, ..Default::default() };
         let left: Vec<_> = store.predictions(&everything).await.expect("read").iter().map(|p| p.timestamp).collect();
-        assert_eq!(left, [5, 4]);
+        assert_eq!(left, [10, 5]);
     }
 }
