@@ -82,9 +82,9 @@ async fn judge(
     );
     Ok(PredictResponse {
         anomaly: decision.anomaly,
-        model_version: record.version.to_string(),
-        series_id: series_id.into_string(),
-        timestamp: timestamp.to_string(),
+        model_version: record.version,
+        series_id,
+        timestamp,
         value: request.value,
         score,
         anomaly_score: decision.anomaly_score,

@@ -1,11 +1,11 @@
 //! The JSON shapes of `POST /predict`, as the public contract names them.
 
-use anomaly_core::{ValidationError, parse_timestamp};
+use anomaly_core::{ModelVersion, SeriesId, ValidationError, parse_timestamp};
 use axum::Json;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
@@ -47,18 +47,24 @@ impl PredictRequest {
 }
 
 /// The verdict.
+// The version, series id and timestamp are held as values and written as
+// JSON strings in place: no string is built for them per request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PredictResponse {
     /// True when the value is outside the model's band.
     pub anomaly: bool,
     /// The version that judged it.
-    #[schema(example = "v3")]
-    pub model_version: String,
+    #[schema(value_type = String, example = "v3")]
+    #[serde(serialize_with = "version_text")]
+    pub model_version: ModelVersion,
     /// The series.
-    pub series_id: String,
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "series_text")]
+    pub series_id: SeriesId,
     /// The timestamp, as Unix seconds in a string (as the request sent it).
-    #[schema(example = "1609459500")]
-    pub timestamp: String,
+    #[schema(value_type = String, example = "1609459500")]
+    #[serde(serialize_with = "number_text")]
+    pub timestamp: i64,
     /// The value judged.
     pub value: f64,
     /// z = (value - mean) / std; `null` if it overflows.
@@ -74,6 +80,26 @@ pub struct PredictResponse {
     pub direction: &'static str,
 }
 
+/// Writes `v3` for version 3, from a buffer on the stack.
+fn version_text<S: Serializer>(version: &ModelVersion, serializer: S) -> Result<S::Ok, S::Error> {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(version.number());
+    let mut text = [0u8; 11];
+    text[0] = b'v';
+    text[1..=digits.len()].copy_from_slice(digits.as_bytes());
+    serializer.serialize_str(std::str::from_utf8(&text[..=digits.len()]).unwrap_or("v"))
+}
+
+/// Writes the series id as it is.
+fn series_text<S: Serializer>(series_id: &SeriesId, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(series_id.as_str())
+}
+
+/// Writes a number as a JSON string of its digits, from a buffer on the stack.
+fn number_text<S: Serializer>(number: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(itoa::Buffer::new().format(*number))
+}
+
 /// A verdict's JSON without its series id is under this many bytes.
 const VERDICT_BYTES: usize = 320;
 
@@ -82,7 +108,7 @@ impl IntoResponse for PredictResponse {
     /// starts at 128 bytes and grows once for a verdict, a `realloc` per
     /// request that under load also wakes glibc's arena lock.
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(VERDICT_BYTES + self.series_id.len());
+        let mut body = Vec::with_capacity(VERDICT_BYTES + self.series_id.as_str().len());
         match serde_json::to_writer(&mut body, &self) {
             Ok(()) => ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
             // Not reached (every field serializes); axum's own answer if it were.
@@ -98,4 +124,34 @@ pub struct VersionQuery {
     /// `v3`, `V3` or `3`; omitted means the latest version.
     #[param(pattern = r"^[vV]?0*[1-9][0-9]{0,8}$")]
     pub version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(version: u32, series_id: &str, timestamp: i64) -> PredictResponse {
+        PredictResponse {
+            anomaly: true,
+            model_version: ModelVersion::new(version).expect("a version"),
+            series_id: SeriesId::try_from(series_id.to_string()).expect("a series id"),
+            timestamp,
+            value: 25.5,
+            score: None,
+            anomaly_score: 0.62,
+            threshold: 3.0,
+            direction: "two_sided",
+        }
+    }
+
+    #[test]
+    fn the_version_series_and_timestamp_are_written_as_the_contract_s_strings() {
+        let json = serde_json::to_value(verdict(3, "cpu.host-1", 1_609_459_500)).expect("serialises");
+        assert_eq!(json["model_version"], "v3");
+        assert_eq!(json["series_id"], "cpu.host-1");
+        assert_eq!(json["timestamp"], "1609459500");
+        let widest = serde_json::to_value(verdict(u32::MAX, "s", i64::MAX)).expect("serialises");
+        assert_eq!(widest["model_version"], format!("v{}", u32::MAX));
+        assert_eq!(widest["timestamp"], i64::MAX.to_string());
+    }
 }
