@@ -18,6 +18,8 @@ command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
 cargo build --release -q -p platform -p perf
 out=target/bench-instructions && rm -rf "$out" && mkdir -p "$out"
+# A step that fails (a seeding refused, say) leaves no target running.
+trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 
 # One callgrind run of TARGET with SECONDS of load; writes $out/NAME.{requests,functions}.
 run() {
