@@ -45,7 +45,7 @@ impl SqlModelStore {
     }
 
     /// `head` followed by `rows` tuples of `columns` parameters, then `tail`.
-    pub(crate) fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    fn multi_row_insert(&self, head: &str, columns: usize, rows: usize, tail: &str) -> String {
         let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
         sql.push_str(head);
         for row in 0..rows {
