@@ -13,6 +13,7 @@ mod openapi;
 mod predict;
 mod settings;
 pub mod stream;
+mod timestamp_field;
 mod wire;
 
 pub use history::{HistoryLimits, HistoryRecorder};

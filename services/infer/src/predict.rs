@@ -58,7 +58,7 @@ async fn judge(
     alerts: bool,
 ) -> Result<PredictResponse, ApiError> {
     let version = query.version.as_deref().map(ModelVersion::parse).transpose()?;
-    let timestamp = request.unix_seconds()?;
+    let timestamp = request.timestamp.unix_seconds()?;
     let Some(record) = state.models.find(&series_id, version).await? else {
         let series_exists = version.is_some() && state.models.series_exists(&series_id).await?;
         return Err(ApiError::model_not_found(&series_id, version, series_exists));

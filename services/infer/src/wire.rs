@@ -1,6 +1,7 @@
 //! The JSON shapes of `POST /predict`, as the public contract names them.
 
-use anomaly_core::{ModelVersion, SeriesId, ValidationError, parse_timestamp};
+use crate::timestamp_field::TimestampField;
+use anomaly_core::{ModelVersion, SeriesId};
 use axum::Json;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
@@ -16,7 +17,7 @@ pub struct PredictRequest {
     /// Unix seconds: a string of digits (as the contract sends it) or a
     /// non-negative integer.
     #[schema(schema_with = timestamp_schema, example = "1609459500")]
-    pub timestamp: serde_json::Value,
+    pub timestamp: TimestampField,
     /// The observed value.
     pub value: f64,
 }
@@ -28,22 +29,6 @@ fn timestamp_schema() -> Schema {
         .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
         .build()
         .into()
-}
-
-impl PredictRequest {
-    /// The timestamp as Unix seconds.
-    pub fn unix_seconds(&self) -> Result<i64, ValidationError> {
-        match &self.timestamp {
-            serde_json::Value::String(text) => parse_timestamp(text),
-            // A whole number written as 1609459500.0 is still whole seconds.
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e18).map(|f| f as i64))
-                .filter(|t| *t >= 0)
-                .ok_or_else(|| ValidationError::InvalidTimestamp(n.to_string())),
-            other => Err(ValidationError::InvalidTimestamp(other.to_string().chars().take(40).collect())),
-        }
-    }
 }
 
 /// The verdict.

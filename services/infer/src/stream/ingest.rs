@@ -3,7 +3,7 @@
 //! appended; the answer (202) comes once the log holds them durably.
 
 use crate::InferState;
-use crate::wire::PredictRequest;
+use crate::timestamp_field::TimestampField;
 use anomaly_core::{SeriesId, TrainingSeries, ValidationError};
 use anomaly_http::extract::parse_json;
 use anomaly_http::{ApiError, BodyFormat, ErrorBody, JsonBytes, JsonOrNdjsonBytes, SeriesIdPath};
@@ -28,7 +28,7 @@ pub struct IngestRequest {
     pub values: Option<Vec<f64>>,
     /// One point's time instead of the arrays: Unix seconds, digits in a string or an integer.
     #[schema(value_type = Option<Object>)]
-    pub timestamp: Option<serde_json::Value>,
+    pub timestamp: Option<TimestampField>,
     /// One point's value instead of the arrays.
     pub value: Option<f64>,
 }
@@ -53,7 +53,7 @@ pub struct BatchPoint<'a> {
     pub series_id: Cow<'a, str>,
     /// Unix seconds: digits in a string or an integer >= 0.
     #[schema(value_type = Object)]
-    pub timestamp: serde_json::Value,
+    pub timestamp: TimestampField,
     /// A finite value.
     pub value: f64,
 }
@@ -131,7 +131,7 @@ pub async fn ingest_many(
     let max_series = state.stream.ingest_max_series;
     for point in raw {
         let at = groups.find_or_add(&point.series_id, max_series)?;
-        let timestamp = PredictRequest { timestamp: point.timestamp, value: point.value }.unix_seconds()?;
+        let timestamp = point.timestamp.unix_seconds()?;
         groups.series[at].1.push(timestamp);
         groups.series[at].2.push(point.value);
     }
@@ -194,7 +194,7 @@ fn in_series(series_id: &SeriesId, error: ValidationError) -> ApiError {
 fn series_points(series_id: &SeriesId, request: IngestRequest) -> Result<Vec<StreamPoint>, ApiError> {
     let (timestamps, values) = match request {
         IngestRequest { timestamps: None, values: None, timestamp: Some(timestamp), value: Some(value) } => {
-            (vec![PredictRequest { timestamp, value }.unix_seconds()?], vec![value])
+            (vec![timestamp.unix_seconds()?], vec![value])
         }
         IngestRequest { timestamps, values, timestamp: None, value: None } => {
             (timestamps.unwrap_or_default(), values.unwrap_or_default())
