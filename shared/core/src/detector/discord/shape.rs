@@ -160,6 +160,17 @@ impl Shape {
     /// subsequence's distance to its nearest earlier one. `learn` and
     /// `length` as the module says.
     pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
+        self.take(value, learn, length, LENGTH_SHARE)
+    }
+
+    /// As [`Shape::update`] with a subsequence of `share` of the period
+    /// found instead of [`LENGTH_SHARE`] ([`WITHOUT_PERIOD`] points when
+    /// there is none).
+    pub fn update_at_share(&mut self, value: f64, learn: u32, share: f64) -> Option<f64> {
+        self.take(value, learn, 0, share)
+    }
+
+    fn take(&mut self, value: f64, learn: u32, length: u32, share: f64) -> Option<f64> {
         self.seen += 1;
         match &mut self.phase {
             Phase::Learning { kept, next } => {
@@ -175,7 +186,7 @@ impl Shape {
                     let oldest = *next % kept.len();
                     kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
-                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length)));
+                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length, share)));
                 }
                 None
             }
@@ -185,11 +196,12 @@ impl Shape {
 }
 
 impl Judging {
-    /// Starts judging after the learnt values `kept`.
-    fn start(kept: &[f64], length: u32) -> Self {
+    /// Starts judging after the learnt values `kept`, with subsequences of
+    /// `length` points, or when 0, of `share` of the period found.
+    fn start(kept: &[f64], length: u32, share: f64) -> Self {
         let found = period(kept);
         let points = match (length, found) {
-            (0, Some((period, _))) => (period as f64 * LENGTH_SHARE).round() as usize,
+            (0, Some((period, _))) => (period as f64 * share).round() as usize,
             (0, None) => WITHOUT_PERIOD,
             (given, _) => given as usize,
         };
