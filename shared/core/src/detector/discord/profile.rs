@@ -30,6 +30,9 @@ pub const LIMIT: i32 = 1 << 20;
 /// quantised units (1% of the 2^18 the caller maps its scale to).
 pub const SIGMA_FLOOR: f64 = 2621.44;
 
+/// Independent minima kept while scanning the candidates.
+const LANES: usize = 4;
+
 /// The profile's state: the values it compares, newest last. The dot
 /// products and per-subsequence statistics derive from them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,8 +165,13 @@ impl LeftProfile {
             let t = n - 1;
             let (newest, leaving) = (f64::from(x[t]), f64::from(x[t - m]));
             qt.truncate(t - m + 1);
-            for (lag, product) in qt.iter_mut().enumerate() {
-                *product += newest * f64::from(x[t - lag]) - leaving * f64::from(x[t - m - lag]);
+            // Lag `lag` steps with the values `lag` before the newest and
+            // before the one leaving: both run backwards (as slices, so the
+            // loop has no bounds checks and the compiler can use SIMD).
+            let lags = qt.len();
+            let (recent, older) = (&x[t + 1 - lags..=t], &x[t + 1 - m - lags..=t - m]);
+            for ((product, a), b) in qt.iter_mut().zip(recent.iter().rev()).zip(older.iter().rev()) {
+                *product += newest * f64::from(*a) - leaving * f64::from(*b);
             }
         }
         if n >= m {
@@ -176,9 +184,60 @@ impl LeftProfile {
         self.derived.valid = true;
     }
 
-    /// The distance of the newest subsequence to its nearest candidate.
+    /// The distance of the newest subsequence to its nearest candidate:
+    /// what [`scan`](Self::scan) finds, over slices and in [`LANES`]
+    /// independent minima, so the compiler can use SIMD and the loop has
+    /// no bounds checks and no chain of dependent `min`s (the shape
+    /// channel's hottest loop).
     fn nearest(&self) -> Option<f64> {
-        self.scan(|_, _| {})
+        let n = self.values.len();
+        let exclusion = (self.length / 2).max(1);
+        let max_lag = self.max_lag();
+        if n < self.length || exclusion > max_lag {
+            return None;
+        }
+        let d = &self.derived;
+        let t = n - 1;
+        let m = self.length as f64;
+        let (mean, inverse, ratio) = (d.mean[t], d.inverse[t], d.ratio[t]);
+        // Lag `lag` pairs the product `qt[lag]` with the candidate ending at
+        // `t - lag`: the candidates' statistics run backwards.
+        let products = &d.qt[exclusion..=max_lag];
+        let candidates = t - max_lag..=t - exclusion;
+        let (means, inverses, ratios) =
+            (&d.mean[candidates.clone()], &d.inverse[candidates.clone()], &d.ratio[candidates]);
+        let squared = |product: f64, mean_j: f64, inverse_j: f64, ratio_j: f64| {
+            let correlation = (product / m - mean * mean_j) * inverse * inverse_j;
+            ratio + ratio_j - 2.0 * correlation
+        };
+        let mut best = [f64::INFINITY; LANES];
+        let (products_by_lane, statistics_by_lane) = (
+            products.rchunks_exact(LANES),
+            means.chunks_exact(LANES).zip(inverses.chunks_exact(LANES)).zip(ratios.chunks_exact(LANES)),
+        );
+        let (products_left, means_left, inverses_left, ratios_left) = (
+            products_by_lane.remainder(),
+            &means[means.len() / LANES * LANES..],
+            &inverses[inverses.len() / LANES * LANES..],
+            &ratios[ratios.len() / LANES * LANES..],
+        );
+        for (q, ((mu, inv), r)) in products_by_lane.zip(statistics_by_lane) {
+            for lane in 0..LANES {
+                best[lane] = best[lane].min(squared(q[LANES - 1 - lane], mu[lane], inv[lane], r[lane]));
+            }
+        }
+        let left = products_left.len();
+        let best = (0..left)
+            .map(|i| {
+                squared(
+                    products_left[i],
+                    means_left[left - 1 - i],
+                    inverses_left[left - 1 - i],
+                    ratios_left[left - 1 - i],
+                )
+            })
+            .fold(best.into_iter().fold(f64::INFINITY, f64::min), f64::min);
+        best.is_finite().then(|| best.max(0.0).sqrt())
     }
 
     /// Visits every candidate of the newest subsequence (`each` with its
