@@ -16,7 +16,7 @@
 //! least [`SIGMA_FLOOR`]: the noise of a flat stretch is not a shape.
 
 use super::packed;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Subsequences before the newest one that it is compared with (512,
 /// 1024, 2048 and 4096 found the same number of ucr-dev's anomalies).
@@ -30,16 +30,21 @@ pub const LIMIT: i32 = 1 << 20;
 /// quantised units (1% of the 2^18 the caller maps its scale to).
 pub const SIGMA_FLOOR: f64 = 2621.44;
 
+/// Values no longer used that are kept until there are this many, then
+/// dropped at once: dropping the oldest on every value moved the whole
+/// buffer each time.
+const SLACK: usize = 64;
 /// Independent minima kept while scanning the candidates.
 const LANES: usize = 4;
 
 /// The profile's state: the values it compares, newest last. The dot
 /// products and per-subsequence statistics derive from them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct LeftProfile {
     /// Subsequence length, 4 to [`MAX_LENGTH`].
     length: usize,
-    /// The last `LOOKBACK + length + 1` values at most.
+    /// The last `LOOKBACK + length + 1` values and at most [`SLACK`]
+    /// older ones (dropped in a batch); a checkpoint holds the former.
     #[serde(with = "packed")]
     values: Vec<i32>,
     #[serde(skip)]
@@ -47,10 +52,27 @@ pub struct LeftProfile {
 }
 
 impl PartialEq for LeftProfile {
-    /// Profiles holding the same values are equal: the rest derives from them.
+    /// Profiles using the same values are equal: the rest derives from them.
     fn eq(&self, other: &Self) -> bool {
-        self.length == other.length && self.values == other.values
+        self.length == other.length && self.used() == other.used()
     }
+}
+
+impl Serialize for LeftProfile {
+    /// The length and the values it uses, not the older ones waiting to be dropped.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Stored<'a> {
+            length: usize,
+            #[serde(serialize_with = "packed_values")]
+            values: &'a [i32],
+        }
+        Stored { length: self.length, values: self.used() }.serialize(serializer)
+    }
+}
+
+fn packed_values<S: Serializer>(values: &&[i32], serializer: S) -> Result<S::Ok, S::Error> {
+    packed::serialize(values, serializer)
 }
 
 /// What derives from the values, rebuilt after a restore.
@@ -81,9 +103,14 @@ impl LeftProfile {
         self.length
     }
 
-    /// Values kept at most.
+    /// Values used at most.
     fn capacity(&self) -> usize {
         LOOKBACK + self.length + 1
+    }
+
+    /// The values used: the newest [`capacity`](Self::capacity).
+    fn used(&self) -> &[i32] {
+        &self.values[self.values.len().saturating_sub(self.capacity())..]
     }
 
     /// Adds `value` (clamped to ±[`LIMIT`]) and returns the newest
@@ -117,11 +144,12 @@ impl LeftProfile {
         }
         self.values.push(value.clamp(-LIMIT, LIMIT));
         self.push_statistics();
-        if self.values.len() > self.capacity() {
-            self.values.remove(0);
-            self.derived.mean.remove(0);
-            self.derived.inverse.remove(0);
-            self.derived.ratio.remove(0);
+        if self.values.len() > self.capacity() + SLACK {
+            let unused = self.values.len() - self.capacity();
+            self.values.drain(..unused);
+            self.derived.mean.drain(..unused);
+            self.derived.inverse.drain(..unused);
+            self.derived.ratio.drain(..unused);
         }
         self.advance_products();
     }
@@ -367,13 +395,16 @@ mod tests {
     fn restores_exactly_from_its_values() {
         let values: Vec<i32> = (0..1500).map(|i| ((i * 7919) % 2001 - 1000) * 100 + (i % 50) * 3000).collect();
         let mut running = LeftProfile::new(30);
-        for cut in [10, 300, 700] {
+        // 700 and 1200: older values wait to be dropped; the checkpoint leaves them out.
+        for cut in [10, 300, 700, 1200] {
             let mut first = LeftProfile::new(30);
             values[..cut].iter().for_each(|v| {
                 first.push(*v);
             });
             let json = serde_json::to_string(&first).expect("serialises");
             let mut restored: LeftProfile = serde_json::from_str(&json).expect("reads back");
+            assert_eq!(restored, first, "the same values used");
+            assert_eq!(restored.values.len(), first.used().len(), "only those stored");
             let mut uninterrupted = first.clone();
             for v in &values[cut..] {
                 assert_eq!(restored.push(*v).map(f64::to_bits), uninterrupted.push(*v).map(f64::to_bits));
