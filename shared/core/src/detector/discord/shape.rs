@@ -160,17 +160,20 @@ impl Shape {
     /// subsequence's distance to its nearest earlier one. `learn` and
     /// `length` as the module says.
     pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
-        self.take(value, learn, length, LENGTH_SHARE)
+        self.take(value, learn, length, LENGTH_SHARE, true)
     }
 
     /// As [`Shape::update`] with a subsequence of `share` of the period
     /// found instead of [`LENGTH_SHARE`] ([`WITHOUT_PERIOD`] points when
-    /// there is none).
+    /// there is none), for a second scale: its
+    /// [repetition](Shape::repetition) is not measured (that costs a square
+    /// root per candidate as the learnt points are replayed).
     pub fn update_at_share(&mut self, value: f64, learn: u32, share: f64) -> Option<f64> {
-        self.take(value, learn, 0, share)
+        self.take(value, learn, 0, share, false)
     }
 
-    fn take(&mut self, value: f64, learn: u32, length: u32, share: f64) -> Option<f64> {
+    /// Takes `value` in; `measure`: whether to measure the repetition.
+    fn take(&mut self, value: f64, learn: u32, length: u32, share: f64, measure: bool) -> Option<f64> {
         self.seen += 1;
         match &mut self.phase {
             Phase::Learning { kept, next } => {
@@ -186,7 +189,7 @@ impl Shape {
                     let oldest = *next % kept.len();
                     kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
-                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length, share)));
+                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length, share, measure)));
                 }
                 None
             }
@@ -197,8 +200,9 @@ impl Shape {
 
 impl Judging {
     /// Starts judging after the learnt values `kept`, with subsequences of
-    /// `length` points, or when 0, of `share` of the period found.
-    fn start(kept: &[f64], length: u32, share: f64) -> Self {
+    /// `length` points, or when 0, of `share` of the period found; measures
+    /// their repetition when `measure`.
+    fn start(kept: &[f64], length: u32, share: f64, measure: bool) -> Self {
         let found = period(kept);
         let points = match (length, found) {
             (0, Some((period, _))) => (period as f64 * share).round() as usize,
@@ -225,7 +229,12 @@ impl Judging {
         let (mut nearest, mut typical) = (0.0, 0.0);
         for chunk in kept[kept.len() - replayed..].chunks(block) {
             let mean = chunk.iter().sum::<f64>() / block as f64;
-            let measured = judging.profile.push_measured(judging.quantise(mean));
+            let quantised = judging.quantise(mean);
+            let measured = if measure {
+                judging.profile.push_measured(quantised)
+            } else {
+                judging.profile.push(quantised).map(|distance| (distance, None))
+            };
             if let Some((distance, others)) = measured {
                 if let Some(others) = others {
                     (nearest, typical) = (nearest + distance, typical + others);
