@@ -71,6 +71,7 @@ impl Serialize for LeftProfile {
     }
 }
 
+/// [`packed::serialize`] for a borrowed slice field.
 fn packed_values<S: Serializer>(values: &&[i32], serializer: S) -> Result<S::Ok, S::Error> {
     packed::serialize(values, serializer)
 }
