@@ -128,14 +128,10 @@ impl LeftProfile {
     /// repeats itself, not for every point.
     pub fn push_measured(&mut self, value: i32) -> Option<(f64, Option<f64>)> {
         self.append(value);
-        let (mut total, mut count) = (0.0, 0u32);
-        let nearest = self.scan(|lag, squared| {
-            if lag >= self.length {
-                total += squared.max(0.0).sqrt();
-                count += 1;
-            }
-        })?;
-        Some((nearest, (count > 0).then(|| total / f64::from(count))))
+        let candidates = self.candidates()?;
+        let best = candidates.nearest_squared();
+        let nearest = best.is_finite().then(|| best.max(0.0).sqrt())?;
+        Some((nearest, candidates.mean_distance_from(self.length)))
     }
 
     /// Takes `value` in and moves the dot products to the new newest subsequence.
@@ -213,12 +209,8 @@ impl LeftProfile {
         self.derived.valid = true;
     }
 
-    /// The distance of the newest subsequence to its nearest candidate:
-    /// what [`scan`](Self::scan) finds, over slices and in [`LANES`]
-    /// independent minima, so the compiler can use SIMD and the loop has
-    /// no bounds checks and no chain of dependent `min`s (the shape
-    /// channel's hottest loop).
-    fn nearest(&self) -> Option<f64> {
+    /// The newest subsequence's candidates, or `None` before it has one.
+    fn candidates(&self) -> Option<Candidates<'_>> {
         let n = self.values.len();
         let exclusion = (self.length / 2).max(1);
         let max_lag = self.max_lag();
@@ -227,71 +219,25 @@ impl LeftProfile {
         }
         let d = &self.derived;
         let t = n - 1;
-        let m = self.length as f64;
-        let (mean, inverse, ratio) = (d.mean[t], d.inverse[t], d.ratio[t]);
         // Lag `lag` pairs the product `qt[lag]` with the candidate ending at
         // `t - lag`: the candidates' statistics run backwards.
-        let products = &d.qt[exclusion..=max_lag];
-        let candidates = t - max_lag..=t - exclusion;
-        let (means, inverses, ratios) =
-            (&d.mean[candidates.clone()], &d.inverse[candidates.clone()], &d.ratio[candidates]);
-        let squared = |product: f64, mean_j: f64, inverse_j: f64, ratio_j: f64| {
-            let correlation = (product / m - mean * mean_j) * inverse * inverse_j;
-            ratio + ratio_j - 2.0 * correlation
-        };
-        let mut best = [f64::INFINITY; LANES];
-        let (products_by_lane, statistics_by_lane) = (
-            products.rchunks_exact(LANES),
-            means.chunks_exact(LANES).zip(inverses.chunks_exact(LANES)).zip(ratios.chunks_exact(LANES)),
-        );
-        let (products_left, means_left, inverses_left, ratios_left) = (
-            products_by_lane.remainder(),
-            &means[means.len() / LANES * LANES..],
-            &inverses[inverses.len() / LANES * LANES..],
-            &ratios[ratios.len() / LANES * LANES..],
-        );
-        for (q, ((mu, inv), r)) in products_by_lane.zip(statistics_by_lane) {
-            for lane in 0..LANES {
-                best[lane] = best[lane].min(squared(q[LANES - 1 - lane], mu[lane], inv[lane], r[lane]));
-            }
-        }
-        let left = products_left.len();
-        let best = (0..left)
-            .map(|i| {
-                squared(
-                    products_left[i],
-                    means_left[left - 1 - i],
-                    inverses_left[left - 1 - i],
-                    ratios_left[left - 1 - i],
-                )
-            })
-            .fold(best.into_iter().fold(f64::INFINITY, f64::min), f64::min);
-        best.is_finite().then(|| best.max(0.0).sqrt())
+        let ending = t - max_lag..=t - exclusion;
+        Some(Candidates {
+            products: &d.qt[exclusion..=max_lag],
+            means: &d.mean[ending.clone()],
+            inverses: &d.inverse[ending.clone()],
+            ratios: &d.ratio[ending],
+            newest: (d.mean[t], d.inverse[t], d.ratio[t]),
+            m: self.length as f64,
+            first_lag: exclusion,
+        })
     }
 
-    /// Visits every candidate of the newest subsequence (`each` with its
-    /// lag and squared distance) and returns the distance to the nearest.
-    fn scan(&self, mut each: impl FnMut(usize, f64)) -> Option<f64> {
-        let n = self.values.len();
-        if n < self.length {
-            return None;
-        }
-        let d = &self.derived;
-        let t = n - 1;
-        let m = self.length as f64;
-        let (mean, inverse, ratio) = (d.mean[t], d.inverse[t], d.ratio[t]);
-        let exclusion = (self.length / 2).max(1);
-        let mut best = f64::INFINITY;
-        for lag in exclusion..=self.max_lag() {
-            let j = t - lag;
-            let correlation = (d.qt[lag] / m - mean * d.mean[j]) * inverse * d.inverse[j];
-            let squared = ratio + d.ratio[j] - 2.0 * correlation;
-            each(lag, squared);
-            best = best.min(squared);
-        }
+    /// The distance of the newest subsequence to its nearest candidate.
+    fn nearest(&self) -> Option<f64> {
+        let best = self.candidates()?.nearest_squared();
         best.is_finite().then(|| best.max(0.0).sqrt())
     }
-
     /// Recomputes what derives from the values (after a restore).
     fn rebuild(&mut self) {
         let values = std::mem::take(&mut self.values);
@@ -301,6 +247,69 @@ impl LeftProfile {
             self.push_statistics();
         }
         self.advance_products();
+    }
+}
+
+/// The newest subsequence's candidates, as slices (so the loops over them
+/// have no bounds checks and the compiler can use SIMD).
+struct Candidates<'a> {
+    /// The dot product with each candidate, by lag from `first_lag` on.
+    products: &'a [f64],
+    /// Each candidate's mean, 1 / floored standard deviation and ratio (as
+    /// in [`Derived`]), the nearest in time (smallest lag) last.
+    means: &'a [f64],
+    inverses: &'a [f64],
+    ratios: &'a [f64],
+    /// The newest subsequence's mean, inverse and ratio.
+    newest: (f64, f64, f64),
+    /// The subsequence length.
+    m: f64,
+    /// The lag of `products[0]`.
+    first_lag: usize,
+}
+
+impl Candidates<'_> {
+    /// The squared distance to the candidate of `product` and statistics `j`.
+    fn squared(&self, product: f64, mean_j: f64, inverse_j: f64, ratio_j: f64) -> f64 {
+        let (mean, inverse, ratio) = self.newest;
+        let correlation = (product / self.m - mean * mean_j) * inverse * inverse_j;
+        ratio + ratio_j - 2.0 * correlation
+    }
+
+    /// The smallest squared distance, kept in [`LANES`] independent minima
+    /// (no chain of dependent `min`s; the profile's hottest loop).
+    fn nearest_squared(&self) -> f64 {
+        let mut best = [f64::INFINITY; LANES];
+        let whole = self.means.len() / LANES * LANES;
+        let by_lane = self.products.rchunks_exact(LANES).zip(
+            self.means.chunks_exact(LANES).zip(self.inverses.chunks_exact(LANES)).zip(self.ratios.chunks_exact(LANES)),
+        );
+        for (q, ((mu, inv), r)) in by_lane {
+            for lane in 0..LANES {
+                best[lane] = best[lane].min(self.squared(q[LANES - 1 - lane], mu[lane], inv[lane], r[lane]));
+            }
+        }
+        let left = self.products.len() - whole;
+        let rest = (0..left).map(|i| {
+            let j = whole + left - 1 - i;
+            self.squared(self.products[i], self.means[j], self.inverses[j], self.ratios[j])
+        });
+        rest.fold(best.into_iter().fold(f64::INFINITY, f64::min), f64::min)
+    }
+
+    /// The mean distance to the candidates from lag `lag` on (those that
+    /// do not overlap the newest subsequence when `lag` is its length),
+    /// summed in order of lag; `None` when there are none.
+    fn mean_distance_from(&self, lag: usize) -> Option<f64> {
+        let skip = lag.saturating_sub(self.first_lag).min(self.products.len());
+        let kept = self.products.len() - skip;
+        let statistics = self.means[..kept].iter().zip(&self.inverses[..kept]).zip(&self.ratios[..kept]).rev();
+        let total = self.products[skip..]
+            .iter()
+            .zip(statistics)
+            .map(|(q, ((mu, inv), r))| self.squared(*q, *mu, *inv, *r).max(0.0).sqrt())
+            .fold(0.0, |total, distance| total + distance);
+        (kept > 0).then(|| total / kept as f64)
     }
 }
 
