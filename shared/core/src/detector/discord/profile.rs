@@ -129,9 +129,7 @@ impl LeftProfile {
     pub fn push_measured(&mut self, value: i32) -> Option<(f64, Option<f64>)> {
         self.append(value);
         let candidates = self.candidates()?;
-        let best = candidates.nearest_squared();
-        let nearest = best.is_finite().then(|| best.max(0.0).sqrt())?;
-        Some((nearest, candidates.mean_distance_from(self.length)))
+        Some((candidates.nearest()?, candidates.mean_distance_from(self.length)))
     }
 
     /// Takes `value` in and moves the dot products to the new newest subsequence.
@@ -235,9 +233,9 @@ impl LeftProfile {
 
     /// The distance of the newest subsequence to its nearest candidate.
     fn nearest(&self) -> Option<f64> {
-        let best = self.candidates()?.nearest_squared();
-        best.is_finite().then(|| best.max(0.0).sqrt())
+        self.candidates()?.nearest()
     }
+
     /// Recomputes what derives from the values (after a restore).
     fn rebuild(&mut self) {
         let values = std::mem::take(&mut self.values);
@@ -274,6 +272,12 @@ impl Candidates<'_> {
         let (mean, inverse, ratio) = self.newest;
         let correlation = (product / self.m - mean * mean_j) * inverse * inverse_j;
         ratio + ratio_j - 2.0 * correlation
+    }
+
+    /// The distance to the nearest candidate, if any is finite.
+    fn nearest(&self) -> Option<f64> {
+        let best = self.nearest_squared();
+        best.is_finite().then(|| best.max(0.0).sqrt())
     }
 
     /// The smallest squared distance, kept in [`LANES`] independent minima

@@ -59,6 +59,11 @@ pub struct Shape {
     /// Points seen.
     seen: u64,
     phase: Phase,
+    /// The second scale of [`Shape::update_scales`], started from the same
+    /// learnt points and period as the first; none for [`Shape::update`]
+    /// (and in a state from before the second scale existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    second: Option<Box<Judging>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,7 +121,7 @@ fn unmeasured() -> f64 {
 
 impl Default for Shape {
     fn default() -> Self {
-        Self { seen: 0, phase: Phase::Learning { kept: Vec::new(), next: 0 } }
+        Self { seen: 0, phase: Phase::Learning { kept: Vec::new(), next: 0 }, second: None }
     }
 }
 
@@ -160,20 +165,20 @@ impl Shape {
     /// subsequence's distance to its nearest earlier one. `learn` and
     /// `length` as the module says.
     pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
-        self.take(value, learn, length, LENGTH_SHARE, true)
+        self.take(value, learn, length, None).0
     }
 
-    /// As [`Shape::update`] with a subsequence of `share` of the period
-    /// found instead of [`LENGTH_SHARE`] ([`WITHOUT_PERIOD`] points when
-    /// there is none), for a second scale: its
-    /// [repetition](Shape::repetition) is not measured (that costs a square
-    /// root per candidate as the learnt points are replayed).
-    pub fn update_at_share(&mut self, value: f64, learn: u32, share: f64) -> Option<f64> {
-        self.take(value, learn, 0, share, false)
+    /// As [`Shape::update`] (the length from the period) at two scales: the
+    /// z of the newest period's subsequence and of the newest `share` of a
+    /// period's. Both start from the same learnt points and period; the
+    /// second's [repetition](Shape::repetition) is not measured (that costs
+    /// a square root per candidate as the learnt points are replayed).
+    pub fn update_scales(&mut self, value: f64, learn: u32, share: f64) -> (Option<f64>, Option<f64>) {
+        self.take(value, learn, 0, Some(share))
     }
 
-    /// Takes `value` in; `measure`: whether to measure the repetition.
-    fn take(&mut self, value: f64, learn: u32, length: u32, share: f64, measure: bool) -> Option<f64> {
+    /// Takes `value` in at the first scale and, with `second_share`, the second.
+    fn take(&mut self, value: f64, learn: u32, length: u32, second_share: Option<f64>) -> (Option<f64>, Option<f64>) {
         self.seen += 1;
         match &mut self.phase {
             Phase::Learning { kept, next } => {
@@ -189,21 +194,30 @@ impl Shape {
                     let oldest = *next % kept.len();
                     kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
-                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, length, share, measure)));
+                    let found = period(&kept);
+                    self.second = second_share.map(|share| Box::new(Judging::start(&kept, found, 0, share, false)));
+                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, found, length, LENGTH_SHARE, true)));
                 }
-                None
+                (None, None)
             }
-            Phase::Judging(judging) => judging.take(value),
+            Phase::Judging(judging) => {
+                (judging.take(value), self.second.as_mut().and_then(|second| second.take(value)))
+            }
         }
+    }
+
+    /// The second scale's subsequence length in points, once learnt.
+    #[cfg(test)]
+    pub fn second_length_in_points(&self) -> Option<usize> {
+        self.second.as_ref().map(|second| second.profile.length() * second.block as usize)
     }
 }
 
 impl Judging {
-    /// Starts judging after the learnt values `kept`, with subsequences of
-    /// `length` points, or when 0, of `share` of the period found; measures
-    /// their repetition when `measure`.
-    fn start(kept: &[f64], length: u32, share: f64, measure: bool) -> Self {
-        let found = period(kept);
+    /// Starts judging after the learnt values `kept`, whose period is
+    /// `found`, with subsequences of `length` points, or when 0, of `share`
+    /// of the period; measures their repetition when `measure`.
+    fn start(kept: &[f64], found: Option<(usize, f64)>, length: u32, share: f64, measure: bool) -> Self {
         let points = match (length, found) {
             (0, Some((period, _))) => (period as f64 * share).round() as usize,
             (0, None) => WITHOUT_PERIOD,

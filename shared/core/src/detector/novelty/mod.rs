@@ -280,10 +280,6 @@ pub struct Novelty {
     /// The shape channel.
     #[serde(default)]
     shape: Box<Shape>,
-    /// The shape channel at half a period ([`HALF_SHARE`]); a state from
-    /// before it existed starts it learning afresh.
-    #[serde(default)]
-    half_shape: Box<Shape>,
     /// Points since the shape channel's last alert (saturating);
     /// `u32::MAX` before any.
     #[serde(default = "never")]
@@ -370,7 +366,6 @@ impl Novelty {
             previous_z: 0.0,
             resonance_channel: Box::default(),
             shape: Box::default(),
-            half_shape: Box::default(),
             since_shape_alert: u32::MAX,
             shape_alert_score: 0.0,
         }
@@ -392,9 +387,8 @@ impl Novelty {
         if self.params.discord.get() > MAX_Z || !(learning || self.regular()) {
             return 0.0;
         }
-        let z = self.shape.update(value, self.params.probation, 0).unwrap_or(0.0);
-        let half = self.half_shape.update_at_share(value, self.params.probation, HALF_SHARE).unwrap_or(0.0);
-        if self.regular() { z.max(HALF_WEIGHT * half) } else { 0.0 }
+        let (z, half) = self.shape.update_scales(value, self.params.probation, HALF_SHARE);
+        if self.regular() { z.unwrap_or(0.0).max(HALF_WEIGHT * half.unwrap_or(0.0)) } else { 0.0 }
     }
 
     /// What judging and learning both need to know of `value`, found once.
@@ -721,7 +715,6 @@ mod tests {
             "level_peak",
             "previous_z",
             "resonance_channel",
-            "half_shape",
         ] {
             fields.remove(new).expect("written today");
         }
@@ -731,7 +724,6 @@ mod tests {
         assert_eq!(*old.season, Seasonal::default());
         assert_eq!((old.level_peak, old.previous_z), (0.0, 0.0), "no peak, no elevated predecessor");
         assert_eq!(*old.resonance_channel, Resonance::default(), "the resonance channel starts its probation afresh");
-        assert_eq!(*old.half_shape, Shape::default(), "the half-period shape channel starts learning afresh");
     }
 
     /// A wave of period 40 with small noise whose swing shrinks from 20 to
@@ -768,8 +760,7 @@ mod tests {
         let beats = run(probation, &heartbeats());
         assert!(beats.regular(), "a heartbeat repeats itself");
         assert_eq!(beats.shape.seen(), 6000, "judged throughout");
-        assert_eq!(beats.half_shape.seen(), 6000, "at both scales");
-        let (full, half) = (beats.shape.length_in_points(), beats.half_shape.length_in_points());
+        let (full, half) = (beats.shape.length_in_points(), beats.shape.second_length_in_points());
         assert!(full.zip(half).is_some_and(|(f, h)| f.abs_diff(2 * h) <= 2), "half a period: {full:?} and {half:?}");
         let bursts = run(probation, &uneven_bursts());
         assert!(bursts.shape.regularity() < REGULAR, "no period: {}", bursts.shape.regularity());
@@ -778,10 +769,8 @@ mod tests {
         let noisy = run(probation, &noise(6000));
         assert!(!noisy.regular(), "noise does not");
         assert_eq!(noisy.shape.seen(), 2000, "learnt in the probation, then not computed");
-        assert_eq!(noisy.half_shape.seen(), 2000);
         let off = run(NoveltyParams { discord: Threshold::constant(1000.0), ..probation }, &heartbeats());
         assert_eq!(*off.shape, Shape::default(), "off: nothing learnt, nothing kept");
-        assert_eq!(*off.half_shape, Shape::default());
     }
 
     #[test]
