@@ -49,8 +49,9 @@
 //! (with a quiet period of its own, as the four have; its alert starts
 //! theirs too, and resonance's rest: one event, one alert), and it ranks the
 //! graded score: the alerts of the other channels (resonance included)
-//! count as at the edge (score 0.5), so the most anomalous moment of a
-//! regular series is its strangest shape. It compares subsequences of one
+//! count as at the edge (score 0.5, ranked among themselves by the shape
+//! they come with, [`SHAPE_RANKS_FLAGS`]), so the most anomalous moment of
+//! a regular series is its strangest shape. It compares subsequences of one
 //! period and of half a period ([`HALF_SHARE`]; the shorter one's z
 //! weighted by [`HALF_WEIGHT`]), and takes the higher. On other series it
 //! is not computed after the probation.
@@ -238,6 +239,13 @@ impl DetectorParams for NoveltyParams {
     }
 }
 
+/// On a regular series, a point another channel flags scores at the edge
+/// plus this share of the shape channel's latest evidence (at most 1): its
+/// flags still score 0.5, and among them the one that comes with the
+/// strangest shape ranks highest (before, the first of them did). Its
+/// graded score stays under 0.50025, so a shape alert outranks it.
+pub const SHAPE_RANKS_FLAGS: f64 = 0.001;
+
 /// The novelty detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Novelty {
@@ -287,6 +295,12 @@ pub struct Novelty {
     /// The z over threshold of the shape channel's last alert.
     #[serde(default, with = "crate::detector::state_float")]
     shape_alert_score: f64,
+    /// The shape channel's latest z at the period's length and at half of
+    /// it, each held between the ends of its blocks; 0 until it judges.
+    #[serde(default, with = "crate::detector::state_float")]
+    latest_period_z: f64,
+    #[serde(default, with = "crate::detector::state_float")]
+    latest_half_z: f64,
 }
 
 /// The evidence of the channels that judge the sequence a point ends
@@ -300,6 +314,9 @@ struct Shapes {
     discord: f64,
     /// Whether the series is regular (see [`REGULAR`]).
     regular: bool,
+    /// The shape channel's latest z over its threshold, held between the
+    /// ends of its blocks (see [`SHAPE_RANKS_FLAGS`]).
+    latest_shape: f64,
 }
 
 /// The alerts a point raised, with their scores: of the four channels
@@ -368,6 +385,8 @@ impl Novelty {
             shape: Box::default(),
             since_shape_alert: u32::MAX,
             shape_alert_score: 0.0,
+            latest_period_z: 0.0,
+            latest_half_z: 0.0,
         }
     }
 
@@ -388,7 +407,18 @@ impl Novelty {
             return 0.0;
         }
         let (z, half) = self.shape.update_scales(value, self.params.probation, HALF_SHARE);
-        if self.regular() { z.unwrap_or(0.0).max(HALF_WEIGHT * half.unwrap_or(0.0)) } else { 0.0 }
+        if !self.regular() {
+            return 0.0;
+        }
+        self.latest_period_z = z.unwrap_or(self.latest_period_z);
+        self.latest_half_z = half.unwrap_or(self.latest_half_z);
+        z.unwrap_or(0.0).max(HALF_WEIGHT * half.unwrap_or(0.0))
+    }
+
+    /// The shape channel's latest evidence, held between the ends of its
+    /// blocks: the higher z of its two scales, weighted as they alert.
+    fn latest_shape(&self) -> f64 {
+        self.latest_period_z.max(HALF_WEIGHT * self.latest_half_z)
     }
 
     /// What judging and learning both need to know of `value`, found once.
@@ -443,12 +473,16 @@ impl Novelty {
         // others' alerts, resonance's too, count as at the edge.
         let (others, resonance_evidence) =
             if shapes.regular { ((score / bar).min(1.0), resonance.min(1.0)) } else { (score / bar, resonance) };
-        let evidence = others.max(resonance_evidence).max(discord);
-        let decision = Decision::graded(
-            novel || resonance >= 1.0 || shape_alert,
-            raw.max(raw_resonance).max(shapes.discord),
-            evidence,
-        );
+        let flagged_by_others = novel || resonance >= 1.0;
+        // Among those edge scores, the strangest shape ranks first.
+        let shape_rank = if shapes.regular && flagged_by_others {
+            SHAPE_RANKS_FLAGS * (gain * shapes.latest_shape).min(1.0)
+        } else {
+            0.0
+        };
+        let evidence = (others.max(resonance_evidence) + shape_rank).max(discord);
+        let decision =
+            Decision::graded(flagged_by_others || shape_alert, raw.max(raw_resonance).max(shapes.discord), evidence);
         (decision, Alerts { novel: novel.then_some(score), shape: shape_alert.then_some(discord) })
     }
 
@@ -513,6 +547,7 @@ impl OnlineDetector for Novelty {
             resonance: confidence / self.params.resonance,
             discord: self.shape_update(value) / self.params.discord.get(),
             regular: self.regular(),
+            latest_shape: self.latest_shape() / self.params.discord.get(),
         };
         let seen = self.observe(value);
         let (verdict, alerts) = self.judge_observed(value, &seen, shapes);
@@ -791,7 +826,30 @@ mod tests {
         let others: Vec<f64> =
             scores[2000..].iter().filter(|s| s.2 && !(5040..5300).contains(&s.0)).map(|s| s.1).collect();
         assert!(!others.is_empty(), "the other channels alert too (on the noise)");
-        assert!(others.iter().all(|s| *s == grade::EDGE), "their alerts count as at the edge: {others:?}");
+        let edge = grade::EDGE..grade::anomaly_score(1.0 + SHAPE_RANKS_FLAGS, true);
+        assert!(others.iter().all(|s| edge.contains(s)), "their alerts count as at the edge: {others:?}");
+    }
+
+    #[test]
+    fn among_the_other_channels_flags_the_one_with_the_strangest_shape_ranks_first() {
+        let detector = warmed(0);
+        let value = 100.0;
+        let seen = detector.observe(value);
+        let decide = |shapes: Shapes| detector.decide(value, &seen, shapes).0;
+        let on_regular = |latest_shape: f64| decide(Shapes { regular: true, latest_shape, ..Shapes::default() });
+        let (usual, strange) = (on_regular(0.1), on_regular(0.8));
+        assert!(usual.anomaly && strange.anomaly, "far past the range seen: flagged");
+        assert!(grade::EDGE < usual.anomaly_score, "{usual:?}");
+        assert!(usual.anomaly_score < strange.anomaly_score, "the stranger shape ranks higher: {usual:?} {strange:?}");
+        assert_eq!(on_regular(1.0), on_regular(50.0), "the shape's share is bounded");
+        let shape_alert = decide(Shapes { regular: true, latest_shape: 1.01, discord: 1.01, ..Shapes::default() });
+        assert!(shape_alert.anomaly_score > on_regular(50.0).anomaly_score, "a shape alert outranks the others' flags");
+        let not_regular = |latest_shape: f64| decide(Shapes { latest_shape, ..Shapes::default() });
+        assert_eq!(not_regular(0.8), not_regular(0.0), "on a series that is not regular the shape does not rank");
+        let calm = detector.observe(11.0);
+        let unflagged =
+            detector.decide(11.0, &calm, Shapes { regular: true, latest_shape: 0.8, ..Shapes::default() }).0;
+        assert!(!unflagged.anomaly && unflagged.anomaly_score < grade::EDGE, "{unflagged:?}");
     }
 
     #[test]
