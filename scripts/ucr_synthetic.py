@@ -20,7 +20,7 @@ The recordings are still ucr-dev's, so this is a DEV set: it measures how
 a detector does on other kinds of anomaly and other positions, not on
 other recordings. Plain Python, no packages.
 
-    python3 scripts/ucr_synthetic.py ../shared/datasets/ucr-dev /tmp/ucr-synth [--seed 1] [--per-kind 1]
+    python3 scripts/ucr_synthetic.py dataset/ucr-dev /tmp/ucr-synth --per-kind 2 [--seed 1]
 """
 
 import argparse
