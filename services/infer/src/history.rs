@@ -119,6 +119,8 @@ async fn write_batches(
     let sampled_out = metrics::counter!("anomaly_prediction_history_sampled_out_total");
     let lost = metrics::counter!("anomaly_prediction_history_lost_total");
     let rows_per_cycle = (f64::from(limits.max_rows_per_second) * CYCLE.as_secs_f64()).ceil().max(1.0) as usize;
+    // Kept from cycle to cycle: at load it holds tens of thousands of
+    // verdicts, and growing a new one each cycle copied them over and over.
     let mut drained = Vec::new();
     let mut counted = PredictionBatch::default();
     let (mut last_prune, mut last_count) = (Instant::now(), Instant::now());
@@ -141,7 +143,7 @@ async fn write_batches(
             drained.push(record);
         }
         let verdicts = drained.len();
-        let (rows, alerting) = keep_within(std::mem::take(&mut drained), rows_per_cycle, &mut counted);
+        let (rows, alerting) = keep_within(&mut drained, rows_per_cycle, &mut counted);
         sampled_out.increment((verdicts - rows.len()) as u64);
         let mut batch = PredictionBatch { rows, ..PredictionBatch::default() };
         if stopping || last_count.elapsed() >= COUNT_EVERY {
@@ -175,28 +177,31 @@ async fn write_batches(
 
 /// Counts every verdict in `counted`, and keeps at most `max_rows` of them
 /// as rows: anomalies first, then the newest normal verdicts. Also gives
-/// the kept anomalies whose callers may raise alerts, for the feed.
+/// the kept anomalies whose callers may raise alerts, for the feed. Leaves
+/// `verdicts` empty, its room kept for the next cycle.
 fn keep_within(
-    verdicts: Vec<Queued>,
+    verdicts: &mut Vec<Queued>,
     max_rows: usize,
     counted: &mut PredictionBatch,
 ) -> (Vec<PredictionRecord>, Vec<FeedAnomaly>) {
     let mut rows = Vec::new();
     let mut alerting = Vec::new();
-    let mut normal = Vec::new();
-    for Queued { record, alerts } in verdicts {
-        counted.count(&record);
-        if !record.anomaly {
-            normal.push(record);
-        } else if rows.len() < max_rows {
-            if alerts {
-                alerting.push(FeedAnomaly::from(&record));
+    for Queued { record, alerts } in verdicts.iter() {
+        counted.count(record);
+        if record.anomaly && rows.len() < max_rows {
+            if *alerts {
+                alerting.push(FeedAnomaly::from(record));
             }
-            rows.push(record);
+            rows.push(record.clone());
         }
     }
     let room = max_rows - rows.len();
-    rows.extend(normal.drain(normal.len().saturating_sub(room)..));
+    let newest = rows.len();
+    rows.extend(
+        verdicts.iter().rev().filter(|queued| !queued.record.anomaly).take(room).map(|queued| queued.record.clone()),
+    );
+    rows[newest..].reverse();
+    verdicts.clear();
     (rows, alerting)
 }
 
@@ -225,12 +230,14 @@ mod tests {
     #[test]
     fn keeps_anomalies_then_the_newest_normal_verdicts_and_counts_all_of_them() {
         let mut counted = PredictionBatch::default();
-        let verdicts = (0..10).map(|t| verdict(t, t == 2 || t == 5)).collect();
-        let (rows, alerting) = keep_within(verdicts, 4, &mut counted);
+        let mut verdicts = (0..10).map(|t| verdict(t, t == 2 || t == 5)).collect();
+        let (rows, alerting) = keep_within(&mut verdicts, 4, &mut counted);
         let kept: Vec<_> = rows.iter().map(|r| r.timestamp).collect();
         assert_eq!(kept, [2, 5, 8, 9]);
         assert_eq!(alerting.iter().map(|a| a.timestamp).collect::<Vec<_>>(), [5]);
-        assert_eq!(keep_within((0..3).map(|t| verdict(t, false)).collect(), 10, &mut counted).0.len(), 3);
+        assert!(verdicts.is_empty(), "every verdict taken");
+        let mut few = (0..3).map(|t| verdict(t, false)).collect();
+        assert_eq!(keep_within(&mut few, 10, &mut counted).0.len(), 3);
         let series = counted.per_series.values().next().expect("one series");
         assert_eq!((series.predictions, series.anomalies), (13, 2), "counted across calls");
     }
