@@ -223,7 +223,6 @@ pub fn infer_settings(stream_detector: &str) -> infer::InferSettings {
         local_cache_capacity: 10_000,
         prediction_history_max_rows: 100_000,
         prediction_history_max_rate: 2000,
-        prediction_history_queue: 10_000,
         stream_detector: stream_detector.to_owned(),
         detector_window_size: 50,
         z_score_threshold: 3.0,

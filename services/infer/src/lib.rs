@@ -63,7 +63,6 @@ impl InferState {
         let limits = HistoryLimits {
             max_rows: settings.prediction_history_max_rows,
             max_rows_per_second: settings.prediction_history_max_rate,
-            queue: settings.prediction_history_queue,
         };
         let history = HistoryRecorder::start(backends.predictions.clone(), backends.anomaly_feed.clone(), limits);
         let models = Arc::new(ModelLookup::new(local, backends.clone()));
@@ -94,7 +93,7 @@ fn shared_router(state: Arc<InferState>, access: &Access) -> Router {
 /// Binds the infer service on `settings.infer_port` (0 picks a free port).
 /// Once it has stopped serving, it drains its stream worker (the batch in
 /// hand committed, the partitions released), then writes the prediction
-/// history still queued and the last predict latencies.
+/// history still kept and the last predict latencies.
 pub async fn build(backends: Backends, settings: &InferSettings, http: &HttpArgs) -> std::io::Result<Server> {
     let access = Access::from_args(http).map_err(std::io::Error::other)?;
     let state = Arc::new(InferState { access: access.clone(), ..InferState::new(backends, settings)? });
@@ -128,7 +127,6 @@ mod tests {
                     local_cache_capacity: 10,
                     prediction_history_max_rows: 100,
                     prediction_history_max_rate: 100,
-                    prediction_history_queue: 100,
                     stream_detector: "novelty".into(),
                     detector_window_size: 50,
                     z_score_threshold: 3.0,

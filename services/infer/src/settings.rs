@@ -16,10 +16,6 @@ pub struct InferSettings {
     /// verdict is still counted per series and per minute.
     #[arg(long, env = "PREDICTION_HISTORY_MAX_RATE", default_value_t = 2000)]
     pub prediction_history_max_rate: u32,
-    /// Verdicts queued between two history writes (200 ms); beyond it they are
-    /// neither counted nor kept (counted in /metrics instead).
-    #[arg(long, env = "PREDICTION_HISTORY_QUEUE", default_value_t = 65_536)]
-    pub prediction_history_queue: usize,
     /// The stream's detector for series without a fitted model: `novelty`
     /// (default; see docs/evaluation.md), `rolling_zscore`, `rolling_mad`,
     /// `ewma_zscore` or `discord`, each with its defaults but for the two
