@@ -1,6 +1,6 @@
 //! Heap allocations per predict inside the process, without sockets or
 //! hyper: infer's whole router (access guard, request metrics, body limit
-//! and timeout, lookup, latency sample, history enqueue) against the bare
+//! and timeout, lookup, latency sample, history record) against the bare
 //! baseline's router, each called through `tower::ServiceExt`. dhat's
 //! allocator counts every allocation of the process, so the background
 //! work a predict causes (the history writer, the latency flush) is

@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     shutdown_signal().await;
     let _ = stop.send(true);
     // Each server stops, then finishes its own work (infer: the stream
-    // worker's batch, the prediction history queued).
+    // worker's batch, the prediction history kept).
     for task in tasks {
         task.await??;
     }
