@@ -242,8 +242,8 @@ impl DetectorParams for NoveltyParams {
 /// On a regular series, a point another channel flags scores at the edge
 /// plus this share of the shape channel's latest evidence (at most 1): its
 /// flags still score 0.5, and among them the one that comes with the
-/// strangest shape ranks highest (before, the first of them did). Its
-/// graded score stays under 0.50025, so a shape alert outranks it.
+/// strangest shape ranks highest. Its evidence stays within 0.1% of the
+/// edge, under that of nearly every shape alert.
 pub const SHAPE_RANKS_FLAGS: f64 = 0.001;
 
 /// The novelty detector.
