@@ -37,6 +37,7 @@ pub use ports::models::{ModelStore, OwedSeries, SeriesSort, SeriesSortKey, Train
 pub use ports::mutes::{Mute, MuteStore, is_muted};
 pub use ports::prediction_history::{
     MinuteActivity, PredictionBatch, PredictionHistory, PredictionQuery, PredictionRecord, SeriesActivity,
+    count_in_minute,
 };
 pub use ports::stream::{
     AnomalyQuery, Checkpoint, LogEntry, LogPosition, POINT_LOG, PointLog, SeriesStream, StreamAnomaly, StreamMinute,

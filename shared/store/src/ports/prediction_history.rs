@@ -72,6 +72,32 @@ pub struct SeriesActivity {
     pub last_predicted_ms: i64,
 }
 
+impl SeriesActivity {
+    /// Adds the verdict `record` of this series.
+    pub fn count(&mut self, record: &PredictionRecord) {
+        self.add(&Self {
+            predictions: 1,
+            anomalies: u64::from(record.anomaly),
+            last_predicted_ms: record.recorded_at_ms,
+        });
+    }
+
+    /// Adds the counters of `other`.
+    pub fn add(&mut self, other: &Self) {
+        self.predictions += other.predictions;
+        self.anomalies += other.anomalies;
+        self.last_predicted_ms = self.last_predicted_ms.max(other.last_predicted_ms);
+    }
+}
+
+/// Adds the verdict `record` to `per_minute`, counters by Unix minute:
+/// (predictions, anomalies).
+pub fn count_in_minute(per_minute: &mut BTreeMap<i64, (u64, u64)>, record: &PredictionRecord) {
+    let minute = per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
+    minute.0 += 1;
+    minute.1 += u64::from(record.anomaly);
+}
+
 /// Predictions recorded in one minute, platform-wide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinuteActivity {
@@ -99,16 +125,12 @@ impl PredictionBatch {
     /// Adds `record` to the counters (not to the rows).
     pub fn count(&mut self, record: &PredictionRecord) {
         // Look up before inserting: most verdicts are of a series already counted.
-        let series = match self.per_series.get_mut(&record.series_id) {
+        match self.per_series.get_mut(&record.series_id) {
             Some(series) => series,
             None => self.per_series.entry(record.series_id.clone()).or_default(),
-        };
-        series.predictions += 1;
-        series.anomalies += u64::from(record.anomaly);
-        series.last_predicted_ms = series.last_predicted_ms.max(record.recorded_at_ms);
-        let minute = self.per_minute.entry(record.recorded_at_ms.div_euclid(60_000)).or_default();
-        minute.0 += 1;
-        minute.1 += u64::from(record.anomaly);
+        }
+        .count(record);
+        count_in_minute(&mut self.per_minute, record);
     }
 
     /// A batch that counts and keeps every one of `records`.
