@@ -133,6 +133,12 @@ async fn oversized_bodies_are_413(env: TestEnv) {
     );
     let (status, _) = predict(&platform.infer, "big", None, 1.0).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A client still sending when the limit is passed gets its 413, not a
+    // reset connection: the server reads up to twice the limit to its end.
+    for _ in 0..10 {
+        let (status, error) = post_raw(&format!("{}/fit/big", platform.train.url), vec![b' '; 2 * 1024 * 1024]).await;
+        assert_eq!((status, error["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    }
 }
 
 async fn the_minimum_of_points_is_configurable(env: TestEnv) {
