@@ -17,7 +17,7 @@ mod shape;
 
 pub(crate) use shape::{MAX_Z, Shape};
 #[cfg(test)]
-pub(crate) use shape::{heartbeats, uneven_bursts};
+pub(crate) use shape::{flat_with_bursts, heartbeats, uneven_bursts};
 
 use super::params::{DetectorParams, check_positive, invalid};
 use super::{Decision, OnlineDetector, Verdict};

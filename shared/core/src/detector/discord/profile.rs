@@ -123,13 +123,17 @@ impl LeftProfile {
 
     /// As [`push`](Self::push), and with the nearest distance the
     /// typical one: the mean distance to the candidates that do not overlap
-    /// the newest subsequence (`None` before there is one). Costs a square
-    /// root per candidate more than `push`; for measuring how a series
-    /// repeats itself, not for every point.
+    /// the newest subsequence (`None` before there is one, and when the
+    /// newest subsequence is flat, its deviation under [`SIGMA_FLOOR`]: a
+    /// flat stretch is near every other flat one, which says nothing of
+    /// how the series repeats its shapes). Costs a square root per
+    /// candidate more than `push`; for measuring how a series repeats
+    /// itself, not for every point.
     pub fn push_measured(&mut self, value: i32) -> Option<(f64, Option<f64>)> {
         self.append(value);
+        let flat = self.derived.ratio.last().is_none_or(|ratio| *ratio < 1.0);
         let candidates = self.candidates()?;
-        Some((candidates.nearest()?, candidates.mean_distance_from(self.length)))
+        Some((candidates.nearest()?, if flat { None } else { candidates.mean_distance_from(self.length) }))
     }
 
     /// Takes `value` in and moves the dot products to the new newest subsequence.

@@ -143,8 +143,10 @@ impl Shape {
     /// How closely the learnt points repeat their own shapes, whether or
     /// not at a fixed period: near 0 when every stretch has a close earlier
     /// match (heartbeats of varying rate, a machine's repeated motions),
-    /// near 1 for noise (the nearest stretch no closer than any other);
-    /// 1 before that or when the learnt points have no spread.
+    /// near 1 for noise (the nearest stretch no closer than any other).
+    /// Flat stretches are left out (one is near every other, a series that
+    /// is mostly flat would repeat itself without a shape); 1 before that,
+    /// when the learnt points have no spread, or when every stretch is flat.
     pub fn repetition(&self) -> f64 {
         match &self.phase {
             Phase::Judging(judging) => judging.repetition,
@@ -328,6 +330,24 @@ pub(crate) fn uneven_bursts() -> Vec<f64> {
         values.extend((0..48u32).map(|i| if i < 16 { f64::from(i) } else { f64::from(48 - i) / 2.0 }));
     }
     values.truncate(6000);
+    values
+}
+
+/// Zero, with a burst of random height and length (1 to 5 points) one
+/// point in about 200, 6,000 points: mostly flat, like a disk's writes or a
+/// load balancer's errors. Its flat stretches match each other; its bursts
+/// only as spikes do.
+#[cfg(test)]
+pub(crate) fn flat_with_bursts() -> Vec<f64> {
+    let mut next = crate::detector::lcg(3);
+    let mut next = move |below: u64| (next() >> 33) % below;
+    let mut values = vec![0.0; 6000];
+    let mut i = next(400) as usize;
+    while i < values.len() {
+        let (length, height) = (1 + next(5) as usize, next(1000) as f64);
+        values.iter_mut().skip(i).take(length).for_each(|v| *v = height);
+        i += length + next(400) as usize;
+    }
     values
 }
 

@@ -559,7 +559,7 @@ impl OnlineDetector for Novelty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::discord::{heartbeats, uneven_bursts};
+    use crate::detector::discord::{flat_with_bursts, heartbeats, uneven_bursts};
     use crate::detector::grade;
     use proptest::prelude::*;
 
@@ -801,6 +801,8 @@ mod tests {
         assert!(bursts.shape.regularity() < REGULAR, "no period: {}", bursts.shape.regularity());
         assert!(bursts.regular(), "a shape repeated at uneven intervals repeats itself");
         assert_eq!(bursts.shape.seen(), 6000, "judged throughout");
+        let flat = run(probation, &flat_with_bursts());
+        assert!(!flat.regular(), "flat stretches are alike, but not a repeated shape: {}", flat.shape.repetition());
         let noisy = run(probation, &noise(6000));
         assert!(!noisy.regular(), "noise does not");
         assert_eq!(noisy.shape.seen(), 2000, "learnt in the probation, then not computed");
