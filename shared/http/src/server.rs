@@ -2,7 +2,7 @@
 //! test on port 0) knows the address before requests arrive. Every router
 //! gets the same outer layers: the body's bounds (size and time, one
 //! wrapper), tracing, JSON 404.
-//! Connections are served by hyper, closed when they ask nothing for the
+//! Connections are served by hyper's HTTP/1 connection, closed when they ask nothing for the
 //! header-read timeout (see [`crate::idle_watch`]), and capped in number; a
 //! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`, then runs
 //! the service's own stopping tasks (drain its workers, flush its queues).
@@ -12,8 +12,8 @@ use crate::body_guard::guard;
 use crate::error::{method_not_allowed, route_not_found};
 use crate::idle_watch::{Activity, Watched};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
@@ -96,8 +96,11 @@ impl Server {
     /// are left to the process' exit), then runs the [`Server::after_stop`]
     /// tasks in order.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        // HTTP/1 only (HTTP/2 reaches services through a proxy anyway).
-        let builder = Builder::new(TokioExecutor::new()).http1_only();
+        // HTTP/1 only (HTTP/2 reaches services through a proxy anyway), and
+        // no upgrades (no route asks for one): hyper's own HTTP/1
+        // connection, without hyper-util's version detection and upgrade
+        // wrapper around it. No timer: see `crate::idle_watch`.
+        let builder = http1::Builder::new();
         let graceful = GracefulShutdown::new();
         let open = Arc::new(Semaphore::new(self.max_connections));
         let mut shutdown = std::pin::pin!(shutdown);
@@ -125,11 +128,11 @@ impl Server {
             let service = TowerToHyperService::new(Watched::new(self.router.clone(), activity.clone()));
             let (builder, watcher, silence) = (builder.clone(), graceful.watcher(), self.header_read_timeout);
             tokio::spawn(async move {
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
                 // A connection that asks nothing for the header-read timeout
                 // is dropped, which closes it.
                 tokio::select! {
-                    _ = watcher.watch(connection.into_owned()) => {}
+                    _ = watcher.watch(connection) => {}
                     () = activity.silent_for(silence) => {}
                 }
                 drop(permit);
