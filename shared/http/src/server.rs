@@ -2,10 +2,11 @@
 //! test on port 0) knows the address before requests arrive. Every router
 //! gets the same outer layers: the body's bounds (size and time, one
 //! wrapper), tracing, JSON 404.
-//! Connections are served by hyper's HTTP/1 connection, closed when they ask nothing for the
-//! header-read timeout (see [`crate::idle_watch`]), and capped in number; a
-//! stop waits for requests in flight at most `SHUTDOWN_TIMEOUT`, then runs
-//! the service's own stopping tasks (drain its workers, flush its queues).
+//! Connections are served by hyper's HTTP/1 connection, closed when they
+//! ask nothing for the header-read timeout (see [`crate::idle_watch`]), and
+//! capped in number; a stop waits for requests in flight at most
+//! `SHUTDOWN_TIMEOUT`, then runs the service's own stopping tasks (drain
+//! its workers, flush its queues).
 
 use crate::HttpArgs;
 use crate::body_guard::guard;
