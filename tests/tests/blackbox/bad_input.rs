@@ -133,11 +133,18 @@ async fn oversized_bodies_are_413(env: TestEnv) {
     );
     let (status, _) = predict(&platform.infer, "big", None, 1.0).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    // A client still sending when the limit is passed gets its 413, not a
-    // reset connection: the server reads up to twice the limit to its end.
+    // A client still sending when the server answers gets the answer, not
+    // a reset connection: the server reads up to twice the limit to its
+    // end, whether it answered for the body's size or before reading it.
+    let big = || vec![b' '; 2 * 1024 * 1024];
     for _ in 0..10 {
-        let (status, error) = post_raw(&format!("{}/fit/big", platform.train.url), vec![b' '; 2 * 1024 * 1024]).await;
+        let (status, error) = post_raw(&format!("{}/fit/big", platform.train.url), big()).await;
         assert_eq!((status, error["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+        let (status, error) = post_raw(&format!("{}/fit/bad%20id", platform.train.url), big()).await;
+        assert_eq!((status, error["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_series_id")));
+        let response = client().post(format!("{}/fit/big", platform.train.url)).body(big()).send().await;
+        let status = response.expect("answered, not reset").status();
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no Content-Type");
     }
 }
 
