@@ -78,7 +78,7 @@ async fn bad_history_queries_get_a_422_or_404(env: TestEnv) {
 }
 
 /// A clean stop (SIGTERM) right after a burst of predicts writes every
-/// verdict still queued: the counters hold each one answered.
+/// verdict still kept in memory: the counters hold each one answered.
 async fn a_clean_stop_loses_no_recorded_prediction(env: TestEnv) {
     let platform = PlatformProcess::start(&env).await;
     let (status, answer) = post_json(&format!("{}/fit/cpu", platform.train), &series_body(30)).await;
