@@ -14,7 +14,7 @@ use std::time::Duration;
 /// The standard score recorded for `novelty` with its defaults (76.34
 /// before its shape channel judged regular series: the trade for ucr-dev's
 /// 4 more files, docs/evaluation.md).
-const RECORDED_STANDARD: f64 = 75.88;
+const RECORDED_STANDARD: f64 = 76.12;
 /// The ucr-dev files whose highest score lies on the anomaly, recorded for
 /// `novelty` with its defaults.
 const RECORDED_UCR_TOP1: usize = 7;
