@@ -13,6 +13,7 @@
 mod packed;
 mod period;
 mod profile;
+mod roughness;
 mod shape;
 
 pub(crate) use shape::{MAX_Z, Shape};

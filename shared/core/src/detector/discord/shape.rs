@@ -18,10 +18,16 @@
 //!   mean and spread of those distances (EWMA, weight [`ALPHA`]; the
 //!   spread at least [`SPREAD_SHARE`] of the mean and [`SPREAD_MIN`]). Points inside a block
 //!   score nothing.
+//! - **Roughness.** For novelty ([`Shape::update_scales`]), the first
+//!   scale also measures the mean step size over each newest subsequence
+//!   and whether it leaves its range ([`super::roughness`]): noise over
+//!   the usual shape, or a smoothed or flat stretch, which block means
+//!   hide.
 
 use super::packed;
 use super::period::period;
 use super::profile::{LIMIT, LeftProfile};
+use super::roughness::Roughness;
 use crate::detector::state_float;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +118,20 @@ struct Judging {
     /// state from before it was).
     #[serde(default = "unmeasured", with = "state_float")]
     repetition: f64,
+    /// The roughness of each subsequence (the first scale of
+    /// [`Shape::update_scales`] only; none in a state from before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roughness: Option<Roughness>,
+}
+
+/// What [`Shape::update_scales`] found at a point: at the ends of their
+/// blocks, the z of each scale and the roughness evidence (see
+/// [`super::roughness`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scales {
+    pub period: Option<f64>,
+    pub half: Option<f64>,
+    pub roughness: Option<f64>,
 }
 
 /// The repetition of a state from before it was measured: none.
@@ -167,20 +187,22 @@ impl Shape {
     /// subsequence's distance to its nearest earlier one. `learn` and
     /// `length` as the module says.
     pub fn update(&mut self, value: f64, learn: u32, length: u32) -> Option<f64> {
-        self.take(value, learn, length, None).0
+        self.take(value, learn, length, None).period
     }
 
     /// As [`Shape::update`] (the length from the period) at two scales: the
     /// z of the newest period's subsequence and of the newest `share` of a
-    /// period's. Both start from the same learnt points and period; the
-    /// second's [repetition](Shape::repetition) is not measured (that costs
-    /// a square root per candidate as the learnt points are replayed).
-    pub fn update_scales(&mut self, value: f64, learn: u32, share: f64) -> (Option<f64>, Option<f64>) {
+    /// period's, and the period's roughness. Both start from the same learnt
+    /// points and period; the second's [repetition](Shape::repetition) is
+    /// not measured (that costs a square root per candidate as the learnt
+    /// points are replayed).
+    pub fn update_scales(&mut self, value: f64, learn: u32, share: f64) -> Scales {
         self.take(value, learn, 0, Some(share))
     }
 
-    /// Takes `value` in at the first scale and, with `second_share`, the second.
-    fn take(&mut self, value: f64, learn: u32, length: u32, second_share: Option<f64>) -> (Option<f64>, Option<f64>) {
+    /// Takes `value` in at the first scale and, with `second_share`, the
+    /// second (and the first scale's roughness).
+    fn take(&mut self, value: f64, learn: u32, length: u32, second_share: Option<f64>) -> Scales {
         self.seen += 1;
         match &mut self.phase {
             Phase::Learning { kept, next } => {
@@ -197,13 +219,21 @@ impl Shape {
                     kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
                     let found = period(&kept);
-                    self.second = second_share.map(|share| Box::new(Judging::start(&kept, found, 0, share, false)));
-                    self.phase = Phase::Judging(Box::new(Judging::start(&kept, found, length, LENGTH_SHARE, true)));
+                    let scales = second_share.is_some();
+                    self.second =
+                        second_share.map(|share| Box::new(Judging::start(&kept, found, 0, share, false, false)));
+                    self.phase =
+                        Phase::Judging(Box::new(Judging::start(&kept, found, length, LENGTH_SHARE, true, scales)));
                 }
-                (None, None)
+                Scales::default()
             }
             Phase::Judging(judging) => {
-                (judging.take(value), self.second.as_mut().and_then(|second| second.take(value)))
+                let (period, roughness) = judging.take(value).unzip();
+                Scales {
+                    period: period.flatten(),
+                    half: self.second.as_mut().and_then(|second| second.take(value)).and_then(|(z, _)| z),
+                    roughness: roughness.flatten(),
+                }
             }
         }
     }
@@ -218,8 +248,9 @@ impl Shape {
 impl Judging {
     /// Starts judging after the learnt values `kept`, whose period is
     /// `found`, with subsequences of `length` points, or when 0, of `share`
-    /// of the period; measures their repetition when `measure`.
-    fn start(kept: &[f64], found: Option<(usize, f64)>, length: u32, share: f64, measure: bool) -> Self {
+    /// of the period; measures their repetition when `measure`, and their
+    /// roughness from then on when `rough`.
+    fn start(kept: &[f64], found: Option<(usize, f64)>, length: u32, share: f64, measure: bool, rough: bool) -> Self {
         let points = match (length, found) {
             (0, Some((period, _))) => (period as f64 * share).round() as usize,
             (0, None) => WITHOUT_PERIOD,
@@ -228,22 +259,29 @@ impl Judging {
         let block = points.div_ceil(RESOLUTION).max(1);
         let (low, high) = kept.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
         let half = (high - low) / 2.0;
+        let blocks = (points / block).max(1);
         let mut judging = Self {
             block: u32::try_from(block).unwrap_or(u32::MAX),
             centre: if low.is_finite() && high.is_finite() { low + half } else { 0.0 },
             half: if half > 0.0 && half.is_finite() { half } else { 1.0 },
             sum: 0.0,
             count: 0,
-            profile: LeftProfile::new((points / block).max(1)),
+            profile: LeftProfile::new(blocks),
             mean: 0.0,
             variance: 0.0,
             judged: 0,
             regularity: found.map_or(0.0, |(_, r)| r),
             repetition: unmeasured(),
+            roughness: None,
         };
+        judging.roughness = rough.then(|| Roughness::new(blocks, judging.block, judging.half));
         let replayed = kept.len() / block * block;
         let (mut nearest, mut typical) = (0.0, 0.0);
         for chunk in kept[kept.len() - replayed..].chunks(block) {
+            if let Some(roughness) = &mut judging.roughness {
+                chunk.iter().for_each(|v| roughness.take(*v));
+                roughness.block_ends();
+            }
             let mean = chunk.iter().sum::<f64>() / block as f64;
             let quantised = judging.quantise(mean);
             let measured = if measure {
@@ -264,16 +302,21 @@ impl Judging {
         judging
     }
 
-    /// Takes a point; at a block's end, the score.
-    fn take(&mut self, value: f64) -> Option<f64> {
+    /// Takes a point; at a block's end, the score and the roughness
+    /// evidence (each `None` until it has settled).
+    fn take(&mut self, value: f64) -> Option<(Option<f64>, Option<f64>)> {
         self.sum += value;
         self.count += 1;
+        if let Some(roughness) = &mut self.roughness {
+            roughness.take(value);
+        }
         if self.count < self.block {
             return None;
         }
         let mean = self.sum / f64::from(self.count);
         (self.sum, self.count) = (0.0, 0);
-        self.block_ends(mean)
+        let roughness = self.roughness.as_mut().and_then(Roughness::block_ends);
+        Some((self.block_ends(mean), roughness))
     }
 
     /// Compares a block's value, learns its distance, and scores it.
@@ -404,6 +447,22 @@ mod tests {
         assert!(judging.remove("repetition").is_some(), "written: {judging:?}");
         let old: Shape = serde_json::from_value(json).expect("reads back");
         assert_eq!(old.repetition(), 1.0);
+    }
+
+    #[test]
+    fn a_state_from_before_roughness_reads_back_without_it() {
+        let mut shape = Shape::default();
+        let beats = heartbeats();
+        let roughness = |shape: &mut Shape, values: &[f64]| {
+            values.iter().filter_map(|v| shape.update_scales(*v, 2000, 0.5).roughness).count()
+        };
+        roughness(&mut shape, &beats[..3000]);
+        let mut json = serde_json::to_value(&shape).expect("serialises");
+        let judging = json.pointer_mut("/phase/judging").and_then(|j| j.as_object_mut()).expect("judging");
+        assert!(judging.remove("roughness").is_some(), "written: {judging:?}");
+        let mut old: Shape = serde_json::from_value(json).expect("reads back");
+        assert_eq!(roughness(&mut old, &beats[3000..]), 0, "off in an old state");
+        assert!(roughness(&mut shape, &beats[3000..]) > 0, "measured in a new one");
     }
 
     #[test]

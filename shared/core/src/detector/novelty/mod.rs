@@ -55,8 +55,11 @@
 //! they come with, [`SHAPE_RANKS_FLAGS`]), so the most anomalous moment of
 //! a regular series is its strangest shape. It compares subsequences of one
 //! period and of half a period ([`HALF_SHARE`]; the shorter one's z
-//! weighted by [`HALF_WEIGHT`]), and takes the higher. On other series it
-//! is not computed after the probation.
+//! weighted by [`HALF_WEIGHT`]), and takes the higher, or the evidence of
+//! the period's [roughness](super::discord) when higher (a new extreme of
+//! the mean step size over a period: noise over the usual shape, or a
+//! smoothed or flat stretch). On other series it is not computed after the
+//! probation.
 
 mod fuzzy_art;
 mod likelihood;
@@ -413,32 +416,36 @@ impl Novelty {
     }
 
     /// Takes `value` into the shape channel at both of its scales; the
-    /// higher z (the half period's weighted by [`HALF_WEIGHT`]), or 0 while
-    /// it learns, inside a block, or when the series is not regular or
-    /// the channel is off (then it is not computed).
-    fn shape_update(&mut self, value: f64) -> f64 {
+    /// higher z (the half period's weighted by [`HALF_WEIGHT`]) and the
+    /// roughness evidence, or 0 while it learns, inside a block, or when
+    /// the series is not regular or the channel is off (then it is not
+    /// computed).
+    fn shape_update(&mut self, value: f64) -> (f64, f64) {
         let learning = self.shape.seen() < u64::from(self.params.probation);
         if self.params.discord.get() > MAX_Z || !(learning || self.regular()) {
-            return 0.0;
+            return (0.0, 0.0);
         }
-        let (z, half) = self.shape.update_scales(value, self.params.probation, HALF_SHARE);
+        let scales = self.shape.update_scales(value, self.params.probation, HALF_SHARE);
         if !self.regular() {
-            return 0.0;
+            return (0.0, 0.0);
         }
-        self.latest_period_z = z.unwrap_or(self.latest_period_z);
-        self.latest_half_z = half.unwrap_or(self.latest_half_z);
-        z.unwrap_or(0.0).max(HALF_WEIGHT * half.unwrap_or(0.0))
+        self.latest_period_z = scales.period.unwrap_or(self.latest_period_z);
+        self.latest_half_z = scales.half.unwrap_or(self.latest_half_z);
+        let z = scales.period.unwrap_or(0.0).max(HALF_WEIGHT * scales.half.unwrap_or(0.0));
+        (z, scales.roughness.unwrap_or(0.0))
     }
 
     /// The shape channel's evidence on `value`: its z over `discord`, over
-    /// the channel's recent peak when that is higher than 1 (then learnt).
+    /// the channel's recent peak when that is higher than 1 (then learnt),
+    /// or its roughness evidence when higher.
     fn shape_news(&mut self, value: f64) -> f64 {
-        let evidence = self.shape_update(value) / self.params.discord.get();
+        let (z, roughness) = self.shape_update(value);
+        let evidence = z / self.params.discord.get();
         let news = evidence / self.shape_peak.max(1.0);
         if evidence.is_finite() {
             self.shape_peak = (self.shape_peak * SHAPE_PEAK_DECAY).max(evidence);
         }
-        news
+        news.max(roughness)
     }
 
     /// The shape channel's latest evidence, held between the ends of its
@@ -872,6 +879,12 @@ mod tests {
             .collect()
     }
 
+    /// Where `detector` raises a shape alert over `values`.
+    fn shape_alerts(detector: &mut Novelty, values: &[f64]) -> Vec<usize> {
+        let mut alerted = |value: &f64| detector.update(*value).is_anomaly() && detector.since_shape_alert == 0;
+        values.iter().enumerate().filter(|(_, value)| alerted(value)).map(|(i, _)| i).collect()
+    }
+
     #[test]
     fn a_shape_no_stranger_than_one_seen_lately_is_not_news() {
         // A wrong beat, a second 1,600 points later (past the quiet period
@@ -879,17 +892,25 @@ mod tests {
         // and a third 2,600 points after that, when the peak has decayed.
         let values = beats_with_wrong(&[(4800, 70), (6400, 45), (9000, 100)]);
         let mut detector = Novelty::new(NoveltyParams { probation: 2000, quiet: 60, ..NoveltyParams::DEFAULT });
-        let shape_alerts: Vec<usize> = values
-            .iter()
-            .enumerate()
-            .filter(|(_, value)| detector.update(**value).is_anomaly() && detector.since_shape_alert == 0)
-            .map(|(i, _)| i)
-            .collect();
+        let shape_alerts = shape_alerts(&mut detector, &values);
         let within = |range: std::ops::Range<usize>| shape_alerts.iter().filter(|at| range.contains(at)).count();
         assert!(within(4800..5060) >= 1, "the first wrong beat is news: {shape_alerts:?}");
         assert_eq!(within(6400..6660), 0, "one as strange soon after is not: {shape_alerts:?}");
         assert!(within(9000..9260) >= 1, "long after, it is again: {shape_alerts:?}");
         assert!(detector.shape_peak > 0.0, "the peak is kept: {}", detector.shape_peak);
+    }
+
+    #[test]
+    fn noise_over_the_usual_shape_alerts_through_its_roughness() {
+        // The usual beats, with noise added to a stretch of one beat: the
+        // block means the shape channel compares average it away.
+        let mut values = beats_with_wrong(&[]);
+        let mut next = crate::detector::lcg(17);
+        values[6000..6120].iter_mut().for_each(|v| *v += ((next() >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 1.2);
+        let shape_alerts =
+            shape_alerts(&mut Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT }), &values);
+        assert!(shape_alerts.iter().any(|at| (6000..6250).contains(at)), "the noisy beat: {shape_alerts:?}");
+        assert!(shape_alerts.iter().all(|at| (6000..6250).contains(at)), "and nothing else: {shape_alerts:?}");
     }
 
     #[test]
