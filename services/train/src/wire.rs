@@ -132,9 +132,10 @@ pub struct DetectorRequest {
     /// probation at least 0.6, or a probation that repeats its own shapes)
     /// and alerts when the z of the newest
     /// period's distance to its nearest earlier one exceeds this (or the
-    /// newest half period's, 0.6 times its z); > 0 and at most 1e6; above
-    /// 100 (the highest z it gives) the channel is off and not computed
-    /// (default 6).
+    /// newest half period's, 0.6 times its z) and the highest it reached
+    /// lately, or when the mean step size over a period leaves its range
+    /// so far; > 0 and at most 1e6; above 100 (the highest z it gives) the
+    /// channel is off and not computed (default 6).
     #[schema(exclusive_minimum = 0.0, maximum = 1e6)]
     pub discord: Option<f64>,
     /// `novelty`: how readily it alerts, between 0 and 1 (both excluded;
