@@ -129,8 +129,11 @@ struct Judging {
 /// [`super::roughness`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Scales {
+    /// The z of the period's subsequence.
     pub period: Option<f64>,
+    /// The z of the shorter subsequence.
     pub half: Option<f64>,
+    /// The evidence of the period's roughness (1 at the edge).
     pub roughness: Option<f64>,
 }
 
@@ -219,11 +222,11 @@ impl Shape {
                     kept.rotate_left(oldest);
                     let kept: Vec<f64> = kept.iter().map(|v| f64::from(*v)).collect();
                     let found = period(&kept);
-                    let scales = second_share.is_some();
+                    let rough = second_share.is_some();
                     self.second =
                         second_share.map(|share| Box::new(Judging::start(&kept, found, 0, share, false, false)));
                     self.phase =
-                        Phase::Judging(Box::new(Judging::start(&kept, found, length, LENGTH_SHARE, true, scales)));
+                        Phase::Judging(Box::new(Judging::start(&kept, found, length, LENGTH_SHARE, true, rough)));
                 }
                 Scales::default()
             }

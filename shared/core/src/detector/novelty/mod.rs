@@ -326,8 +326,9 @@ pub struct Novelty {
 struct Shapes {
     /// The resonance channel's confidence over its threshold.
     resonance: f64,
-    /// The shape channel's z over its threshold and over its recent peak
-    /// (0 unless the series is regular).
+    /// The shape channel's z over its threshold and over its recent peak,
+    /// or its roughness evidence when higher (0 unless the series is
+    /// regular).
     discord: f64,
     /// Whether the series is regular (see [`REGULAR`]).
     regular: bool,
