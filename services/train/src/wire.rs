@@ -124,7 +124,8 @@ pub struct DetectorRequest {
     pub resonance: Option<f64>,
     /// `novelty`: points the resonance channel learns from before it
     /// judges; its value range is theirs, and it reads one value per
-    /// probation/104 points; 32 to 5000 (default 750).
+    /// probation/104 points (meanwhile an early network, learnt over the
+    /// first quarter of them, judges the rest); 32 to 5000 (default 750).
     #[schema(minimum = 32, maximum = 5000)]
     pub probation: Option<u32>,
     /// `novelty`: its shape channel (the `discord` detector inside it)

@@ -35,9 +35,12 @@
 //! resonance categories over the shape of the last 8 downsampled values),
 //! alerts on its own when its confidence reaches `resonance`, except in the
 //! [`RESONANCE_AFTER`] points after an alert of the other four (the same
-//! event, seen again). It learns for `probation` points first, and only
-//! judges points that arrive in order: judging a point without learning
-//! it (a predict against a fitted version) leaves it out.
+//! event, seen again). It learns for `probation` points first; meanwhile an
+//! early network of its own, learnt over the first quarter of them, judges
+//! the rest (then it is dropped: a stream is judged by resonance from 187
+//! points on at the default, not 750). It only judges points that arrive
+//! in order: judging a point without learning it (a predict against a
+//! fitted version) leaves it out.
 //!
 //! The sixth, **shape** (the [discord](super::discord) kind's left matrix
 //! profile), judges only a *regular* series: one whose probation has a
@@ -71,7 +74,7 @@ use super::params::{DetectorParams, check_positive, check_share, check_warmup, i
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
 use likelihood::AnomalyLikelihood;
-use resonance::{PROBATION_RANGE, Resonance};
+use resonance::{PROBATION_RANGE, Resonance, early_probation};
 use seasonal::Seasonal;
 use serde::{Deserialize, Serialize};
 
@@ -298,6 +301,10 @@ pub struct Novelty {
     /// The resonance channel (boxed: it is most of the state).
     #[serde(default)]
     resonance_channel: Box<Resonance>,
+    /// The resonance channel's early network, while the channel learns its
+    /// probation (none after it, and in states from before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    early_resonance: Option<Box<Resonance>>,
     /// The shape channel.
     #[serde(default)]
     shape: Box<Shape>,
@@ -400,12 +407,33 @@ impl Novelty {
             level_peak: 0.0,
             previous_z: 0.0,
             resonance_channel: Box::default(),
+            early_resonance: None,
             shape: Box::default(),
             since_shape_alert: u32::MAX,
             shape_alert_score: 0.0,
             latest_period_z: 0.0,
             latest_half_z: 0.0,
             shape_peak: 0.0,
+        }
+    }
+
+    /// The resonance channel's confidence in `value`, which it learns:
+    /// while the channel learns its probation, its early network's (which
+    /// starts with it and learns a quarter of it, [`resonance::EARLY_DIVISOR`]); then
+    /// its own, and the early network is dropped.
+    fn resonance_confidence(&mut self, value: f64) -> f64 {
+        if !self.resonance_channel.started() {
+            self.early_resonance = Some(Box::default());
+        }
+        let confidence = self.resonance_channel.update(value, self.params.probation);
+        match self.early_resonance.as_mut() {
+            Some(early) if self.resonance_channel.learning() => {
+                early.update(value, early_probation(self.params.probation))
+            }
+            _ => {
+                self.early_resonance = None;
+                confidence
+            }
         }
     }
 
@@ -576,7 +604,7 @@ impl OnlineDetector for Novelty {
     }
 
     fn update(&mut self, value: f64) -> Verdict {
-        let confidence = self.resonance_channel.update(value, self.params.probation);
+        let confidence = self.resonance_confidence(value);
         let shapes = Shapes {
             resonance: confidence / self.params.resonance,
             discord: self.shape_news(value),
@@ -1009,7 +1037,7 @@ mod tests {
             super::super::assert_restores_exactly(Novelty::new(with_resonance()), &reshaped(), cut);
         }
         let regular = Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT });
-        for cut in [1999, 2000, 4500, 5100] {
+        for cut in [600, 1999, 2000, 4500, 5100] {
             super::super::assert_restores_exactly(regular.clone(), &heartbeats(), cut);
         }
     }
@@ -1040,6 +1068,53 @@ mod tests {
         assert!(with.iter().any(|i| (1500..1700).contains(i)), "resonance finds the new shape: {with:?}");
         let added: Vec<&usize> = with.iter().filter(|i| !without.contains(i)).collect();
         assert!(added.iter().all(|i| **i >= 1500), "resonance adds nothing before the change: {added:?}");
+    }
+
+    /// Novelty with `params` over `values`, its early network dropped
+    /// after the first value unless `early`: the verdicts, and the first
+    /// point after the channel's probation.
+    fn with_early_network(params: NoveltyParams, values: &[f64], early: bool) -> (Vec<Verdict>, usize) {
+        let mut detector = Novelty::new(params);
+        let mut verdicts = Vec::new();
+        let mut learnt = values.len();
+        for (i, value) in values.iter().enumerate() {
+            verdicts.push(detector.update(*value));
+            if i == 0 && !early {
+                detector.early_resonance = None;
+            }
+            let learning = detector.resonance_channel.learning();
+            assert_eq!(detector.early_resonance.is_some(), early && learning, "kept while the channel learns, at {i}");
+            if !learning {
+                learnt = learnt.min(i + 1);
+            }
+        }
+        (verdicts, learnt)
+    }
+
+    #[test]
+    fn in_its_probation_resonance_judges_by_an_early_network() {
+        // The new shape at 1500 falls in a probation of 2000 points; the
+        // early network has learnt its first 500.
+        let long = NoveltyParams { probation: 2000, ..with_resonance() };
+        let flags = |params: NoveltyParams, early: bool| -> Vec<usize> {
+            let (verdicts, _) = with_early_network(params, &reshaped(), early);
+            verdicts.iter().enumerate().filter(|(_, v)| v.is_anomaly()).map(|(i, _)| i).collect()
+        };
+        let early = flags(long, true);
+        assert!(early.iter().any(|i| (1500..1700).contains(i)), "the early network finds it: {early:?}");
+        let others = flags(params(30), true);
+        let added: Vec<&usize> = early.iter().filter(|i| !others.contains(i)).collect();
+        assert!(added.iter().all(|i| **i >= 1500), "and adds nothing before it: {added:?}");
+        let without = flags(long, false);
+        assert_eq!(without, others, "without it, resonance judges nothing in its probation");
+    }
+
+    #[test]
+    fn after_the_probation_the_verdicts_are_the_channels_own() {
+        let (with, learnt) = with_early_network(with_resonance(), &reshaped(), true);
+        let (without, _) = with_early_network(with_resonance(), &reshaped(), false);
+        assert!((390..=400).contains(&learnt), "a probation of 400 points: {learnt}");
+        assert_eq!(with[learnt..], without[learnt..]);
     }
 
     /// The same rules written plainly, over the whole history each time.
@@ -1175,8 +1250,9 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// The fusion written plainly: the four channels' alerts, or a
-        /// resonance confidence of at least the threshold at least
-        /// [`RESONANCE_AFTER`] points after the four channels' last alert.
+        /// resonance confidence (its early network's in its probation) of at
+        /// least the threshold at least [`RESONANCE_AFTER`] points after the
+        /// four channels' last alert.
         #[test]
         fn resonance_adds_its_alerts_outside_the_others_wake(
             pattern in prop::collection::vec(0.0f64..100.0, 5..60),
@@ -1185,11 +1261,15 @@ mod tests {
         ) {
             let values: Vec<f64> = noise.iter().enumerate().map(|(i, n)| pattern[i % pattern.len()] + n).collect();
             let four = naive(&values, params(30));
-            let mut channel = Resonance::default();
+            // Over its probation of 100 rows the channel learns; the early
+            // network (probation 32, the least) judges them, but the 100th,
+            // on which the channel's range is set.
+            let (mut channel, mut early) = (Resonance::default(), Resonance::default());
             let mut last_four: Option<usize> = None;
             let mut expected = Vec::new();
             for (i, value) in values.iter().enumerate() {
-                let confidence = channel.update(*value, 100);
+                let (own, early) = (channel.update(*value, 100), early.update(*value, 32));
+                let confidence = if i + 1 < 100 { early } else { own };
                 let awake = last_four.is_none_or(|last| i - last >= RESONANCE_AFTER as usize);
                 expected.push(four[i] || (i >= 20 && confidence >= resonance && awake));
                 if four[i] {

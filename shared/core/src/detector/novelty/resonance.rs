@@ -44,6 +44,17 @@ pub const MARGIN: f64 = 0.25;
 /// The smallest and largest probation lengths accepted.
 pub const PROBATION_RANGE: std::ops::RangeInclusive<u32> = 32..=5000;
 
+/// While the channel learns its probation, an early network, learnt over
+/// the first 1 / `EARLY_DIVISOR` of it, judges the rest (chosen on NAB's
+/// DEV half with a probation of 750 among 2 to 8; see docs/evaluation.md).
+pub const EARLY_DIVISOR: u32 = 4;
+
+/// The early network's probation for a channel's `probation`.
+pub fn early_probation(probation: u32) -> u32 {
+    let probation = probation.clamp(*PROBATION_RANGE.start(), *PROBATION_RANGE.end());
+    (probation / EARLY_DIVISOR).max(*PROBATION_RANGE.start())
+}
+
 /// Similarities of the alerts so far: their sum, count and the last one
 /// (lowered to the lowest similarity of the patterns masked after it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -177,6 +188,16 @@ impl Resonance {
         }
         let pattern = self.pattern(downsampled, self.points);
         self.detect(&pattern, self.points)
+    }
+
+    /// Whether it has seen a row.
+    pub fn started(&self) -> bool {
+        self.step != 0
+    }
+
+    /// Whether it is still learning its probation (and judges nothing).
+    pub fn learning(&self) -> bool {
+        self.step == 0 || self.points < self.probation_points
     }
 
     fn start(&mut self, probation: u32) {
@@ -519,5 +540,12 @@ mod tests {
         assert_eq!((short.step, short.probation_points), (1, 32));
         let (long, _) = run(&[1.0; 10], 100_000);
         assert_eq!((long.step, long.probation_points), (48, 104));
+    }
+
+    #[test]
+    fn the_early_network_learns_a_quarter_of_the_clamped_probation() {
+        assert_eq!(early_probation(750), 187);
+        assert_eq!(early_probation(100), 32, "never under the shortest probation");
+        assert_eq!(early_probation(100_000), 1250, "a quarter of the longest");
     }
 }
