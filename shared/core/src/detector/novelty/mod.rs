@@ -420,8 +420,9 @@ impl Novelty {
 
     /// The resonance channel's confidence in `value`, which it learns:
     /// while the channel learns its probation, its early network's (which
-    /// starts with it and learns a quarter of it, [`resonance::EARLY_DIVISOR`]); then
-    /// its own, and the early network is dropped.
+    /// starts with it and learns a quarter of it,
+    /// [`resonance::EARLY_DIVISOR`]); then its own, and the early network
+    /// is dropped.
     fn resonance_confidence(&mut self, value: f64) -> f64 {
         if !self.resonance_channel.started() {
             self.early_resonance = Some(Box::default());
