@@ -2,6 +2,7 @@
 # CPU per predict of the bare handler and of one or more platform builds,
 # measured in turns: all are started at once on their own ports and seeded,
 # then each round loads each in turn for SECONDS_PER_TURN (wrk -t2 -c64),
+# each round starting one later in the list than the round before,
 # so every figure of a round is taken within seconds of the others and a
 # noisy machine moves them together. Prints µs of CPU per request
 # (/proc/<pid>/stat) per round, then the means and each one's ratio to the
@@ -9,7 +10,8 @@
 # Usage: perf/cpu_per_predict_paired.sh BINARY[:VAR=value,VAR=value] ...
 #   e.g. perf/cpu_per_predict_paired.sh /tmp/platform_before target/release/platform
 #        perf/cpu_per_predict_paired.sh target/release/platform target/release/platform:PREDICTION_HISTORY_MAX_ROWS=0
-# Env: ROUNDS (default 8), SECONDS_PER_TURN (default 3).
+# Env: ROUNDS (default 9: a multiple of the builds' count, bare included,
+# gives each the same positions), SECONDS_PER_TURN (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
@@ -33,8 +35,12 @@ for k in "${!ports[@]}"; do
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 seconds=${SECONDS_PER_TURN:-3}
-for round in $(seq "${ROUNDS:-8}"); do
-  for k in "${!ports[@]}"; do
+for round in $(seq "${ROUNDS:-9}"); do
+  # Each round starts one later in the list: every build takes every
+  # position equally often over a multiple of the builds' count of rounds
+  # (a build measured right after another reads differently).
+  for step in "${!ports[@]}"; do
+    k=$(((round + step) % ${#ports[@]}))
     before=$(ticks "${pids[$k]}")
     rps=$(SERIES=1000 wrk -t2 -c64 -d"${seconds}s" -s perf/wrk/predict.lua "http://127.0.0.1:${ports[$k]}" |
       awk '$1=="Requests/sec:" {print $2}')
@@ -45,5 +51,6 @@ for round in $(seq "${ROUNDS:-8}"); do
   done
 done | tee "$out/rounds.tsv"
 awk -F'\t' '{sum[$2] += $3; count[$2]++; if (!($2 in seen)) {seen[$2] = 1; order[++n] = $2}}
-  END {for (i = 1; i <= n; i++) {m = sum[order[i]] / count[order[i]]; if (i == 1) bare = m;
+  END {bare = sum["bare"] / count["bare"];
+       for (i = 1; i <= n; i++) {m = sum[order[i]] / count[order[i]];
        printf "mean %s: %.2f µs/request (%.2f × bare)\n", order[i], m, m / bare}}' "$out/rounds.tsv"
