@@ -366,10 +366,11 @@ fn step_of(probation: u32) -> u32 {
 /// them, the least typical first (by summed cosine similarity to the rest).
 fn first_vigilance(patterns: &[[f64; FEATURES]], probation_points: u32) -> f64 {
     let n = patterns.len();
+    let norms: Vec<f64> = patterns.iter().map(norm).collect();
     let mut typical = vec![0.0; n];
     for a in 0..n {
         for b in 0..a {
-            let similarity = cosine(&patterns[a], &patterns[b]);
+            let similarity = cosine((&patterns[a], norms[a]), (&patterns[b], norms[b]));
             typical[a] += similarity;
             typical[b] += similarity;
         }
@@ -384,11 +385,14 @@ fn first_vigilance(patterns: &[[f64; FEATURES]], probation_points: u32) -> f64 {
     if tail.is_empty() { INITIAL_RHO } else { tail.iter().sum::<f64>() / tail.len() as f64 }
 }
 
-/// Cosine similarity, with ARTime's rule for a zero vector (1 minus the
-/// other's norm).
-fn cosine(a: &[f64; FEATURES], b: &[f64; FEATURES]) -> f64 {
-    let norm = |v: &[f64; FEATURES]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let (na, nb) = (norm(a), norm(b));
+/// The Euclidean norm of a pattern.
+fn norm(pattern: &[f64; FEATURES]) -> f64 {
+    pattern.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Cosine similarity of two patterns given with their norms, with
+/// ARTime's rule for a zero vector (1 minus the other's norm).
+fn cosine((a, na): (&[f64; FEATURES], f64), (b, nb): (&[f64; FEATURES], f64)) -> f64 {
     if na == 0.0 {
         1.0 - nb
     } else if nb == 0.0 {
