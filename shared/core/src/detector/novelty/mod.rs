@@ -1132,6 +1132,22 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_while_the_early_network_judges_neither_panic_nor_break_the_state() {
+        let extremes = [(300, f64::MAX), (301, -f64::MAX), (400, 1e308), (450, 5e-324), (600, -1.79e308)];
+        let mut model = crate::Model::Novelty(Novelty::new(NoveltyParams::DEFAULT));
+        for i in 0..1500 {
+            let value = extremes.iter().find(|(at, _)| *at == i).map_or((i as f64 * 0.3).sin(), |(_, v)| *v);
+            let score = model.update(value).anomaly_score();
+            assert!((0.0..=1.0).contains(&score), "score {score} at {i}");
+            if i % 97 == 0 {
+                let text = serde_json::to_string(&model).expect("serialises");
+                let restored: crate::Model = serde_json::from_str(&text).expect("reads back");
+                assert_eq!(restored, model, "every number of the state reads back, at {i}");
+            }
+        }
+    }
+
+    #[test]
     fn after_the_probation_the_verdicts_are_the_channels_own() {
         let (with, learnt) = with_early_network(with_resonance(), &reshaped(), true);
         let (without, _) = with_early_network(with_resonance(), &reshaped(), false);
