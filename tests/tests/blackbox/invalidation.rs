@@ -148,7 +148,10 @@ async fn concurrent_fits_do_not_starve_the_redis_pool() {
 async fn a_replica_paused_through_a_fit_never_answers_the_old_version() {
     let env = TestEnv::new(Kind::Production).await;
     let train = start_train(env.connect().await).await;
-    let paused = PlatformProcess::start(&env).await;
+    // Without a prediction history: a pause inside its write would hold the
+    // series' activity row, and the delete below would wait for it (for a
+    // minute, `STALLED_TRANSACTION_TIMEOUT`) before the test resumes the process.
+    let paused = PlatformProcess::start_with(&env, &[("PREDICTION_HISTORY_MAX_ROWS", "0")]).await;
     let url = format!("{}/predict/paused", paused.infer);
     let point = json!({ "timestamp": 1_609_459_500, "value": 11.5 });
     let mut body = series_body(9);

@@ -31,6 +31,13 @@ pub(crate) use crate::clock::unix_millis;
 /// Series ids per `WHERE series_id IN (...)` statement.
 pub(crate) const IDS_PER_STATEMENT: usize = 1000;
 
+/// PostgreSQL ends a session of ours that sits this long inside a
+/// transaction without sending anything: a stalled process (paused, swapped
+/// out, stuck) would otherwise hold its row locks for good, and every other
+/// process's delete, history write or checkpoint of those rows would wait
+/// with it. Our transactions send their statements back to back.
+const STALLED_TRANSACTION_TIMEOUT: &str = "60s";
+
 /// [`ModelStore`] on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
 pub struct SqlModelStore {
@@ -49,6 +56,15 @@ impl SqlModelStore {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == "postgres" {
+                        let set = format!("SET idle_in_transaction_session_timeout = '{STALLED_TRANSACTION_TIMEOUT}'");
+                        sqlx::query(AssertSqlSafe(set)).execute(connection).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         if backend == "sqlite" {
@@ -409,4 +425,35 @@ pub(crate) fn parse_stored_id(text: &str) -> Result<SeriesId, StoreError> {
 
 pub(crate) fn to_version(raw: i64) -> Result<ModelVersion, StoreError> {
     u32::try_from(raw).ok().and_then(ModelVersion::new).ok_or_else(|| StoreError::Corrupt(format!("version {raw}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// A PostgreSQL session of ours ends a transaction left idle (needs the
+    /// PostgreSQL of `make test`, `TEST_DATABASE_URL`).
+    #[tokio::test]
+    async fn postgres_sessions_end_a_stalled_transaction() {
+        sqlx::any::install_default_drivers();
+        let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL (run `make test`)");
+        let name = format!("store_session_{}", std::process::id());
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("PostgreSQL");
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("dropped");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("created");
+        let url = format!("{}/{name}", &admin[..admin.rfind('/').expect("a database in the URL")]);
+        let store = SqlModelStore::connect(&url, 2).await.expect("connected");
+        let setting: String = sqlx::query("SELECT current_setting('idle_in_transaction_session_timeout')")
+            .fetch_one(&store.pool)
+            .await
+            .expect("read")
+            .get(0);
+        store.pool.close().await;
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE {name}"))).execute(&mut conn).await.expect("dropped");
+        assert_eq!(setting, "1min");
+    }
 }
