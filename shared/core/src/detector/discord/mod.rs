@@ -16,6 +16,7 @@ mod profile;
 mod roughness;
 mod shape;
 
+pub(crate) use roughness::Roughness;
 pub(crate) use shape::{MAX_Z, Shape};
 #[cfg(test)]
 pub(crate) use shape::{flat_with_bursts, heartbeats, uneven_bursts};

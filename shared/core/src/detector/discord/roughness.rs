@@ -1,13 +1,15 @@
-//! The roughness of a regular series: the mean size of its steps over the
-//! last subsequence (one period), as a value on a log scale, and whether it
-//! leaves the range it has had so far. Added noise makes a stretch rougher,
+//! The roughness of a series: the mean size of its steps over the last
+//! subsequence (one period of a regular series; a fixed stretch of any
+//! other, see novelty), as a value on a log scale, and whether it leaves the
+//! range it has had so far. Added noise makes a stretch rougher,
 //! smoothing, a dropout or a flat line smoother, often with the usual shape
 //! (the block means the shape channel compares average noise away). A new
 //! extreme of roughness is news once, as a new extreme of value is for
 //! novelty's spatial channel: the range then grows to hold it.
 //!
-//! Fed by the shape channel once per block (the sum of the block's step
-//! sizes); O(1) per block, [`super::shape::RESOLUTION`] sums of state.
+//! Fed a point at a time, and told when a block ends (by the shape channel
+//! on a regular series); O(1) per point and per block, a sum per block of
+//! state.
 
 use crate::detector::state_float;
 use serde::{Deserialize, Serialize};

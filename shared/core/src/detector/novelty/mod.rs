@@ -63,14 +63,17 @@
 //! the period's [roughness](super::discord) when higher (a new extreme of
 //! the mean step size over a period: noise over the usual shape, or a
 //! smoothed or flat stretch). On other series it is not computed after the
-//! probation.
+//! probation; there the shape channel's evidence is the roughness of the
+//! last [`ROUGHNESS_BLOCKS`] × [`ROUGHNESS_BLOCK_POINTS`] points against its
+//! range from the first point on: a stuck sensor's flat line, a quieter or
+//! a noisier stretch inside the usual range.
 
 mod fuzzy_art;
 mod likelihood;
 mod resonance;
 mod seasonal;
 
-use super::discord::{MAX_Z, Shape};
+use super::discord::{MAX_Z, Roughness, Shape};
 use super::params::{DetectorParams, check_positive, check_share, check_warmup, invalid};
 use super::{Decision, OnlineDetector, Verdict};
 use crate::{Threshold, ValidationError};
@@ -135,6 +138,17 @@ pub const HALF_SHARE: f64 = 0.5;
 /// DEV half among 0.5 to 1: ucr-dev 6 of 12 at 0.5 and 1, 7 from 0.6 to
 /// 0.8; DEV 81.24 at 0.6, 81.14 at 0.65 and 0.7, 80.95 at 0.75 and 0.8.
 pub const HALF_WEIGHT: f64 = 0.6;
+
+/// On a series that is not regular, the roughness (mean step size) is
+/// measured over this many blocks of [`ROUGHNESS_BLOCK_POINTS`] points (192
+/// points), at each block's end, against its range since the first point.
+/// Alerts past that range by the regular series' roughness tolerance (0.4 of
+/// its width). Chosen on NAB's DEV half, on non-periodic synthetic series
+/// with a flat, quieter, noisier or drifting stretch, and on ucr-dev's
+/// synthetic anomalies, among blocks of 8 to 48 points (docs/evaluation.md).
+pub const ROUGHNESS_BLOCKS: usize = 8;
+/// Points per block of the roughness on a series that is not regular.
+pub const ROUGHNESS_BLOCK_POINTS: u32 = 24;
 
 /// The parameters of a novelty detector.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -287,9 +301,10 @@ pub struct Novelty {
     /// The previous value (NaN before the first).
     #[serde(default = "not_a_number", with = "crate::detector::state_float")]
     previous: f64,
-    /// The change channel over the step sizes.
+    /// The change channel over the step sizes (boxed: novelty is the
+    /// largest of the kinds a model holds).
     #[serde(default)]
-    steps: AnomalyLikelihood,
+    steps: Box<AnomalyLikelihood>,
     /// The seasonal channel (boxed: it is most of the state).
     #[serde(default)]
     season: Box<Seasonal>,
@@ -326,6 +341,12 @@ pub struct Novelty {
     /// by [`SHAPE_PEAK_DECAY`]; 0 before it judges).
     #[serde(default, with = "crate::detector::state_float")]
     shape_peak: f64,
+    /// The roughness of a series that is not regular (see
+    /// [`ROUGHNESS_BLOCKS`]): measured from the first point, dropped once
+    /// the probation finds the series regular (and absent in states from
+    /// before it existed, which measure it from their next point on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roughness: Option<Box<Roughness>>,
 }
 
 /// The evidence of the channels that judge the sequence a point ends
@@ -403,7 +424,7 @@ impl Novelty {
             since_alert: u32::MAX,
             alert_score: 0.0,
             previous: f64::NAN,
-            steps: AnomalyLikelihood::default(),
+            steps: Box::default(),
             season: Box::default(),
             level_peak: 0.0,
             previous_z: 0.0,
@@ -415,6 +436,7 @@ impl Novelty {
             latest_period_z: 0.0,
             latest_half_z: 0.0,
             shape_peak: 0.0,
+            roughness: None,
         }
     }
 
@@ -477,6 +499,29 @@ impl Novelty {
             self.shape_peak = (self.shape_peak * SHAPE_PEAK_DECAY).max(evidence);
         }
         news.max(roughness)
+    }
+
+    /// The evidence of the roughness of a series that is not regular, at
+    /// the end of each of its blocks once the probation is over (0
+    /// otherwise, and when the shape channel is off). Measured from the
+    /// first point, so that its range holds the probation's; a flat stretch
+    /// counts as smooth as 1e-4 of the first value's size.
+    fn roughness_news(&mut self, value: f64) -> f64 {
+        let judging = self.seen >= u64::from(self.params.probation);
+        if self.params.discord.get() > MAX_Z || (judging && self.regular()) {
+            self.roughness = None;
+            return 0.0;
+        }
+        let size = value.clamp(f64::from(f32::MIN), f64::from(f32::MAX)).abs();
+        let channel = self
+            .roughness
+            .get_or_insert_with(|| Box::new(Roughness::new(ROUGHNESS_BLOCKS, ROUGHNESS_BLOCK_POINTS, size)));
+        channel.take(value);
+        if !(self.seen + 1).is_multiple_of(u64::from(ROUGHNESS_BLOCK_POINTS)) {
+            return 0.0;
+        }
+        let evidence = channel.block_ends().unwrap_or(0.0);
+        if judging { evidence } else { 0.0 }
     }
 
     /// The shape channel's latest evidence, held between the ends of its
@@ -609,7 +654,7 @@ impl OnlineDetector for Novelty {
         let confidence = self.resonance_confidence(value);
         let shapes = Shapes {
             resonance: confidence / self.params.resonance,
-            discord: self.shape_news(value),
+            discord: self.shape_news(value).max(self.roughness_news(value)),
             regular: self.regular(),
             latest_shape: self.latest_shape() / self.params.discord.get(),
         };
@@ -819,7 +864,7 @@ mod tests {
         }
         let old: Novelty = serde_json::from_value(stored).expect("an older state reads back");
         assert_eq!(old.params, NoveltyParams::DEFAULT);
-        assert!(old.previous.is_nan() && old.steps == AnomalyLikelihood::default(), "the channels start afresh");
+        assert!(old.previous.is_nan() && *old.steps == AnomalyLikelihood::default(), "the channels start afresh");
         assert_eq!(*old.season, Seasonal::default());
         assert_eq!((old.level_peak, old.previous_z), (0.0, 0.0), "no peak, no elevated predecessor");
         assert_eq!(*old.resonance_channel, Resonance::default(), "the resonance channel starts its probation afresh");
@@ -1017,18 +1062,51 @@ mod tests {
         assert_eq!(restored, model, "every number of the state is finite and reads back");
     }
 
+    /// The flags of a novelty detector with `params` over `values`.
+    fn flags(params: NoveltyParams, values: &[f64]) -> Vec<bool> {
+        let mut detector = Novelty::new(params);
+        values.iter().map(|v| detector.update(*v).is_anomaly()).collect()
+    }
+
     #[test]
-    fn on_a_series_that_is_not_regular_the_shape_channel_changes_nothing() {
+    fn on_a_series_that_is_not_regular_the_shape_channel_judges_only_its_roughness() {
+        // Resonance off: it sees a stuck value in noise as a new shape too.
+        let with = NoveltyParams { probation: 1000, resonance: RESONANCE_OFF, ..NoveltyParams::DEFAULT };
+        let without = NoveltyParams { discord: Threshold::constant(1000.0), ..with };
         let values = noise(4000);
-        let mut with = Novelty::new(NoveltyParams { probation: 1000, ..NoveltyParams::DEFAULT });
-        let mut without = Novelty::new(NoveltyParams {
-            probation: 1000,
-            discord: Threshold::constant(1000.0),
-            ..NoveltyParams::DEFAULT
-        });
-        for v in values {
-            assert_eq!(with.update(v), without.update(v), "at {v}");
+        assert_eq!(flags(with, &values), flags(without, &values), "steady noise: the same flags");
+        let middle =
+            (values.iter().copied().fold(f64::MIN, f64::max) + values.iter().copied().fold(f64::MAX, f64::min)) / 2.0;
+        let mut stuck = values.clone();
+        stuck[3000..3200].fill(middle);
+        let mut quieter = values;
+        quieter[3000..3200].iter_mut().for_each(|v| *v = middle + (*v - middle) * 0.02);
+        for (what, values) in [("a stuck value", stuck), ("a stretch a fiftieth as rough", quieter)] {
+            let (flagged, plain) = (flags(with, &values), flags(without, &values));
+            assert_eq!(flagged[..3000], plain[..3000], "{what}: the same flags before it");
+            assert!(flagged[3000..3250].contains(&true), "{what} alerts through the roughness");
+            assert!(!plain[3000..3250].contains(&true), "{what}: no other channel sees it");
         }
+    }
+
+    #[test]
+    fn the_roughness_of_an_irregular_series_is_kept_only_there() {
+        let state = |values: &[f64]| {
+            let mut detector = Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT });
+            values.iter().for_each(|v| {
+                detector.update(*v);
+            });
+            serde_json::to_value(&detector).expect("state")
+        };
+        assert!(state(&noise(2500)).get("roughness").is_some(), "kept on noise");
+        assert!(state(&heartbeats()[..1999]).get("roughness").is_some(), "measured through the probation");
+        assert!(state(&heartbeats()[..2500]).get("roughness").is_none(), "dropped once the series is regular");
+        // A state from before the roughness measures it from its next point.
+        let mut old = state(&noise(2500));
+        old.as_object_mut().expect("an object").remove("roughness");
+        let mut old: Novelty = serde_json::from_value(old).expect("reads back");
+        old.update(1.0);
+        assert!(old.roughness.is_some());
     }
 
     #[test]
@@ -1037,6 +1115,10 @@ mod tests {
         super::super::assert_restores_exactly(Novelty::new(params(30)), &values, 250);
         for cut in [200, 1000, 1600] {
             super::super::assert_restores_exactly(Novelty::new(with_resonance()), &reshaped(), cut);
+        }
+        let irregular = Novelty::new(NoveltyParams { probation: 1000, ..NoveltyParams::DEFAULT });
+        for cut in [500, 1000, 2501] {
+            super::super::assert_restores_exactly(irregular.clone(), &noise(4000), cut);
         }
         let regular = Novelty::new(NoveltyParams { probation: 2000, ..NoveltyParams::DEFAULT });
         for cut in [600, 1999, 2000, 4500, 5100] {
