@@ -74,6 +74,13 @@ impl Roughness {
         }
     }
 
+    /// Sets the smallest roughness counted from the series' half-range
+    /// `half` as it is now (for a channel that starts before the range is
+    /// known; see [`FLOOR`]).
+    pub fn set_half_range(&mut self, half: f64) {
+        self.floor = (half.min(f64::from(f32::MAX)) * FLOOR).max(f64::MIN_POSITIVE);
+    }
+
     /// Takes a point in.
     pub fn take(&mut self, value: f64) {
         // Clamped as the learnt points are, so that sums stay finite.

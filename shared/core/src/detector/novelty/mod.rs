@@ -505,21 +505,21 @@ impl Novelty {
     /// the end of each of its blocks once the probation is over (0
     /// otherwise, and when the shape channel is off). Measured from the
     /// first point, so that its range holds the probation's; a flat stretch
-    /// counts as smooth as 1e-4 of the first value's size.
+    /// counts as smooth as 1e-4 of the half-range seen so far.
     fn roughness_news(&mut self, value: f64) -> f64 {
         let judging = self.seen >= u64::from(self.params.probation);
         if self.params.discord.get() > MAX_Z || (judging && self.regular()) {
             self.roughness = None;
             return 0.0;
         }
-        let size = value.clamp(f64::from(f32::MIN), f64::from(f32::MAX)).abs();
         let channel = self
             .roughness
-            .get_or_insert_with(|| Box::new(Roughness::new(ROUGHNESS_BLOCKS, ROUGHNESS_BLOCK_POINTS, size)));
+            .get_or_insert_with(|| Box::new(Roughness::new(ROUGHNESS_BLOCKS, ROUGHNESS_BLOCK_POINTS, 0.0)));
         channel.take(value);
         if !(self.seen + 1).is_multiple_of(u64::from(ROUGHNESS_BLOCK_POINTS)) {
             return 0.0;
         }
+        channel.set_half_range((self.max - self.min) / 2.0);
         let evidence = channel.block_ends().unwrap_or(0.0);
         if judging { evidence } else { 0.0 }
     }
