@@ -156,6 +156,31 @@ mod tests {
     }
 
     #[test]
+    fn a_floor_from_the_range_keeps_a_flat_start_from_blinding_the_channel() {
+        // A counter at 0 before its traffic starts, then the usual wave, then
+        // a stretch far rougher (steps of 10 where the wave steps at most 0.2).
+        let mut values = vec![0.0; 64];
+        values.extend((64..4000).map(wave));
+        values[3000..3064].iter_mut().zip(1..).for_each(|(v, k)| *v += if k % 2 == 0 { 5.0 } else { -5.0 });
+        let peak = |half: Option<f64>| {
+            let mut channel = Roughness::new(4, 8, 0.0);
+            let mut peak: f64 = 0.0;
+            for (i, v) in values.iter().enumerate() {
+                channel.take(*v);
+                if (i + 1) % 8 == 0 {
+                    if let Some(half) = half {
+                        channel.set_half_range(half);
+                    }
+                    peak = peak.max(channel.block_ends().unwrap_or(0.0));
+                }
+            }
+            peak
+        };
+        assert!(peak(Some(1.0)) > 1.0, "the rougher stretch alerts: {}", peak(Some(1.0)));
+        assert!(peak(None) < 1.0, "without a floor the flat start widened the range beyond it");
+    }
+
+    #[test]
     fn a_new_extreme_is_news_once() {
         let mut values: Vec<f64> = (0..3000).map(wave).collect();
         values.extend((3000..6000).map(|i| 3.0 * wave(i)));
