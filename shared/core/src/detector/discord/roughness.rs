@@ -64,7 +64,7 @@ impl Roughness {
         Self {
             blocks: blocks.max(1),
             points: points.max(1),
-            floor: (half * FLOOR).max(f64::MIN_POSITIVE),
+            floor: floor_of(half),
             previous: f64::NAN,
             steps: 0.0,
             sums: VecDeque::with_capacity(blocks),
@@ -78,7 +78,7 @@ impl Roughness {
     /// `half` as it is now (for a channel that starts before the range is
     /// known; see [`FLOOR`]).
     pub fn set_half_range(&mut self, half: f64) {
-        self.floor = (half.min(f64::from(f32::MAX)) * FLOOR).max(f64::MIN_POSITIVE);
+        self.floor = floor_of(half);
     }
 
     /// Takes a point in.
@@ -114,6 +114,12 @@ impl Roughness {
         self.measured = self.measured.saturating_add(1);
         (self.measured > SETTLE).then_some(evidence)
     }
+}
+
+/// The smallest roughness counted on a series whose half-range is `half`
+/// (at most `f32::MAX`, as the values taken in are).
+fn floor_of(half: f64) -> f64 {
+    (half.clamp(0.0, f64::from(f32::MAX)) * FLOOR).max(f64::MIN_POSITIVE)
 }
 
 #[cfg(test)]
