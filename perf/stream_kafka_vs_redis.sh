@@ -5,7 +5,9 @@
 # partitions made with tansu), on a fresh database and key prefix.
 # Usage: perf/stream_kafka_vs_redis.sh redis|kafka TAG [RATE] [BINARY]
 #   (BINARY: the platform to run, default target/release/platform;
-#    POINTS_PER_SERIES: points of each of the 10,000 series, default 50)
+#    POINTS_PER_SERIES: points of each of the 10,000 series, default 50;
+#    CLIENTS: clients posting at once, default 1; LONE_POINTS=N: instead,
+#    N lone points' ingest to verdict, perf/lone_point_latency.py)
 set -u
 mode=$1; tag=$2; rate=${3:-}; binary=${4:-$(dirname "$0")/../target/release/platform}
 db=perf_$tag
@@ -23,5 +25,9 @@ env DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.
   "$binary" > /tmp/perf_$tag.log 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -fs localhost:18001/ready >/dev/null && break; sleep 0.2; done
-python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 10000 "${POINTS_PER_SERIES:-50}" 10000 $rate
+if [ -n "${LONE_POINTS:-}" ]; then
+  python3 "$(dirname "$0")/lone_point_latency.py" http://127.0.0.1:18001 "$LONE_POINTS"
+else
+  python3 "$(dirname "$0")/stream_throughput.py" http://127.0.0.1:18001 10000 "${POINTS_PER_SERIES:-50}" 10000 $rate
+fi
 kill -TERM $pid; wait $pid

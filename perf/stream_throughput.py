@@ -6,17 +6,22 @@ of ingest alone and of ingest-to-judged. With RATE (points/s), the bodies
 are sent at that pace instead, and the ingest-to-verdict quantiles of
 anomaly_stream_ingest_to_verdict_seconds are printed (a fresh process
 measures only this run). Works the same with infer on Redis Streams or on
-Kafka (KAFKA_BROKERS: POST /ingest produces to the topic). Usage:
+Kafka (KAFKA_BROKERS: POST /ingest produces to the topic). With CLIENTS=K
+in the environment (default 1), K clients post at once, each the bodies of
+its own series (series s goes to client s % K), in order, as K gateways
+would; with RATE, each client paces at RATE / K. Usage:
 
     perf/stream_throughput.py [INFER_URL] [SERIES] [POINTS_PER_SERIES] [POINTS_PER_REQUEST] [RATE]
 """
-import json, sys, time, urllib.request
+import json, os, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8001"
 series = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
 per_series = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 per_request = int(sys.argv[4]) if len(sys.argv) > 4 else 10_000
 rate = float(sys.argv[5]) if len(sys.argv) > 5 else None
+clients = int(os.environ.get("CLIENTS", "1"))
 
 def judged():
     text = urllib.request.urlopen(f"{url}/metrics").read().decode()
@@ -29,13 +34,22 @@ def judged():
 before = judged()
 points = [{"series_id": f"s{s}", "timestamp": 1_700_000_000 + 60 * t, "value": 10 + (s * 7 + t * 13) % 17 / 5}
           for t in range(per_series) for s in range(series)]
-bodies = [json.dumps({"points": points[i:i + per_request]}).encode() for i in range(0, len(points), per_request)]
+def bodies_of(client):
+    own = [p for p in points if int(p["series_id"][1:]) % clients == client]
+    return [json.dumps({"points": own[i:i + per_request]}).encode() for i in range(0, len(own), per_request)]
+
+def post_all(bodies):
+    for i, body in enumerate(bodies):
+        if rate:
+            time.sleep(max(0.0, start + i * per_request * clients / rate - time.time()))
+        request = urllib.request.Request(f"{url}/ingest", data=body, headers={"content-type": "application/json"})
+        assert urllib.request.urlopen(request).status == 202
+
+each = [bodies_of(client) for client in range(clients)]
+bodies = [body for own in each for body in own]
 start = time.time()
-for i, body in enumerate(bodies):
-    if rate:
-        time.sleep(max(0.0, start + i * per_request / rate - time.time()))
-    request = urllib.request.Request(f"{url}/ingest", data=body, headers={"content-type": "application/json"})
-    assert urllib.request.urlopen(request).status == 202
+with ThreadPoolExecutor(clients) as pool:
+    list(pool.map(post_all, each))
 ingested = time.time()
 while judged() - before < len(points):
     time.sleep(0.05)

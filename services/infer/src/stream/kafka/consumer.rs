@@ -16,7 +16,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, Statistics, TopicPartitionList};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -77,6 +77,13 @@ pub(super) struct ConsumerHandle {
 const WATERMARKS_EVERY: Duration = Duration::from_secs(1);
 /// Longest a poll blocks (the thread looks at `closing` and the commits in between).
 const POLL_WAIT: Duration = Duration::from_millis(100);
+/// Longest the broker may hold a fetch (`fetch.wait.max.ms`) unless
+/// `KAFKA_CLIENT_CONFIG` gives one. librdkafka's 500 ms is a latency floor
+/// on a broker that holds a fetch for the whole wait even once data came
+/// (tansu does: a lone point took 400 ms to its verdict, 59 ms at 50 ms);
+/// a broker that answers as soon as data comes only fetches more often
+/// while idle (perf/README.md, #31).
+const FETCH_WAIT: Duration = Duration::from_millis(50);
 
 struct GroupContext {
     topic: String,
@@ -173,6 +180,24 @@ fn commit(consumer: &BaseConsumer<GroupContext>, offsets: &TopicPartitionList, m
     }
 }
 
+/// The consumer's properties: the deployment's, then the group and its
+/// manual commits; the fetch wait unless the deployment gave one.
+fn consumer_config(settings: &ConsumerSettings) -> ClientConfig {
+    let mut config = settings.client.config();
+    if config.get("fetch.wait.max.ms").is_none() {
+        config.set("fetch.wait.max.ms", FETCH_WAIT.as_millis().to_string());
+    }
+    config
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
+        .set("statistics.interval.ms", WATERMARKS_EVERY.as_millis().to_string());
+    config
+}
+
 /// Joins the group and starts the consumer thread.
 pub(super) fn start(
     settings: &ConsumerSettings,
@@ -186,17 +211,7 @@ pub(super) fn start(
         closing: closing.clone(),
         status: status.clone(),
     };
-    let consumer: BaseConsumer<GroupContext> = settings
-        .client
-        .config()
-        .set("group.id", &settings.group_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
-        .set("statistics.interval.ms", WATERMARKS_EVERY.as_millis().to_string())
-        .create_with_context(context)?;
+    let consumer: BaseConsumer<GroupContext> = consumer_config(settings).create_with_context(context)?;
     consumer.subscribe(&[&settings.topic])?;
     let (commits, to_commit) = std::sync::mpsc::channel();
     let thread_closing = closing.clone();
@@ -239,5 +254,29 @@ fn poll_until_closed(
     // (dropping the consumer closes it; the revoke it runs asks nobody).
     while let Ok(offsets) = to_commit.try_recv() {
         commit(consumer, &offsets_list(&offsets), CommitMode::Sync);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(properties: &str) -> ConsumerSettings {
+        ConsumerSettings {
+            client: KafkaClient::new("k:9092", properties).expect("valid properties"),
+            group_id: "g".into(),
+            topic: "t".into(),
+            session_timeout_ms: 6000,
+        }
+    }
+
+    #[test]
+    fn the_fetch_waits_briefly_unless_the_deployment_says_otherwise() {
+        let default = consumer_config(&settings("client.id=c"));
+        assert_eq!(default.get("fetch.wait.max.ms"), Some("50"));
+        assert_eq!(default.get("client.id"), Some("c"));
+        assert_eq!(default.get("enable.auto.commit"), Some("false"));
+        let given = consumer_config(&settings("fetch.wait.max.ms=500"));
+        assert_eq!(given.get("fetch.wait.max.ms"), Some("500"));
     }
 }
