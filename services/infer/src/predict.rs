@@ -68,7 +68,10 @@ async fn judge(
     let score = decision.score.is_finite().then_some(decision.score);
     state.history.record(
         PredictionRecord {
-            series_id: series_id.clone(),
+            // The cached model's id, not this request's copy: the history
+            // keeps the record past the request, and a copy freed then, out
+            // of order, fills glibc's fast bins (perf/README.md, #31).
+            series_id: record.series_id.clone(),
             version: record.version,
             timestamp,
             value: request.value,
