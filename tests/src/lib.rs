@@ -335,14 +335,24 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// How long the helpers below wait for a whole answer: a hung request
+/// fails with its URL instead of at the test runner's timeout, with no word
+/// of where. (Long reads, the live feed's, use `client()` or `sse`.)
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Sends `request` and reads the status and JSON answer (`Null` if none),
+/// within [`ANSWER_TIMEOUT`].
+async fn answer_of(url: &str, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.timeout(ANSWER_TIMEOUT).send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap_or_else(|e| panic!("{url}: reading the answer: {e}"));
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 /// POSTs raw `body` declared as JSON and returns the status and JSON
 /// answer (`Null` if none).
 pub async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-    let response =
-        client().post(url).header("content-type", "application/json").body(body).send().await.expect("request sent");
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body read");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    answer_of(url, client().post(url).header("content-type", "application/json").body(body)).await
 }
 
 /// POSTs `body` as JSON.
@@ -352,18 +362,12 @@ pub async fn post_json(url: &str, body: &Value) -> (StatusCode, Value) {
 
 /// PUTs `body` as JSON to `url` and returns the status and JSON answer (`Null` if none).
 pub async fn put_json(url: &str, body: &Value) -> (StatusCode, Value) {
-    let response = client().put(url).json(body).send().await.expect("request sent");
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body read");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    answer_of(url, client().put(url).json(body)).await
 }
 
 /// GETs `url` and returns the status and JSON answer (`Null` if none).
 pub async fn get_json(url: &str) -> (StatusCode, Value) {
-    let response = client().get(url).send().await.expect("request sent");
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body read");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    answer_of(url, client().get(url)).await
 }
 
 /// DELETEs `url` (with `key` as a Bearer API key, if given) and returns the
@@ -374,10 +378,7 @@ pub async fn delete(url: &str, key: Option<&str>) -> (StatusCode, Value) {
         Some(key) => request.bearer_auth(key),
         None => request,
     };
-    let response = request.send().await.expect("request sent");
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body read");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    answer_of(url, request).await
 }
 
 /// `n` calm points around 10 from `start` (seconds, one a minute), with a
