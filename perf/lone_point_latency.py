@@ -9,25 +9,21 @@ Usage (a platform running; or LONE_POINTS=COUNT perf/stream_kafka_vs_redis.sh):
     perf/lone_point_latency.py [INFER_URL] [COUNT]
 """
 import json, sys, time, urllib.request
+import stream_metrics
 
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8001"
 count = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 
-def judged():
-    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("anomaly_stream_verdicts_total") or line.startswith("anomaly_stream_late_points_total"))
-
 answers, latencies = [], []
 for i in range(count):
-    before = judged()
+    before = stream_metrics.judged(url)
     point = {"series_id": f"lone{i % 7}", "timestamp": 1_700_000_000 + 60 * i, "value": 1.0 + i % 3}
     request = urllib.request.Request(f"{url}/ingest", data=json.dumps({"points": [point]}).encode(),
                                      headers={"content-type": "application/json"})
     start = time.time()
     assert urllib.request.urlopen(request).status == 202
     answers.append(time.time() - start)
-    while judged() <= before:
+    while stream_metrics.judged(url) <= before:
         time.sleep(0.002)
     latencies.append(time.time() - start)
     time.sleep(0.1)

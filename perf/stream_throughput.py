@@ -14,6 +14,7 @@ would; with RATE, each client paces at RATE / K. Usage:
     perf/stream_throughput.py [INFER_URL] [SERIES] [POINTS_PER_SERIES] [POINTS_PER_REQUEST] [RATE]
 """
 import json, os, sys, time, urllib.request
+import stream_metrics
 from concurrent.futures import ThreadPoolExecutor
 
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8001"
@@ -23,19 +24,12 @@ per_request = int(sys.argv[4]) if len(sys.argv) > 4 else 10_000
 rate = float(sys.argv[5]) if len(sys.argv) > 5 else None
 clients = int(os.environ.get("CLIENTS", "1"))
 
-def judged():
-    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("anomaly_stream_verdicts_total") or line.startswith("anomaly_stream_late_points_total"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+before = stream_metrics.judged(url)
+def points_of(client):
+    return [{"series_id": f"s{s}", "timestamp": 1_700_000_000 + 60 * t, "value": 10 + (s * 7 + t * 13) % 17 / 5}
+            for t in range(per_series) for s in range(client, series, clients)]
 
-before = judged()
-points = [{"series_id": f"s{s}", "timestamp": 1_700_000_000 + 60 * t, "value": 10 + (s * 7 + t * 13) % 17 / 5}
-          for t in range(per_series) for s in range(series)]
-def bodies_of(client):
-    own = [p for p in points if int(p["series_id"][1:]) % clients == client]
+def bodies_of(own):
     return [json.dumps({"points": own[i:i + per_request]}).encode() for i in range(0, len(own), per_request)]
 
 def post_all(bodies):
@@ -45,18 +39,19 @@ def post_all(bodies):
         request = urllib.request.Request(f"{url}/ingest", data=body, headers={"content-type": "application/json"})
         assert urllib.request.urlopen(request).status == 202
 
-each = [bodies_of(client) for client in range(clients)]
+each = [bodies_of(points_of(client)) for client in range(clients)]
 bodies = [body for own in each for body in own]
+point_count = series * per_series
 start = time.time()
 with ThreadPoolExecutor(clients) as pool:
     list(pool.map(post_all, each))
 ingested = time.time()
-while judged() - before < len(points):
+while stream_metrics.judged(url) - before < point_count:
     time.sleep(0.05)
 done = time.time()
-print(f"{len(points)} points of {series} series in {len(bodies)} requests: "
-      f"ingest {len(points) / (ingested - start):,.0f} points/s, "
-      f"ingest to judged {len(points) / (done - start):,.0f} points/s ({done - start:.2f} s)")
+print(f"{point_count} points of {series} series in {len(bodies)} requests: "
+      f"ingest {point_count / (ingested - start):,.0f} points/s, "
+      f"ingest to judged {point_count / (done - start):,.0f} points/s ({done - start:.2f} s)")
 if rate:
     # The histogram's buckets: a quantile is reported as the bucket bound it falls under.
     text = urllib.request.urlopen(f"{url}/metrics").read().decode()
